@@ -1,5 +1,22 @@
 //! procedo: procedures for incident contact centres as code.
+//!
+//! The library API is not yet stable; the CLI, the JSON output and the
+//! diagnostic codes are.
+//!
+//! Data flows one way: text → [`syntax`] (pest pairs) → [`ast`] (typed tree with
+//! spans) → [`model`] (resolved, type-checked, compiled to a decision graph) →
+//! [`lint`] / [`report`] → the CLI.
+
 pub mod ast;
+pub mod cli;
 pub mod diagnostic;
+pub mod fmt;
+pub mod lint;
+pub mod model;
+pub mod report;
 pub mod source;
 pub(crate) mod syntax;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use model::{Built, Loader, Procedure, build};
+pub use source::{SourceFile, Span};

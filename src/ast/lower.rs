@@ -1269,9 +1269,12 @@ impl Cx<'_> {
                 Literal::Timestamp(text.to_string())
             }
             Rule::date => self.date(p)?,
-            Rule::duration => Literal::Duration(parse_duration(text).ok_or_else(|| {
-                self.err(span, format!("duration `{text}` is too long"), "this duration", "durations must be shorter than about 290 million years")
-            })?),
+            Rule::duration => Literal::Duration(
+                parse_duration(text).ok_or_else(|| {
+                    self.err(span, format!("duration `{text}` is too long"), "this duration", "durations must be shorter than about 290 million years")
+                })?,
+                text.to_string(),
+            ),
             Rule::decimal => Literal::Decimal(text.to_string()),
             Rule::integer => Literal::Int(text.parse::<i64>().map_err(|_| {
                 self.err(span, "number too large", "this number", "numbers must fit in 64 bits (at most 9223372036854775807)")

@@ -750,8 +750,8 @@ pub enum Literal {
     /// Kept as written, so that formatting never changes a number.
     Decimal(String),
     Str(String),
-    /// Milliseconds.
-    Duration(i64),
+    /// Milliseconds, and the text as written (`24h` stays `24h`).
+    Duration(i64, String),
     /// `YYYY-MM-DD`
     Date(String),
     /// RFC 3339 as written.

@@ -1,0 +1,135 @@
+//! The command line: clap types, file discovery, printing and exit codes.
+//!
+//! The only module that knows clap, the filesystem layout of inputs, stdout and
+//! exit codes. Each subcommand is one file calling the library.
+
+mod fmt;
+mod graph;
+mod lint;
+mod rules;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit statuses: 0 clean, 1 findings, 2 bad usage or unreadable input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success = 0,
+    Failure = 1,
+    Error = 2,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        ExitCode::from(s as u8)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "procedo",
+    version,
+    about = "Audit how incidents referred to a contact centre were handled: procedures as code",
+    long_about = "procedo compiles incident-handling procedures written in its small language into \
+decision graphs, lints and formats them, and draws them.\n\nExit codes: 0 clean, 1 findings \
+(lint errors, unformatted files), 2 bad usage or unreadable input."
+)]
+pub struct Cli {
+    /// When to use colour in human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse, resolve, type-check and lint procedures (files or directories, recursively).
+    Lint(lint::Args),
+    /// Rewrite procedures in the canonical layout (comments kept).
+    Fmt(fmt::Args),
+    /// Draw a procedure's decision graph as Graphviz DOT or Mermaid.
+    Graph(graph::Args),
+    /// List the lint rules, or print one rule's documentation.
+    Rules(rules::Args),
+}
+
+/// Runs the CLI with the given arguments and returns the exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitStatus::Error.into() } else { ExitStatus::Success.into() };
+        }
+    };
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let status = match cli.command {
+        Command::Lint(a) => lint::run(&a, color),
+        Command::Fmt(a) => fmt::run(&a, color),
+        Command::Graph(a) => graph::run(&a, color),
+        Command::Rules(a) => rules::run(&a),
+    };
+    status.into()
+}
+
+/// Expands files and directories into `.proc` files, sorted; reports unreadable paths.
+pub(crate) fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out).map_err(|e| format!("cannot read directory `{}`: {e}", p.display()))?;
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("no such file or directory: `{}`", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            walk(&e, out)?;
+        } else if e.extension().is_some_and(|x| x == "proc") {
+            out.push(e);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn usage_error(message: &str) -> ExitStatus {
+    eprintln!("error: {message}");
+    ExitStatus::Error
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

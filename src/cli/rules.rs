@@ -1,0 +1,30 @@
+//! `procedo rules [NAME]`
+
+use super::{ExitStatus, usage_error};
+use crate::lint::all_rules;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// A rule name, to print its documentation.
+    name: Option<String>,
+}
+
+pub(crate) fn run(args: &Args) -> ExitStatus {
+    let rules = all_rules();
+    match &args.name {
+        None => {
+            for r in &rules {
+                let m = r.meta();
+                println!("{:28} {:12} {:8} {}", m.name, m.category.name(), format!("{:?}", m.default_severity).to_lowercase(), m.summary);
+            }
+            ExitStatus::Success
+        }
+        Some(name) => match rules.iter().find(|r| r.meta().name == name) {
+            Some(r) => {
+                print!("{}", crate::lint::rule_doc(r.meta()));
+                ExitStatus::Success
+            }
+            None => usage_error(&format!("no rule named `{name}`; `procedo rules` lists them")),
+        },
+    }
+}

@@ -1,0 +1,357 @@
+//! The decision graph: the flow compiled into nodes and labelled edges.
+//!
+//! This file owns petgraph; no petgraph type leaves it. Other modules see
+//! [`NodeId`], [`Node`] and [`Edge`] and the queries below.
+
+use std::collections::BTreeMap;
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use serde::Serialize;
+
+use crate::ast::{self, BranchBody, CellTest, Expr, Stmt, StepAttr, StepKind, TestKind};
+use crate::diagnostic::Diagnostic;
+use crate::fmt::expr_to_string;
+use crate::source::{SourceFile, Span};
+
+/// A node's index in the graph, stable for one build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct NodeId(pub usize);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum NodeKind {
+    Start,
+    Step(StepKind),
+    Monitor,
+    Call { procedure: String },
+    Decision,
+    /// Opens a parallel block.
+    Split,
+    /// Closes a parallel block: every branch has happened.
+    Join,
+    /// Entry of a `repeat` block.
+    LoopStart,
+    /// The `until` test of a `repeat` block.
+    LoopTest,
+    End,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    pub kind: NodeKind,
+    /// Step, decision or end-state name (a generated name for blocks).
+    pub name: String,
+    pub title: Option<String>,
+    /// A time limit on reaching this node, e.g. `within 10s of answer`.
+    pub limit: Option<String>,
+    pub optional: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum EdgeKind {
+    /// Ordinary sequence, branch or loop edge.
+    Flow,
+    /// From where a monitoring obligation starts to the monitor (not a path).
+    Obligation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    pub label: Option<String>,
+}
+
+/// A compiled flow.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionGraph {
+    g: DiGraph<Node, Edge>,
+    start: Option<NodeIndex>,
+    by_name: BTreeMap<String, NodeIndex>,
+}
+
+/// A serialisable view: nodes in order and edges as index pairs.
+#[derive(Debug, Serialize)]
+pub struct GraphView<'a> {
+    pub nodes: Vec<&'a Node>,
+    pub edges: Vec<(usize, usize, &'a Edge)>,
+}
+
+impl DecisionGraph {
+    pub fn start(&self) -> Option<NodeId> {
+        self.start.map(|n| NodeId(n.index()))
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.g[NodeIndex::new(id.0)]
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &Node)> {
+        self.g.node_indices().map(|i| (NodeId(i.index()), &self.g[i]))
+    }
+
+    pub fn edges(&self) -> impl Iterator<Item = (NodeId, NodeId, &Edge)> {
+        self.g.edge_references().map(|e| (NodeId(e.source().index()), NodeId(e.target().index()), e.weight()))
+    }
+
+    pub fn successors(&self, id: NodeId) -> Vec<(NodeId, &Edge)> {
+        let mut out: Vec<_> = self
+            .g
+            .edges_directed(NodeIndex::new(id.0), Direction::Outgoing)
+            .map(|e| (NodeId(e.target().index()), e.weight()))
+            .collect();
+        out.reverse();
+        out
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<NodeId> {
+        self.by_name.get(name).map(|n| NodeId(n.index()))
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.g.node_count()
+    }
+
+    /// Nodes reachable from the start along flow edges.
+    pub fn reachable(&self) -> Vec<NodeId> {
+        let Some(start) = self.start else { return Vec::new() };
+        let mut seen = vec![false; self.g.node_count()];
+        let mut stack = vec![start];
+        let mut out = Vec::new();
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut seen[n.index()], true) {
+                continue;
+            }
+            out.push(NodeId(n.index()));
+            for e in self.g.edges_directed(n, Direction::Outgoing) {
+                if e.weight().kind == EdgeKind::Flow {
+                    stack.push(e.target());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    pub fn view(&self) -> GraphView<'_> {
+        GraphView {
+            nodes: self.g.node_weights().collect(),
+            edges: self.g.edge_references().map(|e| (e.source().index(), e.target().index(), e.weight())).collect(),
+        }
+    }
+}
+
+type Frontier = Vec<(NodeIndex, Option<String>)>;
+
+struct Compiler {
+    g: DiGraph<Node, Edge>,
+    by_name: BTreeMap<String, NodeIndex>,
+    ends: BTreeMap<String, NodeIndex>,
+    gotos: Vec<(NodeIndex, Option<String>, String)>,
+    blocks: usize,
+    diags: Vec<Diagnostic>,
+}
+
+/// Compiles the `flow` of a file. Returns an empty graph for a library.
+pub(super) fn compile(file: &ast::File, source: &SourceFile) -> (DecisionGraph, Vec<Diagnostic>) {
+    let Some((body, flow_span)) = file.sections.iter().find_map(|s| match s {
+        ast::Section::Flow { body, span } => Some((body, *span)),
+        _ => None,
+    }) else {
+        return (DecisionGraph::default(), Vec::new());
+    };
+    let mut c = Compiler {
+        g: DiGraph::new(),
+        by_name: BTreeMap::new(),
+        ends: BTreeMap::new(),
+        gotos: Vec::new(),
+        blocks: 0,
+        diags: Vec::new(),
+    };
+    let start = c.node(NodeKind::Start, "start".into(), None, flow_span);
+    let exits = c.block(body, vec![(start, None)]);
+    if !exits.is_empty() {
+        let last = exits.iter().map(|(n, _)| c.g[*n].span).max().unwrap_or(flow_span);
+        c.diags.push(
+            Diagnostic::error("missing-end", "the flow can run past its last step without reaching an end state")
+                .with_label(last, "a path continues after this")
+                .with_help("finish every path with `end STATE` (declared in `ends`), or `go to` a step")
+                .with_source(source),
+        );
+    }
+    for (from, label, target) in std::mem::take(&mut c.gotos) {
+        if let Some(&to) = c.by_name.get(&target) {
+            c.g.add_edge(from, to, Edge { kind: EdgeKind::Flow, label });
+        }
+    }
+    let graph = DecisionGraph { g: c.g, start: Some(start), by_name: c.by_name };
+    (graph, c.diags)
+}
+
+fn tests_label(tests: &[CellTest]) -> String {
+    tests
+        .iter()
+        .map(|t| {
+            let body = match &t.kind {
+                TestKind::Equals(e) => expr_to_string(e),
+                TestKind::Compare(op, e) => format!("{} {}", op.text(), expr_to_string(e)),
+                TestKind::Range(a, b) => format!("{}..{}", expr_to_string(a), expr_to_string(b)),
+            };
+            if t.negated { format!("not {body}") } else { body }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn limit_of(attrs: &[StepAttr]) -> Option<String> {
+    attrs.iter().find_map(|a| match a {
+        StepAttr::Within { limit, of, .. } => Some(match of {
+            Some(anchor) => format!("≤ {} of {}", expr_to_string(limit), crate::fmt::anchor_to_string(anchor)),
+            None => format!("≤ {}", expr_to_string(limit)),
+        }),
+        _ => None,
+    })
+}
+
+impl Compiler {
+    fn node(&mut self, kind: NodeKind, name: String, title: Option<String>, span: Span) -> NodeIndex {
+        self.g.add_node(Node { kind, name, title, limit: None, optional: false, span })
+    }
+
+    fn named(&mut self, n: NodeIndex) {
+        let name = self.g[n].name.clone();
+        self.by_name.entry(name).or_insert(n);
+    }
+
+    fn connect(&mut self, frontier: Frontier, to: NodeIndex) {
+        for (from, label) in frontier {
+            self.g.add_edge(from, to, Edge { kind: EdgeKind::Flow, label });
+        }
+    }
+
+    fn fresh(&mut self, what: &str) -> String {
+        self.blocks += 1;
+        format!("{what}#{}", self.blocks)
+    }
+
+    fn block(&mut self, body: &[Stmt], mut frontier: Frontier) -> Frontier {
+        for stmt in body {
+            frontier = self.stmt(stmt, frontier);
+        }
+        frontier
+    }
+
+    fn stmt(&mut self, stmt: &Stmt, frontier: Frontier) -> Frontier {
+        match stmt {
+            Stmt::Step(s) => {
+                let n = self.node(NodeKind::Step(s.kind), s.name.text.clone(), s.title.as_ref().map(|t| t.value.clone()), s.span);
+                self.g[n].limit = limit_of(&s.attrs);
+                self.g[n].optional = s.optional;
+                self.named(n);
+                if s.optional {
+                    // An optional step may be skipped: the paths before it also continue past it.
+                    let skip = frontier.clone();
+                    self.connect(frontier, n);
+                    let mut out = vec![(n, None)];
+                    out.extend(skip.into_iter().map(|(f, l)| (f, l.or_else(|| Some("skip".into())))));
+                    return out;
+                }
+                self.connect(frontier, n);
+                vec![(n, None)]
+            }
+            Stmt::Monitor(m) => {
+                let n = self.node(NodeKind::Monitor, m.name.text.clone(), None, m.span);
+                self.g[n].limit = Some(format!("every {} until {}", expr_to_string(&m.every), crate::fmt::anchor_to_string(&m.until)));
+                self.named(n);
+                for (from, _) in &frontier {
+                    self.g.add_edge(*from, n, Edge { kind: EdgeKind::Obligation, label: Some("monitor".into()) });
+                }
+                frontier
+            }
+            Stmt::Call(c) => {
+                let name = c.step_name().text;
+                let n = self.node(NodeKind::Call { procedure: c.procedure.text.clone() }, name, Some(format!("call {}", c.procedure.text)), c.span);
+                self.g[n].limit = limit_of(&c.attrs);
+                self.named(n);
+                self.connect(frontier, n);
+                vec![(n, None)]
+            }
+            Stmt::Decide(d) => {
+                let n = self.node(NodeKind::Decision, d.name.text.clone(), d.subject.as_ref().map(expr_to_string), d.span);
+                self.named(n);
+                self.connect(frontier, n);
+                let mut exits = Vec::new();
+                let arms = d
+                    .branches
+                    .iter()
+                    .map(|b| (tests_label(&b.tests), &b.body))
+                    .chain(d.otherwise.iter().map(|(body, _)| ("else".to_string(), body)));
+                for (label, body) in arms {
+                    match body {
+                        BranchBody::Goto(t) => self.gotos.push((n, Some(label), t.text.clone())),
+                        BranchBody::Block(stmts) if stmts.is_empty() => exits.push((n, Some(label))),
+                        BranchBody::Block(stmts) => exits.extend(self.block(stmts, vec![(n, Some(label))])),
+                    }
+                }
+                exits
+            }
+            Stmt::Parallel(p) => {
+                let name = p.name.as_ref().map_or_else(|| self.fresh("parallel"), |n| n.text.clone());
+                let split = self.node(NodeKind::Split, name.clone(), None, p.span);
+                if p.name.is_some() {
+                    self.named(split);
+                }
+                let join = self.node(NodeKind::Join, format!("{name}/join"), None, p.end_span);
+                self.connect(frontier, split);
+                for b in &p.branches {
+                    let label = b.label.as_ref().map(|l| l.value.clone());
+                    let exits = self.block(&b.body, vec![(split, label)]);
+                    self.connect(exits, join);
+                }
+                vec![(join, None)]
+            }
+            Stmt::Repeat(r) => {
+                let name = r.name.as_ref().map_or_else(|| self.fresh("repeat"), |n| n.text.clone());
+                let entry = self.node(NodeKind::LoopStart, name.clone(), None, r.span);
+                if r.name.is_some() {
+                    self.named(entry);
+                }
+                self.connect(frontier, entry);
+                let exits = self.block(&r.body, vec![(entry, None)]);
+                let until = expr_to_string(&r.until);
+                let test = self.node(NodeKind::LoopTest, format!("{name}/until"), Some(until.clone()), r.until_span);
+                self.connect(exits, test);
+                let back = match r.max {
+                    Some(m) => format!("again (at most {m})"),
+                    None => "again".to_string(),
+                };
+                self.g.add_edge(test, entry, Edge { kind: EdgeKind::Flow, label: Some(back) });
+                vec![(test, Some(until))]
+            }
+            Stmt::Goto { target, .. } => {
+                for (from, label) in frontier {
+                    self.gotos.push((from, label, target.text.clone()));
+                }
+                Vec::new()
+            }
+            Stmt::End { state, span, .. } => {
+                let n = match self.ends.get(&state.text) {
+                    Some(&n) => n,
+                    None => {
+                        let n = self.node(NodeKind::End, state.text.clone(), None, *span);
+                        self.ends.insert(state.text.clone(), n);
+                        n
+                    }
+                };
+                self.connect(frontier, n);
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Text of a condition for labels.
+pub fn condition_label(e: &Expr) -> String {
+    expr_to_string(e)
+}
