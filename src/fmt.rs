@@ -88,9 +88,19 @@ impl Printer<'_> {
 
     /// Emits one line for an item whose source is at `span`.
     fn line(&mut self, indent: usize, text: &str, span: Span) {
+        self.line_in(indent, indent, text, span);
+    }
+
+    /// A line that closes a block (`end`, `until`): comments just before it belong
+    /// inside the block, one level deeper.
+    fn closer(&mut self, indent: usize, text: &str, span: Span) {
+        self.line_in(indent + 1, indent, text, span);
+    }
+
+    fn line_in(&mut self, comment_indent: usize, indent: usize, text: &str, span: Span) {
         let line = self.source.line_of(span.start);
         let end_line = self.source.line_of(span.end.max(span.start));
-        self.flush_comments(line, indent);
+        self.flush_comments(line, comment_indent);
         self.blank_if_gap(line);
         for _ in 0..indent {
             self.out.push_str("  ");
@@ -610,7 +620,7 @@ impl Printer<'_> {
                 if let Some((body, span)) = &d.otherwise {
                     self.branch_body(indent + 1, "else", body, *span);
                 }
-                self.line(indent, "end", d.end_span);
+                self.closer(indent, "end", d.end_span);
             }
             Stmt::Parallel(p) => {
                 self.docs(indent, &p.docs, p.span);
@@ -627,7 +637,7 @@ impl Printer<'_> {
                     self.line(indent + 1, &t, b.span);
                     self.statements(indent + 2, &b.body);
                 }
-                self.line(indent, "end", p.end_span);
+                self.closer(indent, "end", p.end_span);
             }
             Stmt::Repeat(r) => {
                 self.docs(indent, &r.docs, r.span);
@@ -640,7 +650,7 @@ impl Printer<'_> {
                 }
                 self.line(indent, &t, r.span);
                 self.statements(indent + 1, &r.body);
-                self.line(indent, &format!("until {}", expr_to_string(&r.until)), r.until_span);
+                self.closer(indent, &format!("until {}", expr_to_string(&r.until)), r.until_span);
             }
             Stmt::Goto { docs, target, span } => {
                 self.docs(indent, docs, *span);

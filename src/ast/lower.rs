@@ -15,6 +15,10 @@ use crate::syntax::{Pair, Rule};
 
 type R<T> = Result<T, Diagnostic>;
 
+/// Most operators one expression may have; deeper trees would strain the stack of
+/// every recursive stage after parsing.
+const MAX_OPERATORS: usize = 128;
+
 /// Parses and lowers a source file.
 pub fn lower(source: &SourceFile) -> R<Parsed> {
     let pair = crate::syntax::parse(source)?;
@@ -63,9 +67,18 @@ fn comments(text: &str) -> Vec<Comment> {
     out
 }
 
+/// Keywords and punctuation (`kw_*`, `p_*`): skipped when walking children.
 fn is_token(rule: Rule) -> bool {
-    let name = format!("{rule:?}");
-    name.starts_with("kw_") || name.starts_with("p_")
+    static TOKENS: LazyLock<Vec<bool>> = LazyLock::new(|| {
+        let rules = Rule::all_rules();
+        let mut table = vec![false; rules.iter().map(|r| *r as usize).max().unwrap_or(0) + 1];
+        for r in rules {
+            let name = format!("{r:?}");
+            table[*r as usize] = name.starts_with("kw_") || name.starts_with("p_");
+        }
+        table
+    });
+    TOKENS.get(rule as usize).copied().unwrap_or(false)
 }
 
 /// Walks the children of one pair in order.
@@ -1164,7 +1177,12 @@ impl Cx<'_> {
     }
 
     fn expr(&self, pair: Pair<'_>) -> R<Expr> {
+        let span = span_of(&pair);
         let pairs = pair.into_inner();
+        let operators = pairs.clone().filter(|p| p.as_rule() != Rule::expr && !matches!(p.as_rule(), Rule::paren | Rule::list_lit | Rule::range_lit | Rule::literal | Rule::func_call | Rule::outcome_of | Rule::path)).count();
+        if operators > MAX_OPERATORS {
+            return Err(self.err(span, format!("expression has {operators} operators, more than the {MAX_OPERATORS} allowed"), "too long", "split it into named parameters, a decision table or a score"));
+        }
         PRATT
             .map_primary(|p| self.primary(p))
             .map_prefix(|op, rhs| {

@@ -74,13 +74,18 @@ impl<'a> Checker<'a> {
             Some(s) => format!("did you mean `{s}`?"),
             None => help_none.to_string(),
         };
-        self.error(code, name.span, format!("undefined {what} `{}`", name.text), &format!("no {what} with this name"), help);
+        let message = if what.contains(" of ") {
+            format!("`{}` is not a {what}", name.text)
+        } else {
+            format!("undefined {what} `{}`", name.text)
+        };
+        self.error(code, name.span, message, "not defined", help);
     }
 
     // ---------------------------------------------------------------- declarations
 
     fn declare_imports(&mut self, unit: &Arc<Unit>, seen: &mut BTreeSet<std::path::PathBuf>) {
-        for used in &unit.uses {
+        for (_, used) in &unit.uses {
             if !seen.insert(used.path.clone()) {
                 continue;
             }
@@ -857,7 +862,7 @@ impl<'a> Checker<'a> {
                 Stmt::Goto { target, .. } => {
                     let info = self.sym.steps.get(&target.text).map(|i| i.role);
                     match info {
-                        Some(StepRole::Monitor) | Some(StepRole::Event) => self.error("invalid-reference", target.span, format!("`go to {}` targets a {} , not a step", target.text, if info == Some(StepRole::Monitor) { "monitor" } else { "recorded event" }), "not a step", "`go to` continues the flow at a step, decision or call".into()),
+                        Some(StepRole::Monitor) | Some(StepRole::Event) => self.error("invalid-reference", target.span, format!("`go to {}` targets a {}, not a step", target.text, if info == Some(StepRole::Monitor) { "monitor" } else { "recorded event" }), "not a step", "`go to` continues the flow at a step, decision or call".into()),
                         Some(_) => {}
                         None => {
                             let c = self.sym.steps.keys().cloned().collect();
@@ -885,14 +890,16 @@ impl<'a> Checker<'a> {
         let mut has_within = false;
         for a in attrs {
             let not_allowed = match a {
-                StepAttr::To(..) | StepAttr::Responsibilities(..) | StepAttr::Ack(..) => kind != "inform",
+                StepAttr::To(..) => kind != "inform" && kind != "instruct",
+                StepAttr::Responsibilities(..) | StepAttr::Ack(..) => kind != "inform",
                 StepAttr::Actions(..) => kind != "instruct",
                 _ => false,
             };
             if not_allowed {
                 let line = self.src.slice(a.span()).split_whitespace().next().unwrap_or("").to_string();
-                let owner = if kind == "instruct" || line == "actions" { "instruct" } else { "inform" };
-                self.error("attribute-not-allowed", a.span(), format!("`{line}` is not allowed on a `{kind}`"), "not allowed here", format!("`{line}` belongs to `{owner}` steps; change the step to `{owner}` or remove the line"));
+                let owner = if line == "actions" { "instruct" } else { "inform" };
+                let article = if kind.starts_with('i') { "an" } else { "a" };
+                self.error("attribute-not-allowed", a.span(), format!("`{line}` is not allowed on {article} `{kind}`"), "not allowed here", format!("`{line}` belongs to `{owner}` steps; change the step to `{owner}` or remove the line"));
             }
             match a {
                 StepAttr::Within { limit, of, on, .. } => {

@@ -4,13 +4,13 @@
 //! directory the user named. A `use` path is relative to the root; one that leaves
 //! it, does not exist, or closes a cycle is an error at the `use` line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::ast::{self, HeaderItem, Parsed};
 use crate::diagnostic::Diagnostic;
-use crate::source::SourceFile;
+use crate::source::{SourceFile, Span};
 
 /// One parsed file.
 #[derive(Debug)]
@@ -20,8 +20,10 @@ pub struct Unit {
     /// `None` when the file has a syntax error (reported in `diagnostics`).
     pub parsed: Option<Parsed>,
     pub diagnostics: Vec<Diagnostic>,
-    /// The units this one `use`s, in order.
-    pub uses: Vec<Arc<Unit>>,
+    /// The units this one `use`s, in order, with the span of each `use` path.
+    pub uses: Vec<(Span, Arc<Unit>)>,
+    /// Files found to lie on a `use` cycle while loading this one.
+    pub in_cycles: BTreeSet<PathBuf>,
 }
 
 /// Finds the procedures root for a path: the nearest ancestor with `procedo.yaml`.
@@ -80,6 +82,7 @@ impl Loader {
         stack.push(key.clone());
         let mut diagnostics = Vec::new();
         let mut uses = Vec::new();
+        let mut in_cycles = BTreeSet::new();
         let parsed = match ast::lower(&source) {
             Ok(p) => Some(p),
             Err(d) => {
@@ -99,6 +102,7 @@ impl Loader {
                     ),
                     Ok((display, canonical)) => {
                         if let Some(pos) = stack.iter().position(|p| *p == canonical) {
+                            in_cycles.extend(stack[pos..].iter().cloned());
                             let chain: Vec<String> = stack[pos..]
                                 .iter()
                                 .chain(std::iter::once(&canonical))
@@ -125,8 +129,16 @@ impl Loader {
                             }
                         };
                         let used = self.load_source(canonical, SourceFile::new(display, text), stack);
+                        in_cycles.extend(used.in_cycles.iter().cloned());
                         let broken = used.parsed.is_none() || used.diagnostics.iter().any(|d| d.code.starts_with("use-"));
-                        if broken {
+                        if used.in_cycles.contains(&key) {
+                            diagnostics.push(
+                                Diagnostic::error("use-cycle", format!("`use \"{}\"` leads back to this file through a cycle of `use`s", path.value))
+                                    .with_label(path.span, "this `use` is part of a cycle")
+                                    .with_help("move the shared definitions into a library that neither file uses back")
+                                    .with_source(&source),
+                            );
+                        } else if broken {
                             let first = used.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default();
                             diagnostics.push(
                                 Diagnostic::error("use-has-errors", format!("`{}` cannot be used: {first}", path.value))
@@ -135,13 +147,13 @@ impl Loader {
                                     .with_source(&source),
                             );
                         }
-                        uses.push(used);
+                        uses.push((path.span, used));
                     }
                 }
             }
         }
         stack.pop();
-        let unit = Arc::new(Unit { path: key.clone(), source, parsed, diagnostics, uses });
+        let unit = Arc::new(Unit { path: key.clone(), source, parsed, diagnostics, uses, in_cycles });
         self.cache.insert(key, unit.clone());
         unit
     }

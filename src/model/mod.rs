@@ -131,6 +131,22 @@ pub fn build(unit: &Arc<Unit>) -> Built {
     let Some(parsed) = &unit.parsed else {
         return Built { procedure: None, diagnostics };
     };
+    // A used file with errors of its own is reported once, at the `use` line.
+    for (span, used) in &unit.uses {
+        let already = diagnostics.iter().any(|d| d.code.starts_with("use-") && d.labels.first().is_some_and(|l| l.span == *span));
+        if already || used.parsed.is_none() {
+            continue;
+        }
+        let inner = build(used);
+        if let Some(first) = inner.diagnostics.iter().find(|d| d.severity == Severity::Error) {
+            diagnostics.push(
+                Diagnostic::error("use-has-errors", format!("`{}` cannot be used: {}", used.source.name(), first.message))
+                    .with_label(*span, "this file has errors")
+                    .with_help(format!("run `procedo lint {}` and fix it first", used.source.name()))
+                    .with_source(&unit.source),
+            );
+        }
+    }
     let (symbols, mut found) = check::check(unit, &parsed.file);
     diagnostics.append(&mut found);
     let (graph, mut found) = graph::compile(&parsed.file, &unit.source);

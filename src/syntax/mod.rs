@@ -19,8 +19,88 @@ pub(crate) struct ProcedoParser;
 /// The pest pair type for this grammar.
 pub(crate) type Pair<'i> = pest::iterators::Pair<'i, Rule>;
 
+/// Deepest nesting of `(` and `[` allowed. Real procedures nest two or three deep;
+/// the limit keeps recursion in the parser and checker far from the stack's end.
+pub(crate) const MAX_NESTING: usize = 32;
+
+/// Finds the first bracket that opens a level deeper than [`MAX_NESTING`].
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if c == '\n' {
+            in_comment = false;
+            in_str = false;
+            continue;
+        }
+        if in_comment {
+            continue;
+        }
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '#' => in_comment = true,
+            '(' | '[' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Finds the first block (`decide`, `parallel`, `repeat`, `when`/`else` bodies) that
+/// opens more than [`MAX_NESTING`] levels deep, by its line.
+fn blocks_too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let first = line.split_whitespace().next().unwrap_or("");
+        let rest = line.split_whitespace().nth(1);
+        match first {
+            "decide" | "parallel" | "repeat" => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(offset + line.len() - line.trim_start().len());
+                }
+            }
+            "end" if rest.is_none_or(|r| r.starts_with('#')) => depth = depth.saturating_sub(1),
+            "until" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        offset += line.len();
+    }
+    None
+}
+
 /// Parses a whole file into its `file` pair.
 pub(crate) fn parse(source: &SourceFile) -> Result<Pair<'_>, Diagnostic> {
+    if let Some(at) = too_deep(source.text()) {
+        return Err(Diagnostic::error("syntax", format!("brackets nested more than {MAX_NESTING} deep"))
+            .with_label(crate::source::Span::new(at, at + 1), "too deep here")
+            .with_help("split the expression into named parameters or decisions")
+            .with_source(source));
+    }
+    if let Some(at) = blocks_too_deep(source.text()) {
+        return Err(Diagnostic::error("syntax", format!("blocks nested more than {MAX_NESTING} deep"))
+            .with_label(crate::source::Span::new(at, at + 1), "too deep here")
+            .with_help("move the inner part into a sub-procedure and `call` it")
+            .with_source(source));
+    }
     match ProcedoParser::parse(Rule::file, source.text()) {
         Ok(mut pairs) => pairs
             .next()

@@ -1,0 +1,24 @@
+//! The integration tests: one binary, one module per boundary.
+
+mod cli;
+mod corpus;
+mod errors;
+mod graph;
+mod robustness;
+
+/// Renders diagnostics the way the CLI does with `--color never`.
+pub fn render(diags: &[procedo::Diagnostic]) -> String {
+    procedo::diagnostic::render(diags, false)
+}
+
+/// Builds a file from disk with its procedures root, returning model diagnostics and lint findings.
+pub fn check_file(path: &std::path::Path) -> (Option<procedo::Procedure>, Vec<procedo::Diagnostic>) {
+    let mut loader = procedo::Loader::new(procedo::model::find_root(path));
+    let unit = loader.load_path(path).expect("fixture is readable");
+    let built = procedo::build(&unit);
+    let mut diags = built.diagnostics;
+    if let Some(p) = &built.procedure {
+        diags.extend(procedo::lint::run(p));
+    }
+    (built.procedure, diags)
+}
