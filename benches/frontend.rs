@@ -9,7 +9,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 /// A procedure of about `lines` lines using facts, a table, a score and a long flow
 /// of steps with attributes, decisions, parallel blocks and loops.
 fn generate(lines: usize) -> String {
-    let mut s = String::from("procedure bench.big \"Generated\"\n  version 1\n  owner \"bench\"\n  applies when f0 or n0 >= 1\n\nfacts\n  kind: enum a | b | c\n");
+    let mut s = String::from(
+        "procedure bench.big \"Generated\"\n  version 1\n  owner \"bench\"\n  applies when f0 or n0 >= 1\n\nfacts\n  kind: enum a | b | c\n",
+    );
     let facts = lines / 50;
     for i in 0..facts {
         let _ = writeln!(s, "  f{i}: bool\n  n{i}: int optional");
@@ -41,15 +43,30 @@ fn frontend(c: &mut Criterion) {
     let root = std::env::temp_dir();
     // The generated procedure must be valid, or we would be timing the error path.
     let built = procedo::model::build_text(&root, "big.proc", &text);
-    assert!(built.procedure.is_some(), "{}", procedo::diagnostic::render(&built.diagnostics[..built.diagnostics.len().min(3)], false));
+    assert!(
+        built.procedure.is_some(),
+        "{}",
+        procedo::diagnostic::render(&built.diagnostics[..built.diagnostics.len().min(3)], false)
+    );
     let mut g = c.benchmark_group("frontend");
     g.throughput(Throughput::Elements(lines as u64));
     g.sample_size(20);
     g.bench_function(format!("build_{lines}_lines"), |b| {
-        b.iter(|| black_box(procedo::model::build_text(&root, "big.proc", black_box(&text))))
+        b.iter(|| {
+            black_box(procedo::model::build_text(
+                &root,
+                "big.proc",
+                black_box(&text),
+            ))
+        })
     });
     g.bench_function(format!("parse_only_{lines}_lines"), |b| {
-        b.iter(|| black_box(procedo::ast::lower(&procedo::SourceFile::new("big.proc", black_box(text.clone())))))
+        b.iter(|| {
+            black_box(procedo::ast::lower(&procedo::SourceFile::new(
+                "big.proc",
+                black_box(text.clone()),
+            )))
+        })
     });
     g.finish();
 }

@@ -88,7 +88,10 @@ impl Diagnostic {
     /// Sort key: file, offset, code.
     pub fn sort_key(&self) -> (String, usize, String) {
         (
-            self.source.as_ref().map(|s| s.name().to_string()).unwrap_or_default(),
+            self.source
+                .as_ref()
+                .map(|s| s.name().to_string())
+                .unwrap_or_default(),
             self.labels.first().map_or(0, |l| l.span.start),
             self.code.clone(),
         )

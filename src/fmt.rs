@@ -10,7 +10,13 @@ use crate::source::{SourceFile, Span};
 
 /// Formats a parsed file.
 pub fn format(source: &SourceFile, parsed: &Parsed) -> String {
-    let mut p = Printer { out: String::new(), source, comments: classify(source, &parsed.comments), next: 0, last_line: None };
+    let mut p = Printer {
+        out: String::new(),
+        source,
+        comments: classify(source, &parsed.comments),
+        next: 0,
+        last_line: None,
+    };
     p.file(&parsed.file);
     p.flush_comments(usize::MAX, 0);
     let mut out = p.out.trim_end().to_string();
@@ -29,9 +35,15 @@ fn classify(source: &SourceFile, comments: &[Comment]) -> Vec<LineComment> {
         .iter()
         .map(|c| {
             let line = source.line_of(c.span.start);
-            let line_start = source.text()[..c.span.start].rfind('\n').map_or(0, |i| i + 1);
+            let line_start = source.text()[..c.span.start]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
             let own_line = source.text()[line_start..c.span.start].trim().is_empty();
-            LineComment { line, own_line, text: c.text.trim_end().to_string() }
+            LineComment {
+                line,
+                own_line,
+                text: c.text.trim_end().to_string(),
+            }
         })
         .collect()
 }
@@ -107,7 +119,10 @@ impl Printer<'_> {
         }
         self.out.push_str(text);
         // Trailing comments on the item's lines.
-        while self.next < self.comments.len() && self.comments[self.next].line <= end_line && !self.comments[self.next].own_line {
+        while self.next < self.comments.len()
+            && self.comments[self.next].line <= end_line
+            && !self.comments[self.next].own_line
+        {
             self.out.push_str("  ");
             let t = self.comments[self.next].text.clone();
             self.out.push_str(&t);
@@ -143,7 +158,11 @@ impl Printer<'_> {
 
     fn file(&mut self, f: &File) {
         self.docs(0, &f.docs, f.id.span);
-        let kw = if f.kind == FileKind::Procedure { "procedure" } else { "library" };
+        let kw = if f.kind == FileKind::Procedure {
+            "procedure"
+        } else {
+            "library"
+        };
         let mut head = format!("{kw} {}", f.id.text);
         if let Some(t) = &f.title {
             head.push_str(&format!(" {}", quote(&t.value)));
@@ -153,7 +172,13 @@ impl Printer<'_> {
             match h {
                 HeaderItem::Title(s) => self.line(1, &format!("title {}", quote(&s.value)), s.span),
                 HeaderItem::Version(s) => {
-                    let v = if s.value.chars().all(|c| c.is_ascii_digit() || c == '.') && !s.value.is_empty() && self.source.slice(s.span).starts_with(|c: char| c.is_ascii_digit()) {
+                    let v = if s.value.chars().all(|c| c.is_ascii_digit() || c == '.')
+                        && !s.value.is_empty()
+                        && self
+                            .source
+                            .slice(s.span)
+                            .starts_with(|c: char| c.is_ascii_digit())
+                    {
                         s.value.clone()
                     } else {
                         quote(&s.value)
@@ -168,7 +193,9 @@ impl Printer<'_> {
                     }
                     self.line(1, &t, *span);
                 }
-                HeaderItem::Applies(e) => self.line(1, &format!("applies when {}", expr_to_string(e)), e.span),
+                HeaderItem::Applies(e) => {
+                    self.line(1, &format!("applies when {}", expr_to_string(e)), e.span)
+                }
                 HeaderItem::Use(s) => self.line(1, &format!("use {}", quote(&s.value)), s.span),
             }
         }
@@ -184,9 +211,18 @@ impl Printer<'_> {
                 self.line(0, "facts", *span);
                 for item in items {
                     match item {
-                        FactItem::Type { docs, name, ty, span } => {
+                        FactItem::Type {
+                            docs,
+                            name,
+                            ty,
+                            span,
+                        } => {
                             self.docs(1, docs, *span);
-                            self.line(1, &format!("type {} = {}", name.text, type_to_string(ty)), *span);
+                            self.line(
+                                1,
+                                &format!("type {} = {}", name.text, type_to_string(ty)),
+                                *span,
+                            );
                         }
                         FactItem::Fact(f) => {
                             self.docs(1, &f.docs, f.span);
@@ -253,8 +289,16 @@ impl Printer<'_> {
                 self.line(0, &format!("calendar {}", c.name.text), c.span);
                 for item in &c.items {
                     match item {
-                        CalendarItem::Timezone(s) => self.line(1, &format!("timezone {}", quote(&s.value)), s.span),
-                        CalendarItem::Hours { from_day, to_day, open, close, span } => {
+                        CalendarItem::Timezone(s) => {
+                            self.line(1, &format!("timezone {}", quote(&s.value)), s.span)
+                        }
+                        CalendarItem::Hours {
+                            from_day,
+                            to_day,
+                            open,
+                            close,
+                            span,
+                        } => {
                             let days = match to_day {
                                 Some(t) => format!("{}-{}", from_day.text, t.text),
                                 None => from_day.text.clone(),
@@ -268,7 +312,11 @@ impl Printer<'_> {
                             }
                             self.line(1, &t, *span);
                         }
-                        CalendarItem::Cutoff { after, span } => self.line(1, &format!("calls after {after} count as next working day"), *span),
+                        CalendarItem::Cutoff { after, span } => self.line(
+                            1,
+                            &format!("calls after {after} count as next working day"),
+                            *span,
+                        ),
                     }
                 }
             }
@@ -277,14 +325,28 @@ impl Printer<'_> {
                 self.line(0, &format!("clock {}", c.name.text), c.span);
                 for item in &c.items {
                     match item {
-                        ClockItem::Starts(a, span) => self.line(1, &format!("starts at {}", anchor_to_string(a)), *span),
-                        ClockItem::Stops(a, span) => self.line(1, &format!("stops at {}", anchor_to_string(a)), *span),
-                        ClockItem::Pauses { from, until, span } => self.line(1, &format!("pauses from {} until {}", from.text, until.text), *span),
-                        ClockItem::Calendar(n, span) => self.line(1, &format!("calendar {}", n.text), *span),
+                        ClockItem::Starts(a, span) => {
+                            self.line(1, &format!("starts at {}", anchor_to_string(a)), *span)
+                        }
+                        ClockItem::Stops(a, span) => {
+                            self.line(1, &format!("stops at {}", anchor_to_string(a)), *span)
+                        }
+                        ClockItem::Pauses { from, until, span } => self.line(
+                            1,
+                            &format!("pauses from {} until {}", from.text, until.text),
+                            *span,
+                        ),
+                        ClockItem::Calendar(n, span) => {
+                            self.line(1, &format!("calendar {}", n.text), *span)
+                        }
                     }
                 }
             }
-            Section::Validity { indicators, bands, span } => {
+            Section::Validity {
+                indicators,
+                bands,
+                span,
+            } => {
                 self.line(0, "validity", *span);
                 self.indicators(1, indicators, bands);
             }
@@ -302,7 +364,11 @@ impl Printer<'_> {
                 for item in &p.items {
                     match item {
                         PriorityItem::Target(t) => {
-                            let entries: Vec<String> = t.entries.iter().map(|(k, e)| format!("{} within {}", k.text, expr_to_string(e))).collect();
+                            let entries: Vec<String> = t
+                                .entries
+                                .iter()
+                                .map(|(k, e)| format!("{} within {}", k.text, expr_to_string(e)))
+                                .collect();
                             let mut s = format!("target {} {}", t.level.text, entries.join(", "));
                             if let Some(w) = &t.when {
                                 s.push_str(&format!(" when {}", expr_to_string(w)));
@@ -311,13 +377,21 @@ impl Printer<'_> {
                         }
                         PriorityItem::Override(o) => {
                             self.docs(1, &o.docs, o.span);
-                            let mut s = format!("override {} when {}", o.level.text, expr_to_string(&o.when));
+                            let mut s = format!(
+                                "override {} when {}",
+                                o.level.text,
+                                expr_to_string(&o.when)
+                            );
                             if let Some(r) = &o.requires {
                                 s.push_str(&requires(r));
                             }
                             self.line(1, &s, o.span);
                         }
-                        PriorityItem::Regrade { direction, requires: r, span } => {
+                        PriorityItem::Regrade {
+                            direction,
+                            requires: r,
+                            span,
+                        } => {
                             let dir = match direction {
                                 RegradeDir::Up => "up",
                                 RegradeDir::Down => "down",
@@ -364,14 +438,20 @@ impl Printer<'_> {
                 for c in items {
                     self.docs(1, &c.docs, c.span);
                     let body = match &c.kind {
-                        ConstraintKind::Response { first, then, within } => {
+                        ConstraintKind::Response {
+                            first,
+                            then,
+                            within,
+                        } => {
                             let mut s = format!("{} followed by {}", first.text, then.text);
                             if let Some(w) = within {
                                 s.push_str(&format!(" within {}", expr_to_string(w)));
                             }
                             s
                         }
-                        ConstraintKind::Precedence { first, then } => format!("{} before {}", first.text, then.text),
+                        ConstraintKind::Precedence { first, then } => {
+                            format!("{} before {}", first.text, then.text)
+                        }
                         ConstraintKind::Absence(s) => format!("never {}", s.text),
                         ConstraintKind::Count { kind, n, step } => {
                             let k = match kind {
@@ -381,9 +461,16 @@ impl Printer<'_> {
                             };
                             format!("{k} {n} {}", step.text)
                         }
-                        ConstraintKind::NotCoexist(a, b) => format!("not both {} and {}", a.text, b.text),
+                        ConstraintKind::NotCoexist(a, b) => {
+                            format!("not both {} and {}", a.text, b.text)
+                        }
                         ConstraintKind::Actor { different, a, b } => {
-                            format!("{} actor for {} and {}", if *different { "different" } else { "same" }, a.text, b.text)
+                            format!(
+                                "{} actor for {} and {}",
+                                if *different { "different" } else { "same" },
+                                a.text,
+                                b.text
+                            )
                         }
                     };
                     let mut s = format!("{}: {body}", c.name.text);
@@ -397,9 +484,15 @@ impl Printer<'_> {
                 self.line(0, "standards", *span);
                 for st in items {
                     self.docs(1, &st.docs, st.span);
-                    let interval = format!("from {} to {}", anchor_to_string(&st.from), anchor_to_string(&st.to));
+                    let interval = format!(
+                        "from {} to {}",
+                        anchor_to_string(&st.from),
+                        anchor_to_string(&st.to)
+                    );
                     let body = match &st.measure {
-                        Measure::Share { percent, within } => format!("{percent}% within {} {interval}", expr_to_string(within)),
+                        Measure::Share { percent, within } => {
+                            format!("{percent}% within {} {interval}", expr_to_string(within))
+                        }
                         Measure::Stat { stat, op, limit } => {
                             let s = match stat {
                                 Statistic::Mean => "mean".to_string(),
@@ -439,13 +532,43 @@ impl Printer<'_> {
                 self.line(0, "mapping", *span);
                 for m in items {
                     match m {
-                        MapItem::Activity { label, target, span } => {
+                        MapItem::Activity {
+                            label,
+                            target,
+                            span,
+                        } => {
                             let t = target.as_ref().map_or("ignore", |n| n.text.as_str());
-                            self.line(1, &format!("activity {} -> {t}", quote(&label.value)), *span);
+                            self.line(
+                                1,
+                                &format!("activity {} -> {t}", quote(&label.value)),
+                                *span,
+                            );
                         }
-                        MapItem::Attribute { column, field, span } => self.line(1, &format!("attribute {} -> {}", quote(&column.value), field.text), *span),
-                        MapItem::Value { fact, raw, value, span } => {
-                            self.line(1, &format!("value {} {} -> {}", fact.text, quote(&raw.value), expr_to_string(value)), *span);
+                        MapItem::Attribute {
+                            column,
+                            field,
+                            span,
+                        } => self.line(
+                            1,
+                            &format!("attribute {} -> {}", quote(&column.value), field.text),
+                            *span,
+                        ),
+                        MapItem::Value {
+                            fact,
+                            raw,
+                            value,
+                            span,
+                        } => {
+                            self.line(
+                                1,
+                                &format!(
+                                    "value {} {} -> {}",
+                                    fact.text,
+                                    quote(&raw.value),
+                                    expr_to_string(value)
+                                ),
+                                *span,
+                            );
                         }
                     }
                 }
@@ -478,10 +601,19 @@ impl Printer<'_> {
     }
 
     fn indicators(&mut self, indent: usize, indicators: &[Indicator], bands: &Bands) {
-        let width = indicators.iter().map(|i| i.name.text.len()).max().unwrap_or(0);
+        let width = indicators
+            .iter()
+            .map(|i| i.name.text.len())
+            .max()
+            .unwrap_or(0);
         for i in indicators {
             self.docs(indent, &i.docs, i.span);
-            let s = format!("{:width$} {} when {}", i.name.text, i.weight, expr_to_string(&i.when));
+            let s = format!(
+                "{:width$} {} when {}",
+                i.name.text,
+                i.weight,
+                expr_to_string(&i.when)
+            );
             self.line(indent, &s, i.span);
         }
         let bs: Vec<String> = bands
@@ -504,7 +636,16 @@ impl Printer<'_> {
             }
             DecisionDef::Matrix(m) => {
                 self.docs(indent, &m.docs, m.span);
-                self.line(indent, &format!("matrix {} {} by {}", m.name.text, expr_to_string(&m.rows_by), expr_to_string(&m.cols_by)), m.span);
+                self.line(
+                    indent,
+                    &format!(
+                        "matrix {} {} by {}",
+                        m.name.text,
+                        expr_to_string(&m.rows_by),
+                        expr_to_string(&m.cols_by)
+                    ),
+                    m.span,
+                );
                 let mut grid: Vec<(Vec<String>, Span)> = Vec::new();
                 let mut head = vec![m.corner.clone().unwrap_or_default()];
                 head.extend(m.col_values.iter().map(expr_to_string));
@@ -518,14 +659,20 @@ impl Printer<'_> {
             }
             DecisionDef::Table(t) => {
                 self.docs(indent, &t.docs, t.span);
-                self.line(indent, &format!("table {} hit {}", t.name.text, hit_to_string(t.hit)), t.span);
+                self.line(
+                    indent,
+                    &format!("table {} hit {}", t.name.text, hit_to_string(t.hit)),
+                    t.span,
+                );
                 let mut grid: Vec<(Vec<String>, Span)> = Vec::new();
                 grid.push((
                     t.columns
                         .iter()
                         .map(|c| match c {
                             Column::Input(e) => expr_to_string(e),
-                            Column::Output { name, ty: Some(ty), .. } => format!("=> {}: {}", name.text, type_to_string(ty)),
+                            Column::Output {
+                                name, ty: Some(ty), ..
+                            } => format!("=> {}: {}", name.text, type_to_string(ty)),
                             Column::Output { name, ty: None, .. } => format!("=> {}", name.text),
                         })
                         .collect(),
@@ -600,7 +747,11 @@ impl Printer<'_> {
                     t.push_str(&format!(" as {}", a.text));
                 }
                 if !c.args.is_empty() {
-                    let args: Vec<String> = c.args.iter().map(|(n, e)| format!("{} = {}", n.text, expr_to_string(e))).collect();
+                    let args: Vec<String> = c
+                        .args
+                        .iter()
+                        .map(|(n, e)| format!("{} = {}", n.text, expr_to_string(e)))
+                        .collect();
                     t.push_str(&format!(" with {}", args.join(", ")));
                 }
                 self.line(indent, &t, c.span);
@@ -615,7 +766,12 @@ impl Printer<'_> {
                 self.line(indent, &t, d.span);
                 for b in &d.branches {
                     let tests: Vec<String> = b.tests.iter().map(test_to_string).collect();
-                    self.branch_body(indent + 1, &format!("when {}", tests.join(", ")), &b.body, b.span);
+                    self.branch_body(
+                        indent + 1,
+                        &format!("when {}", tests.join(", ")),
+                        &b.body,
+                        b.span,
+                    );
                 }
                 if let Some((body, span)) = &d.otherwise {
                     self.branch_body(indent + 1, "else", body, *span);
@@ -650,7 +806,11 @@ impl Printer<'_> {
                 }
                 self.line(indent, &t, r.span);
                 self.statements(indent + 1, &r.body);
-                self.closer(indent, &format!("until {}", expr_to_string(&r.until)), r.until_span);
+                self.closer(
+                    indent,
+                    &format!("until {}", expr_to_string(&r.until)),
+                    r.until_span,
+                );
             }
             Stmt::Goto { docs, target, span } => {
                 self.docs(indent, docs, *span);
@@ -686,7 +846,12 @@ impl Printer<'_> {
                     }
                     s
                 }
-                StepAttr::Needs { count, resource, capabilities, .. } => {
+                StepAttr::Needs {
+                    count,
+                    resource,
+                    capabilities,
+                    ..
+                } => {
                     let mut s = format!("needs {count} {}", resource.text);
                     if !capabilities.is_empty() {
                         s.push_str(&format!(" with {}", names(capabilities)));
@@ -700,10 +865,14 @@ impl Printer<'_> {
                 StepAttr::Responsibilities(xs, _) => format!("responsibilities {}", names(xs)),
                 StepAttr::Actions(xs, _) => format!("actions {}", names(xs)),
                 StepAttr::Ack(e, _) => format!("ack within {}", expr_to_string(e)),
-                StepAttr::Escalate { trigger, to, when, .. } => {
+                StepAttr::Escalate {
+                    trigger, to, when, ..
+                } => {
                     let mut s = match trigger {
                         EscalateTrigger::Percent(p) => format!("escalate at {p}%"),
-                        EscalateTrigger::After(e) => format!("escalate after {}", expr_to_string(e)),
+                        EscalateTrigger::After(e) => {
+                            format!("escalate after {}", expr_to_string(e))
+                        }
                     };
                     s.push_str(&format!(" to {}", joined(to)));
                     if let Some(w) = when {
@@ -722,7 +891,10 @@ fn names(xs: &[Name]) -> String {
 }
 
 fn joined(xs: &[Name]) -> String {
-    xs.iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(", ")
+    xs.iter()
+        .map(|x| x.text.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn requires(r: &[Requirement]) -> String {
@@ -760,7 +932,11 @@ fn hit_to_string(h: HitPolicy) -> String {
 fn cell_to_string(c: &Cell) -> String {
     match c {
         Cell::Any(_) => "-".to_string(),
-        Cell::Tests(tests, _) => tests.iter().map(test_to_string).collect::<Vec<_>>().join(", "),
+        Cell::Tests(tests, _) => tests
+            .iter()
+            .map(test_to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -770,14 +946,24 @@ fn test_to_string(t: &CellTest) -> String {
         TestKind::Compare(op, e) => format!("{} {}", op.text(), expr_to_string(e)),
         TestKind::Equals(e) => expr_to_string(e),
     };
-    if t.negated { format!("not {body}") } else { body }
+    if t.negated {
+        format!("not {body}")
+    } else {
+        body
+    }
 }
 
 /// A type as written in the canonical layout.
 pub fn type_to_string(t: &TypeExpr) -> String {
     match t {
         TypeExpr::Scalar(s, _) => s.keyword().to_string(),
-        TypeExpr::Enum(vs, _) => format!("enum {}", vs.iter().map(|v| v.text.as_str()).collect::<Vec<_>>().join(" | ")),
+        TypeExpr::Enum(vs, _) => format!(
+            "enum {}",
+            vs.iter()
+                .map(|v| v.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ),
         TypeExpr::List(inner, _) => format!("list of {}", type_to_string(inner)),
         TypeExpr::Code(s) => format!("code {}", quote(&s.value)),
         TypeExpr::Named(n) => n.text.clone(),
@@ -820,8 +1006,20 @@ pub fn anchor_to_string(a: &Anchor) -> String {
             Some(AnchorPos::Last) => format!("last {}", name.text),
             None => name.text.clone(),
         },
-        Anchor::EarliestOf(xs, _) => format!("earliest_of({})", xs.iter().map(anchor_to_string).collect::<Vec<_>>().join(", ")),
-        Anchor::LatestOf(xs, _) => format!("latest_of({})", xs.iter().map(anchor_to_string).collect::<Vec<_>>().join(", ")),
+        Anchor::EarliestOf(xs, _) => format!(
+            "earliest_of({})",
+            xs.iter()
+                .map(anchor_to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Anchor::LatestOf(xs, _) => format!(
+            "latest_of({})",
+            xs.iter()
+                .map(anchor_to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -844,15 +1042,33 @@ fn wrap(e: &Expr, min: u8) -> String {
 pub fn expr_to_string(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Literal(l) => literal(l),
-        ExprKind::Path(p) => p.iter().map(|n| n.text.as_str()).collect::<Vec<_>>().join("."),
-        ExprKind::Call(f, args) => format!("{}({})", f.text, args.iter().map(expr_to_string).collect::<Vec<_>>().join(", ")),
+        ExprKind::Path(p) => p
+            .iter()
+            .map(|n| n.text.as_str())
+            .collect::<Vec<_>>()
+            .join("."),
+        ExprKind::Call(f, args) => format!(
+            "{}({})",
+            f.text,
+            args.iter()
+                .map(expr_to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         ExprKind::OutcomeOf(n) => format!("outcome of {}", n.text),
-        ExprKind::List(xs) => format!("[{}]", xs.iter().map(expr_to_string).collect::<Vec<_>>().join(", ")),
+        ExprKind::List(xs) => format!(
+            "[{}]",
+            xs.iter().map(expr_to_string).collect::<Vec<_>>().join(", ")
+        ),
         ExprKind::Range(a, b) => format!("{}..{}", expr_to_string(a), expr_to_string(b)),
         ExprKind::Unary(UnaryOp::Not, x) => format!("not {}", wrap(x, 3)),
         ExprKind::Unary(UnaryOp::Neg, x) => format!("-{}", wrap(x, 8)),
         ExprKind::IsMissing { operand, negated } => {
-            format!("{} is {}missing", wrap(operand, 9), if *negated { "not " } else { "" })
+            format!(
+                "{} is {}missing",
+                wrap(operand, 9),
+                if *negated { "not " } else { "" }
+            )
         }
         ExprKind::Binary(op, l, r) => {
             let p = op.precedence();
@@ -869,16 +1085,35 @@ pub fn format_checked(source: &SourceFile) -> Result<String, Box<crate::diagnost
     let again = SourceFile::new(source.name(), out.clone());
     let reparsed = crate::ast::lower(&again).map_err(|d| {
         Box::new(
-            crate::diagnostic::Diagnostic::error("internal", format!("internal error: formatting `{}` produced text that does not parse: {}", source.name(), d.message))
-                .with_help("this is a bug in procedo; the file was left unchanged"),
+            crate::diagnostic::Diagnostic::error(
+                "internal",
+                format!(
+                    "internal error: formatting `{}` produced text that does not parse: {}",
+                    source.name(),
+                    d.message
+                ),
+            )
+            .with_help("this is a bug in procedo; the file was left unchanged"),
         )
     })?;
-    let same_tree = serde_json::to_value(&parsed.file).ok() == serde_json::to_value(&reparsed.file).ok();
-    let texts = |p: &Parsed| p.comments.iter().map(|c| c.text.trim_end().to_string()).collect::<Vec<_>>();
+    let same_tree =
+        serde_json::to_value(&parsed.file).ok() == serde_json::to_value(&reparsed.file).ok();
+    let texts = |p: &Parsed| {
+        p.comments
+            .iter()
+            .map(|c| c.text.trim_end().to_string())
+            .collect::<Vec<_>>()
+    };
     if !same_tree || texts(&parsed) != texts(&reparsed) {
         return Err(Box::new(
-            crate::diagnostic::Diagnostic::error("internal", format!("internal error: formatting `{}` would change its meaning or drop a comment", source.name()))
-                .with_help("this is a bug in procedo; the file was left unchanged"),
+            crate::diagnostic::Diagnostic::error(
+                "internal",
+                format!(
+                    "internal error: formatting `{}` would change its meaning or drop a comment",
+                    source.name()
+                ),
+            )
+            .with_help("this is a bug in procedo; the file was left unchanged"),
         ));
     }
     Ok(out)

@@ -101,7 +101,10 @@ impl<'i> Cursor<'i> {
     /// Takes the next pair of `rule`, skipping keywords and punctuation before it.
     fn eat(&mut self, rule: Rule) -> Option<Pair<'i>> {
         let mut i = self.pos;
-        while i < self.pairs.len() && self.pairs[i].as_rule() != rule && is_token(self.pairs[i].as_rule()) {
+        while i < self.pairs.len()
+            && self.pairs[i].as_rule() != rule
+            && is_token(self.pairs[i].as_rule())
+        {
             i += 1;
         }
         if i < self.pairs.len() && self.pairs[i].as_rule() == rule {
@@ -118,9 +121,12 @@ impl<'i> Cursor<'i> {
 
     fn need(&mut self, rule: Rule) -> R<Pair<'i>> {
         self.eat(rule).ok_or_else(|| {
-            Diagnostic::error("internal", format!("internal error: expected {rule:?} in the syntax tree"))
-                .with_label(self.span, "here")
-                .with_help("this is a bug in procedo; please report it with this file")
+            Diagnostic::error(
+                "internal",
+                format!("internal error: expected {rule:?} in the syntax tree"),
+            )
+            .with_label(self.span, "here")
+            .with_help("this is a bug in procedo; please report it with this file")
         })
     }
 
@@ -241,7 +247,12 @@ impl Cx<'_> {
     fn u32_of(&self, pair: Pair<'_>) -> R<u32> {
         let span = span_of(&pair);
         pair.as_str().parse::<u32>().map_err(|_| {
-            self.err(span, "number too large", "this number", "use a whole number below 4,294,967,296")
+            self.err(
+                span,
+                "number too large",
+                "this number",
+                "use a whole number below 4,294,967,296",
+            )
         })
     }
 
@@ -253,7 +264,10 @@ impl Cx<'_> {
     }
 
     fn idents(&self, c: &mut Cursor<'_>) -> Vec<Name> {
-        c.all(Rule::ident).into_iter().map(|p| self.name(p)).collect()
+        c.all(Rule::ident)
+            .into_iter()
+            .map(|p| self.name(p))
+            .collect()
     }
 
     // ------------------------------------------------------------ file
@@ -274,14 +288,27 @@ impl Cx<'_> {
         let mut sections = Vec::new();
         for p in c.pairs[c.pos..].to_vec() {
             match p.as_rule() {
-                Rule::title | Rule::version | Rule::owner | Rule::effective | Rule::applies | Rule::use_decl => {
+                Rule::title
+                | Rule::version
+                | Rule::owner
+                | Rule::effective
+                | Rule::applies
+                | Rule::use_decl => {
                     header.push(self.header_item(p)?);
                 }
                 r if is_token(r) => {}
                 _ => sections.push(self.section(p)?),
             }
         }
-        Ok(File { kind, docs, id, title, header, sections, span })
+        Ok(File {
+            kind,
+            docs,
+            id,
+            title,
+            header,
+            sections,
+            span,
+        })
     }
 
     fn header_item(&self, pair: Pair<'_>) -> R<HeaderItem> {
@@ -297,7 +324,10 @@ impl Cx<'_> {
                 } else {
                     let p = c.eat(Rule::decimal).or_else(|| c.eat(Rule::integer));
                     let p = p.ok_or_else(|| self.err(span, "version expected", "", ""))?;
-                    HeaderItem::Version(Str { value: p.as_str().to_string(), span: span_of(&p) })
+                    HeaderItem::Version(Str {
+                        value: p.as_str().to_string(),
+                        span: span_of(&p),
+                    })
                 }
             }
             Rule::effective => {
@@ -306,7 +336,11 @@ impl Cx<'_> {
                     Some(p) => Some(self.date(p)?),
                     None => None,
                 };
-                HeaderItem::Effective { from, until, span: trim_span(self.source, span) }
+                HeaderItem::Effective {
+                    from,
+                    until,
+                    span: trim_span(self.source, span),
+                }
             }
             Rule::applies => HeaderItem::Applies(self.expr(c.need(Rule::expr)?)?),
             _ => HeaderItem::Use(self.string(c.need(Rule::string)?)),
@@ -317,7 +351,12 @@ impl Cx<'_> {
         let span = span_of(&pair);
         let text = pair.as_str();
         chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-            self.err(span, format!("`{text}` is not a calendar date"), "not a real date", "write dates as YYYY-MM-DD, e.g. 2026-04-01")
+            self.err(
+                span,
+                format!("`{text}` is not a calendar date"),
+                "not a real date",
+                "write dates as YYYY-MM-DD, e.g. 2026-04-01",
+            )
         })?;
         Ok(Literal::Date(text.to_string()))
     }
@@ -341,23 +380,43 @@ impl Cx<'_> {
                 Section::Facts { items, span }
             }
             Rule::params_section => Section::Params {
-                items: c.all(Rule::param_decl).into_iter().map(|p| self.param_decl(p)).collect::<R<_>>()?,
+                items: c
+                    .all(Rule::param_decl)
+                    .into_iter()
+                    .map(|p| self.param_decl(p))
+                    .collect::<R<_>>()?,
                 span,
             },
             Rule::roles_section => Section::Roles {
-                items: c.all(Rule::role_decl).into_iter().map(|p| self.role_decl(p)).collect(),
+                items: c
+                    .all(Rule::role_decl)
+                    .into_iter()
+                    .map(|p| self.role_decl(p))
+                    .collect(),
                 span,
             },
             Rule::resources_section => Section::Resources {
-                items: c.all(Rule::resource_decl).into_iter().map(|p| self.resource_decl(p)).collect::<R<_>>()?,
+                items: c
+                    .all(Rule::resource_decl)
+                    .into_iter()
+                    .map(|p| self.resource_decl(p))
+                    .collect::<R<_>>()?,
                 span,
             },
             Rule::calendar_section => Section::Calendar(self.calendar_section(pair)?),
             Rule::clock_section => Section::Clock(self.clock_section(pair)?),
             Rule::validity_section => {
-                let indicators = c.all(Rule::indicator).into_iter().map(|p| self.indicator(p)).collect::<R<_>>()?;
+                let indicators = c
+                    .all(Rule::indicator)
+                    .into_iter()
+                    .map(|p| self.indicator(p))
+                    .collect::<R<_>>()?;
                 let bands = self.bands(c.need(Rule::bands)?)?;
-                Section::Validity { indicators, bands, span }
+                Section::Validity {
+                    indicators,
+                    bands,
+                    span,
+                }
             }
             Rule::priority_section => Section::Priority(self.priority_section(pair)?),
             Rule::decisions_section => {
@@ -370,38 +429,67 @@ impl Cx<'_> {
                 Section::Decisions { items, span }
             }
             Rule::ends_section => Section::Ends {
-                items: c.all(Rule::end_decl).into_iter().map(|p| self.declared(p)).collect(),
+                items: c
+                    .all(Rule::end_decl)
+                    .into_iter()
+                    .map(|p| self.declared(p))
+                    .collect(),
                 span,
             },
             Rule::events_section => Section::Events {
-                items: c.all(Rule::event_decl).into_iter().map(|p| self.declared(p)).collect(),
+                items: c
+                    .all(Rule::event_decl)
+                    .into_iter()
+                    .map(|p| self.declared(p))
+                    .collect(),
                 span,
             },
-            Rule::flow_section => Section::Flow { body: self.statements(&mut c)?, span },
+            Rule::flow_section => Section::Flow {
+                body: self.statements(&mut c)?,
+                span,
+            },
             Rule::constraints_section => Section::Constraints {
-                items: c.all(Rule::constraint).into_iter().map(|p| self.constraint(p)).collect::<R<_>>()?,
+                items: c
+                    .all(Rule::constraint)
+                    .into_iter()
+                    .map(|p| self.constraint(p))
+                    .collect::<R<_>>()?,
                 span,
             },
             Rule::standards_section => Section::Standards {
-                items: c.all(Rule::standard).into_iter().map(|p| self.standard(p)).collect::<R<_>>()?,
+                items: c
+                    .all(Rule::standard)
+                    .into_iter()
+                    .map(|p| self.standard(p))
+                    .collect::<R<_>>()?,
                 span,
             },
             Rule::exemptions_section => Section::Exemptions {
-                items: c.all(Rule::exemption).into_iter().map(|p| self.exemption(p)).collect::<R<_>>()?,
+                items: c
+                    .all(Rule::exemption)
+                    .into_iter()
+                    .map(|p| self.exemption(p))
+                    .collect::<R<_>>()?,
                 span,
             },
             Rule::mapping_section => {
                 let mut items = Vec::new();
                 for p in c.pairs.clone() {
                     match p.as_rule() {
-                        Rule::map_activity | Rule::map_attribute | Rule::map_value => items.push(self.map_item(p)?),
+                        Rule::map_activity | Rule::map_attribute | Rule::map_value => {
+                            items.push(self.map_item(p)?)
+                        }
                         _ => {}
                     }
                 }
                 Section::Mapping { items, span }
             }
             _ => Section::Links {
-                items: c.all(Rule::link_decl).into_iter().map(|p| self.link_decl(p)).collect(),
+                items: c
+                    .all(Rule::link_decl)
+                    .into_iter()
+                    .map(|p| self.link_decl(p))
+                    .collect(),
                 span,
             },
         })
@@ -413,7 +501,12 @@ impl Cx<'_> {
         let docs = self.docs(&mut c);
         let name = self.name(c.need(Rule::ident)?);
         let ty = self.fact_type(c.need(Rule::fact_type)?)?;
-        Ok(FactItem::Type { docs, name, ty, span: line_after_docs(self.source, span) })
+        Ok(FactItem::Type {
+            docs,
+            name,
+            ty,
+            span: line_after_docs(self.source, span),
+        })
     }
 
     fn fact_decl(&self, pair: Pair<'_>) -> R<FactDecl> {
@@ -430,25 +523,39 @@ impl Cx<'_> {
                     Some(v) => Some(self.value(v)?),
                     None => None,
                 };
-                Some(UnknownClause { counts_as, span: uspan })
+                Some(UnknownClause {
+                    counts_as,
+                    span: uspan,
+                })
             }
             None => None,
         };
         let optional = c.has(Rule::kw_optional);
-        Ok(FactDecl { docs, name, ty, unknown, optional, span })
+        Ok(FactDecl {
+            docs,
+            name,
+            ty,
+            unknown,
+            optional,
+            span,
+        })
     }
 
     fn fact_type(&self, pair: Pair<'_>) -> R<TypeExpr> {
         let inner = Cursor::new(pair).pairs.into_iter().next();
         let Some(p) = inner else {
-            return Err(Diagnostic::error("internal", "internal error: empty type").with_source(self.source));
+            return Err(Diagnostic::error("internal", "internal error: empty type")
+                .with_source(self.source));
         };
         let span = span_of(&p);
         Ok(match p.as_rule() {
             Rule::type_scalar => TypeExpr::Scalar(scalar_of(p.as_str()), span),
             Rule::type_enum => TypeExpr::Enum(self.idents(&mut Cursor::new(p)), span),
             Rule::type_list => {
-                let inner = Cursor::new(p).pairs.into_iter().find(|q| !is_token(q.as_rule()));
+                let inner = Cursor::new(p)
+                    .pairs
+                    .into_iter()
+                    .find(|q| !is_token(q.as_rule()));
                 let elem = match inner {
                     Some(q) => self.fact_type_inner(q)?,
                     None => TypeExpr::Scalar(Scalar::Text, span),
@@ -482,17 +589,40 @@ impl Cx<'_> {
             Some(p) => Some(self.expr(p)?),
             None => None,
         };
-        Ok(Param { docs, name, ty, value, span })
+        Ok(Param {
+            docs,
+            name,
+            ty,
+            value,
+            span,
+        })
     }
 
     fn role_decl(&self, pair: Pair<'_>) -> Role {
         let span = line_after_docs(self.source, first_line_span(&pair));
         let mut c = Cursor::new(pair);
         let docs = self.docs(&mut c);
-        let names: Vec<Name> = c.pairs[c.pos..].iter().filter(|p| p.as_rule() == Rule::ident).map(|p| self.name(p.clone())).collect();
-        let name = names.first().cloned().unwrap_or(Name { text: String::new(), span });
-        let title = c.pairs.iter().find(|p| p.as_rule() == Rule::string).map(|p| self.string(p.clone()));
-        Role { docs, name, title, reports_to: names.get(1).cloned(), span }
+        let names: Vec<Name> = c.pairs[c.pos..]
+            .iter()
+            .filter(|p| p.as_rule() == Rule::ident)
+            .map(|p| self.name(p.clone()))
+            .collect();
+        let name = names.first().cloned().unwrap_or(Name {
+            text: String::new(),
+            span,
+        });
+        let title = c
+            .pairs
+            .iter()
+            .find(|p| p.as_rule() == Rule::string)
+            .map(|p| self.string(p.clone()));
+        Role {
+            docs,
+            name,
+            title,
+            reports_to: names.get(1).cloned(),
+            span,
+        }
     }
 
     fn resource_decl(&self, pair: Pair<'_>) -> R<Resource> {
@@ -506,16 +636,34 @@ impl Cx<'_> {
             Some(p) => Some(self.u32_of(p)?),
             None => None,
         };
-        Ok(Resource { docs, name, title, capabilities, count, span })
+        Ok(Resource {
+            docs,
+            name,
+            title,
+            capabilities,
+            count,
+            span,
+        })
     }
 
     fn declared(&self, pair: Pair<'_>) -> Declared {
         let span = line_after_docs(self.source, first_line_span(&pair));
         let mut c = Cursor::new(pair);
         let docs = self.docs(&mut c);
-        let name = c.eat(Rule::ident).map_or(Name { text: String::new(), span }, |p| self.name(p));
+        let name = c.eat(Rule::ident).map_or(
+            Name {
+                text: String::new(),
+                span,
+            },
+            |p| self.name(p),
+        );
         let title = self.opt_string(&mut c);
-        Declared { docs, name, title, span }
+        Declared {
+            docs,
+            name,
+            title,
+            span,
+        }
     }
 
     fn calendar_section(&self, pair: Pair<'_>) -> R<Calendar> {
@@ -529,7 +677,9 @@ impl Cx<'_> {
             let rule = p.as_rule();
             let mut ic = Cursor::new(p);
             match rule {
-                Rule::cal_timezone => items.push(CalendarItem::Timezone(self.string(ic.need(Rule::string)?))),
+                Rule::cal_timezone => {
+                    items.push(CalendarItem::Timezone(self.string(ic.need(Rule::string)?)))
+                }
                 Rule::cal_hours => {
                     let days = ic.need(Rule::day_range)?;
                     let mut dc = Cursor::new(days);
@@ -551,23 +701,42 @@ impl Cx<'_> {
                 Rule::cal_holiday => {
                     let date = self.date(ic.need(Rule::date)?)?;
                     let title = self.opt_string(&mut ic);
-                    items.push(CalendarItem::Holiday { date, title, span: ispan });
+                    items.push(CalendarItem::Holiday {
+                        date,
+                        title,
+                        span: ispan,
+                    });
                 }
                 Rule::cal_cutoff => {
                     let t = ic.need(Rule::clock_time)?;
                     self.clock_time(&t)?;
-                    items.push(CalendarItem::Cutoff { after: t.as_str().to_string(), span: ispan });
+                    items.push(CalendarItem::Cutoff {
+                        after: t.as_str().to_string(),
+                        span: ispan,
+                    });
                 }
                 _ => {}
             }
         }
-        Ok(Calendar { docs, name, items, span })
+        Ok(Calendar {
+            docs,
+            name,
+            items,
+            span,
+        })
     }
 
     fn clock_time(&self, pair: &Pair<'_>) -> R<()> {
-        chrono::NaiveTime::parse_from_str(pair.as_str(), "%H:%M").map(|_| ()).map_err(|_| {
-            self.err(span_of(pair), format!("`{}` is not a time of day", pair.as_str()), "not a valid time", "write times as HH:MM from 00:00 to 23:59")
-        })
+        chrono::NaiveTime::parse_from_str(pair.as_str(), "%H:%M")
+            .map(|_| ())
+            .map_err(|_| {
+                self.err(
+                    span_of(pair),
+                    format!("`{}` is not a time of day", pair.as_str()),
+                    "not a valid time",
+                    "write times as HH:MM from 00:00 to 23:59",
+                )
+            })
     }
 
     fn clock_section(&self, pair: Pair<'_>) -> R<Clock> {
@@ -581,18 +750,35 @@ impl Cx<'_> {
             let rule = p.as_rule();
             let mut ic = Cursor::new(p);
             match rule {
-                Rule::clock_start => items.push(ClockItem::Starts(self.anchor(ic.need(Rule::anchor)?)?, ispan)),
-                Rule::clock_stop => items.push(ClockItem::Stops(self.anchor(ic.need(Rule::anchor)?)?, ispan)),
+                Rule::clock_start => items.push(ClockItem::Starts(
+                    self.anchor(ic.need(Rule::anchor)?)?,
+                    ispan,
+                )),
+                Rule::clock_stop => items.push(ClockItem::Stops(
+                    self.anchor(ic.need(Rule::anchor)?)?,
+                    ispan,
+                )),
                 Rule::clock_pause => {
                     let from = self.name(ic.need(Rule::ident)?);
                     let until = self.name(ic.need(Rule::ident)?);
-                    items.push(ClockItem::Pauses { from, until, span: ispan });
+                    items.push(ClockItem::Pauses {
+                        from,
+                        until,
+                        span: ispan,
+                    });
                 }
-                Rule::clock_calendar => items.push(ClockItem::Calendar(self.name(ic.need(Rule::ident)?), ispan)),
+                Rule::clock_calendar => {
+                    items.push(ClockItem::Calendar(self.name(ic.need(Rule::ident)?), ispan))
+                }
                 _ => {}
             }
         }
-        Ok(Clock { docs, name, items, span })
+        Ok(Clock {
+            docs,
+            name,
+            items,
+            span,
+        })
     }
 
     fn indicator(&self, pair: Pair<'_>) -> R<Indicator> {
@@ -602,7 +788,13 @@ impl Cx<'_> {
         let name = self.name(c.need(Rule::ident)?);
         let weight = c.need(Rule::weight)?.as_str().to_string();
         let when = self.expr(c.need(Rule::expr)?)?;
-        Ok(Indicator { docs, name, weight, when, span })
+        Ok(Indicator {
+            docs,
+            name,
+            weight,
+            when,
+            span,
+        })
     }
 
     fn bands(&self, pair: Pair<'_>) -> R<Bands> {
@@ -613,7 +805,10 @@ impl Cx<'_> {
             let mut bc = Cursor::new(b);
             let name = self.name(bc.need(Rule::ident)?);
             let bound = match bc.eat(Rule::cmp_op) {
-                Some(op) => Some((cmp_of(op.as_str()), bc.need(Rule::signed_number)?.as_str().to_string())),
+                Some(op) => Some((
+                    cmp_of(op.as_str()),
+                    bc.need(Rule::signed_number)?.as_str().to_string(),
+                )),
                 None => None,
             };
             bands.push(Band { name, bound });
@@ -632,7 +827,10 @@ impl Cx<'_> {
             .map(|l| {
                 let mut lc = Cursor::new(l);
                 let name = self.name(lc.need(Rule::ident)?);
-                Ok(Level { name, title: self.opt_string(&mut lc) })
+                Ok(Level {
+                    name,
+                    title: self.opt_string(&mut lc),
+                })
             })
             .collect::<R<_>>()?;
         let mut items = Vec::new();
@@ -652,7 +850,12 @@ impl Cx<'_> {
                         Some(e) => Some(self.expr(e)?),
                         None => None,
                     };
-                    items.push(PriorityItem::Target(TargetDecl { level, entries, when, span: ispan }));
+                    items.push(PriorityItem::Target(TargetDecl {
+                        level,
+                        entries,
+                        when,
+                        span: ispan,
+                    }));
                 }
                 Rule::override_rule => {
                     let ospan = line_after_docs(self.source, ispan);
@@ -660,8 +863,17 @@ impl Cx<'_> {
                     let docs = self.docs(&mut oc);
                     let level = self.name(oc.need(Rule::ident)?);
                     let when = self.expr(oc.need(Rule::expr)?)?;
-                    let requires = oc.eat(Rule::requires).map(|r| self.requires(r)).transpose()?;
-                    items.push(PriorityItem::Override(Override { docs, level, when, requires, span: ospan }));
+                    let requires = oc
+                        .eat(Rule::requires)
+                        .map(|r| self.requires(r))
+                        .transpose()?;
+                    items.push(PriorityItem::Override(Override {
+                        docs,
+                        level,
+                        when,
+                        requires,
+                        span: ospan,
+                    }));
                 }
                 Rule::regrade_rule => {
                     let mut rc = Cursor::new(p);
@@ -671,8 +883,15 @@ impl Cx<'_> {
                         "down" => RegradeDir::Down,
                         _ => RegradeDir::Any,
                     };
-                    let requires = rc.eat(Rule::requires).map(|r| self.requires(r)).transpose()?;
-                    items.push(PriorityItem::Regrade { direction, requires, span: ispan });
+                    let requires = rc
+                        .eat(Rule::requires)
+                        .map(|r| self.requires(r))
+                        .transpose()?;
+                    items.push(PriorityItem::Regrade {
+                        direction,
+                        requires,
+                        span: ispan,
+                    });
                 }
                 Rule::combine => {
                     let rule = match Cursor::new(p).need(Rule::combine_rule)?.as_str() {
@@ -689,7 +908,12 @@ impl Cx<'_> {
                 }
             }
         }
-        Ok(Priority { scale, scale_span, items, span })
+        Ok(Priority {
+            scale,
+            scale_span,
+            items,
+            span,
+        })
     }
 
     fn requires(&self, pair: Pair<'_>) -> R<Vec<Requirement>> {
@@ -731,8 +955,15 @@ impl Cx<'_> {
                 let ospan = span_of(&o);
                 let mut oc = Cursor::new(o);
                 let oname = self.name(oc.need(Rule::ident)?);
-                let ty = oc.eat(Rule::fact_type).map(|t| self.fact_type(t)).transpose()?;
-                columns.push(Column::Output { name: oname, ty, span: ospan });
+                let ty = oc
+                    .eat(Rule::fact_type)
+                    .map(|t| self.fact_type(t))
+                    .transpose()?;
+                columns.push(Column::Output {
+                    name: oname,
+                    ty,
+                    span: ospan,
+                });
             } else {
                 columns.push(Column::Input(self.expr(hc.need(Rule::expr)?)?));
             }
@@ -740,11 +971,23 @@ impl Cx<'_> {
         let mut rows = Vec::new();
         for r in c.all(Rule::table_row) {
             let rspan = trim_span(self.source, span_of(&r));
-            let cells = Cursor::new(r).all(Rule::cell).into_iter().map(|x| self.cell(x)).collect::<R<_>>()?;
+            let cells = Cursor::new(r)
+                .all(Rule::cell)
+                .into_iter()
+                .map(|x| self.cell(x))
+                .collect::<R<_>>()?;
             rows.push(Row { cells, span: rspan });
         }
         let _ = full;
-        Ok(Table { docs, name, hit, columns, header_span, rows, span })
+        Ok(Table {
+            docs,
+            name,
+            hit,
+            columns,
+            header_span,
+            rows,
+            span,
+        })
     }
 
     fn cell(&self, pair: Pair<'_>) -> R<Cell> {
@@ -753,7 +996,11 @@ impl Cx<'_> {
         if c.has(Rule::any_cell) {
             return Ok(Cell::Any(span));
         }
-        let tests = c.all(Rule::cell_test).into_iter().map(|t| self.cell_test(t)).collect::<R<_>>()?;
+        let tests = c
+            .all(Rule::cell_test)
+            .into_iter()
+            .map(|t| self.cell_test(t))
+            .collect::<R<_>>()?;
         Ok(Cell::Tests(tests, span))
     }
 
@@ -765,14 +1012,21 @@ impl Cx<'_> {
             let e = self.range(r)?;
             match e.kind {
                 ExprKind::Range(a, b) => TestKind::Range(*a, *b),
-                other => TestKind::Equals(Expr { kind: other, span: e.span }),
+                other => TestKind::Equals(Expr {
+                    kind: other,
+                    span: e.span,
+                }),
             }
         } else if let Some(op) = c.eat(Rule::cmp_op) {
             TestKind::Compare(cmp_of(op.as_str()), self.expr(c.need(Rule::expr)?)?)
         } else {
             TestKind::Equals(self.expr(c.need(Rule::expr)?)?)
         };
-        Ok(CellTest { negated, kind, span })
+        Ok(CellTest {
+            negated,
+            kind,
+            span,
+        })
     }
 
     fn matrix(&self, pair: Pair<'_>) -> R<Matrix> {
@@ -785,19 +1039,44 @@ impl Cx<'_> {
         let header = c.need(Rule::matrix_header)?;
         let header_span = trim_span(self.source, span_of(&header));
         let mut hc = Cursor::new(header);
-        let corner = hc.eat(Rule::corner).map(|p| p.as_str().trim().to_string()).filter(|s| !s.is_empty());
-        let col_values = hc.all(Rule::value_cell).into_iter().map(|v| self.value_cell(v)).collect::<R<_>>()?;
+        let corner = hc
+            .eat(Rule::corner)
+            .map(|p| p.as_str().split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|s| !s.is_empty());
+        let col_values = hc
+            .all(Rule::value_cell)
+            .into_iter()
+            .map(|v| self.value_cell(v))
+            .collect::<R<_>>()?;
         let mut rows = Vec::new();
         for r in c.all(Rule::matrix_row) {
             let rspan = trim_span(self.source, span_of(&r));
-            let mut vals: Vec<Expr> = Cursor::new(r).all(Rule::value_cell).into_iter().map(|v| self.value_cell(v)).collect::<R<_>>()?;
+            let mut vals: Vec<Expr> = Cursor::new(r)
+                .all(Rule::value_cell)
+                .into_iter()
+                .map(|v| self.value_cell(v))
+                .collect::<R<_>>()?;
             if vals.is_empty() {
                 continue;
             }
             let key = vals.remove(0);
-            rows.push(MatrixRow { key, cells: vals, span: rspan });
+            rows.push(MatrixRow {
+                key,
+                cells: vals,
+                span: rspan,
+            });
         }
-        Ok(Matrix { docs, name, rows_by, cols_by, corner, col_values, header_span, rows, span })
+        Ok(Matrix {
+            docs,
+            name,
+            rows_by,
+            cols_by,
+            corner,
+            col_values,
+            header_span,
+            rows,
+            span,
+        })
     }
 
     fn value_cell(&self, pair: Pair<'_>) -> R<Expr> {
@@ -809,9 +1088,19 @@ impl Cx<'_> {
         let mut c = Cursor::new(pair);
         let docs = self.docs(&mut c);
         let name = self.name(c.need(Rule::ident)?);
-        let indicators = c.all(Rule::indicator).into_iter().map(|p| self.indicator(p)).collect::<R<_>>()?;
+        let indicators = c
+            .all(Rule::indicator)
+            .into_iter()
+            .map(|p| self.indicator(p))
+            .collect::<R<_>>()?;
         let bands = self.bands(c.need(Rule::bands)?)?;
-        Ok(Score { docs, name, indicators, bands, span })
+        Ok(Score {
+            docs,
+            name,
+            indicators,
+            bands,
+            span,
+        })
     }
 
     // ------------------------------------------------------------ flow
@@ -819,7 +1108,16 @@ impl Cx<'_> {
     fn statements(&self, c: &mut Cursor<'_>) -> R<Vec<Stmt>> {
         let mut out = Vec::new();
         while let Some(rule) = c.peek() {
-            let stmt_rules = [Rule::step, Rule::monitor, Rule::call, Rule::decide, Rule::parallel, Rule::repeat, Rule::goto, Rule::end_stmt];
+            let stmt_rules = [
+                Rule::step,
+                Rule::monitor,
+                Rule::call,
+                Rule::decide,
+                Rule::parallel,
+                Rule::repeat,
+                Rule::goto,
+                Rule::end_stmt,
+            ];
             if !stmt_rules.contains(&rule) {
                 break;
             }
@@ -845,7 +1143,15 @@ impl Cx<'_> {
                 let title = self.opt_string(&mut c);
                 let optional = c.has(Rule::kw_optional);
                 let attrs = self.step_attrs(&mut c)?;
-                Stmt::Step(Step { docs, kind, name, title, optional, attrs, span })
+                Stmt::Step(Step {
+                    docs,
+                    kind,
+                    name,
+                    title,
+                    optional,
+                    attrs,
+                    span,
+                })
             }
             Rule::monitor => {
                 let name = self.name(c.need(Rule::ident)?);
@@ -861,7 +1167,9 @@ impl Cx<'_> {
                     match p.as_rule() {
                         Rule::kw_first => seen_first = true,
                         Rule::kw_after => seen_after = true,
-                        Rule::expr if seen_first && first_within.is_none() => first_within = Some(self.expr(p.clone())?),
+                        Rule::expr if seen_first && first_within.is_none() => {
+                            first_within = Some(self.expr(p.clone())?)
+                        }
                         Rule::anchor => anchors.push((seen_after && anchors.is_empty(), p.clone())),
                         _ => {}
                     }
@@ -875,10 +1183,29 @@ impl Cx<'_> {
                         until = Some(a);
                     }
                 }
-                let until = until.ok_or_else(|| Diagnostic::error("internal", "internal error: monitor without until").with_source(self.source))?;
-                let mut ac = Cursor { pairs: rest.into_iter().filter(|p| !matches!(p.as_rule(), Rule::expr | Rule::anchor)).collect(), pos: 0, span };
+                let until = until.ok_or_else(|| {
+                    Diagnostic::error("internal", "internal error: monitor without until")
+                        .with_source(self.source)
+                })?;
+                let mut ac = Cursor {
+                    pairs: rest
+                        .into_iter()
+                        .filter(|p| !matches!(p.as_rule(), Rule::expr | Rule::anchor))
+                        .collect(),
+                    pos: 0,
+                    span,
+                };
                 let attrs = self.step_attrs(&mut ac)?;
-                Stmt::Monitor(Monitor { docs, name, every, first_within, after, until, attrs, span })
+                Stmt::Monitor(Monitor {
+                    docs,
+                    name,
+                    every,
+                    first_within,
+                    after,
+                    until,
+                    attrs,
+                    span,
+                })
             }
             Rule::call => {
                 let procedure = self.name(c.need(Rule::qualified_name)?);
@@ -890,7 +1217,14 @@ impl Cx<'_> {
                     args.push((n, self.expr(ac.need(Rule::expr)?)?));
                 }
                 let attrs = self.step_attrs(&mut c)?;
-                Stmt::Call(Call { docs, procedure, alias, args, attrs, span })
+                Stmt::Call(Call {
+                    docs,
+                    procedure,
+                    alias,
+                    args,
+                    attrs,
+                    span,
+                })
             }
             Rule::decide => {
                 let name = self.name(c.need(Rule::ident)?);
@@ -899,9 +1233,17 @@ impl Cx<'_> {
                 for b in c.all(Rule::branch) {
                     let bspan = first_line_span(&b);
                     let mut bc = Cursor::new(b);
-                    let tests = bc.all(Rule::cell_test).into_iter().map(|t| self.cell_test(t)).collect::<R<_>>()?;
+                    let tests = bc
+                        .all(Rule::cell_test)
+                        .into_iter()
+                        .map(|t| self.cell_test(t))
+                        .collect::<R<_>>()?;
                     let body = self.branch_body(bc.need(Rule::branch_body)?)?;
-                    branches.push(Branch { tests, body, span: bspan });
+                    branches.push(Branch {
+                        tests,
+                        body,
+                        span: bspan,
+                    });
                 }
                 let otherwise = match c.eat(Rule::else_branch) {
                     Some(e) => {
@@ -912,7 +1254,15 @@ impl Cx<'_> {
                     None => None,
                 };
                 let end = c.need(Rule::kw_end)?;
-                Stmt::Decide(Decide { docs, name, subject, branches, otherwise, span, end_span: span_of(&end) })
+                Stmt::Decide(Decide {
+                    docs,
+                    name,
+                    subject,
+                    branches,
+                    otherwise,
+                    span,
+                    end_span: span_of(&end),
+                })
             }
             Rule::parallel => {
                 let name = self.opt_name(&mut c);
@@ -922,10 +1272,20 @@ impl Cx<'_> {
                     let mut bc = Cursor::new(b);
                     let label = self.opt_string(&mut bc);
                     let body = self.statements(&mut bc)?;
-                    branches.push(ParBranch { label, body, span: bspan });
+                    branches.push(ParBranch {
+                        label,
+                        body,
+                        span: bspan,
+                    });
                 }
                 let end = c.need(Rule::kw_end)?;
-                Stmt::Parallel(Parallel { docs, name, branches, span, end_span: span_of(&end) })
+                Stmt::Parallel(Parallel {
+                    docs,
+                    name,
+                    branches,
+                    span,
+                    end_span: span_of(&end),
+                })
             }
             Rule::repeat => {
                 let name = self.opt_name(&mut c);
@@ -934,10 +1294,26 @@ impl Cx<'_> {
                 let until_kw = c.need(Rule::kw_until)?;
                 let until = self.expr(c.need(Rule::expr)?)?;
                 let until_span = Span::new(span_of(&until_kw).start, until.span.end);
-                Stmt::Repeat(Repeat { docs, name, max, body, until, span, until_span })
+                Stmt::Repeat(Repeat {
+                    docs,
+                    name,
+                    max,
+                    body,
+                    until,
+                    span,
+                    until_span,
+                })
             }
-            Rule::goto => Stmt::Goto { docs, target: self.name(c.need(Rule::ident)?), span },
-            _ => Stmt::End { docs, state: self.name(c.need(Rule::ident)?), span },
+            Rule::goto => Stmt::Goto {
+                docs,
+                target: self.name(c.need(Rule::ident)?),
+                span,
+            },
+            _ => Stmt::End {
+                docs,
+                state: self.name(c.need(Rule::ident)?),
+                span,
+            },
         })
     }
 
@@ -960,20 +1336,41 @@ impl Cx<'_> {
                     let limit = self.expr(ac.need(Rule::expr)?)?;
                     let of = ac.eat(Rule::anchor).map(|a| self.anchor(a)).transpose()?;
                     let on = self.opt_name(&mut ac);
-                    StepAttr::Within { limit, of, on, span }
+                    StepAttr::Within {
+                        limit,
+                        of,
+                        on,
+                        span,
+                    }
                 }
                 Rule::needs_attr => {
                     let count = self.u32_of(ac.need(Rule::integer)?)?;
                     let resource = self.name(ac.need(Rule::ident)?);
-                    let capabilities = ac.eat(Rule::name_list).map(|l| self.names_list(l)).unwrap_or_default();
-                    StepAttr::Needs { count, resource, capabilities, span }
+                    let capabilities = ac
+                        .eat(Rule::name_list)
+                        .map(|l| self.names_list(l))
+                        .unwrap_or_default();
+                    StepAttr::Needs {
+                        count,
+                        resource,
+                        capabilities,
+                        span,
+                    }
                 }
                 Rule::by_attr => StepAttr::By(self.idents(&mut ac), span),
                 Rule::to_attr => StepAttr::To(self.idents(&mut ac), span),
-                Rule::records_attr => StepAttr::Records(self.names_list(ac.need(Rule::name_list)?), span),
-                Rule::outcomes_attr => StepAttr::Outcomes(self.names_list(ac.need(Rule::name_list)?), span),
-                Rule::responsibilities_attr => StepAttr::Responsibilities(self.names_list(ac.need(Rule::name_list)?), span),
-                Rule::actions_attr => StepAttr::Actions(self.names_list(ac.need(Rule::name_list)?), span),
+                Rule::records_attr => {
+                    StepAttr::Records(self.names_list(ac.need(Rule::name_list)?), span)
+                }
+                Rule::outcomes_attr => {
+                    StepAttr::Outcomes(self.names_list(ac.need(Rule::name_list)?), span)
+                }
+                Rule::responsibilities_attr => {
+                    StepAttr::Responsibilities(self.names_list(ac.need(Rule::name_list)?), span)
+                }
+                Rule::actions_attr => {
+                    StepAttr::Actions(self.names_list(ac.need(Rule::name_list)?), span)
+                }
                 Rule::ack_attr => StepAttr::Ack(self.expr(ac.need(Rule::expr)?)?, span),
                 Rule::escalate_attr => {
                     let trigger = if let Some(pct) = ac.eat(Rule::percent) {
@@ -983,7 +1380,12 @@ impl Cx<'_> {
                     };
                     let to = self.idents(&mut ac);
                     let when = ac.eat(Rule::expr).map(|e| self.expr(e)).transpose()?;
-                    StepAttr::Escalate { trigger, to, when, span }
+                    StepAttr::Escalate {
+                        trigger,
+                        to,
+                        when,
+                        span,
+                    }
                 }
                 _ => continue,
             });
@@ -996,10 +1398,24 @@ impl Cx<'_> {
         let span = span_of(&pair);
         let mut c = Cursor::new(pair);
         if let Some(f) = c.eat(Rule::anchor_fn) {
-            let xs = c.all(Rule::anchor).into_iter().map(|a| self.anchor(a)).collect::<R<_>>()?;
-            return Ok(if f.as_str() == "earliest_of" { Anchor::EarliestOf(xs, span) } else { Anchor::LatestOf(xs, span) });
+            let xs = c
+                .all(Rule::anchor)
+                .into_iter()
+                .map(|a| self.anchor(a))
+                .collect::<R<_>>()?;
+            return Ok(if f.as_str() == "earliest_of" {
+                Anchor::EarliestOf(xs, span)
+            } else {
+                Anchor::LatestOf(xs, span)
+            });
         }
-        let pos = c.eat(Rule::anchor_pos).map(|p| if p.as_str() == "first" { AnchorPos::First } else { AnchorPos::Last });
+        let pos = c.eat(Rule::anchor_pos).map(|p| {
+            if p.as_str() == "first" {
+                AnchorPos::First
+            } else {
+                AnchorPos::Last
+            }
+        });
         let name = self.name(c.need(Rule::ident)?);
         Ok(Anchor::Ref { pos, name, span })
     }
@@ -1011,11 +1427,21 @@ impl Cx<'_> {
         let mut c = Cursor::new(pair);
         let docs = self.docs(&mut c);
         let name = self.name(c.need(Rule::ident)?);
-        let body = c.pairs[c.pos..].iter().find(|p| !is_token(p.as_rule())).cloned();
+        let body = c.pairs[c.pos..]
+            .iter()
+            .find(|p| !is_token(p.as_rule()))
+            .cloned();
         let Some(body) = body else {
-            return Err(Diagnostic::error("internal", "internal error: empty constraint").with_source(self.source));
+            return Err(
+                Diagnostic::error("internal", "internal error: empty constraint")
+                    .with_source(self.source),
+            );
         };
-        c.pos = c.pairs.iter().position(|p| p.as_span() == body.as_span()).map_or(c.pos, |i| i + 1);
+        c.pos = c
+            .pairs
+            .iter()
+            .position(|p| p.as_span() == body.as_span())
+            .map_or(c.pos, |i| i + 1);
         let rule = body.as_rule();
         let mut bc = Cursor::new(body);
         let kind = match rule {
@@ -1023,11 +1449,18 @@ impl Cx<'_> {
                 let first = self.name(bc.need(Rule::ident)?);
                 let then = self.name(bc.need(Rule::ident)?);
                 let within = bc.eat(Rule::expr).map(|e| self.expr(e)).transpose()?;
-                ConstraintKind::Response { first, then, within }
+                ConstraintKind::Response {
+                    first,
+                    then,
+                    within,
+                }
             }
             Rule::c_precedence => {
                 let first = self.name(bc.need(Rule::ident)?);
-                ConstraintKind::Precedence { first, then: self.name(bc.need(Rule::ident)?) }
+                ConstraintKind::Precedence {
+                    first,
+                    then: self.name(bc.need(Rule::ident)?),
+                }
             }
             Rule::c_absence => ConstraintKind::Absence(self.name(bc.need(Rule::ident)?)),
             Rule::c_count => {
@@ -1038,7 +1471,11 @@ impl Cx<'_> {
                     _ => CountKind::Exactly,
                 };
                 let n = self.u32_of(bc.need(Rule::integer)?)?;
-                ConstraintKind::Count { kind, n, step: self.name(bc.need(Rule::ident)?) }
+                ConstraintKind::Count {
+                    kind,
+                    n,
+                    step: self.name(bc.need(Rule::ident)?),
+                }
             }
             Rule::c_not_coexist => {
                 let a = self.name(bc.need(Rule::ident)?);
@@ -1047,11 +1484,21 @@ impl Cx<'_> {
             _ => {
                 let different = bc.need(Rule::actor_kind)?.as_str() == "different";
                 let a = self.name(bc.need(Rule::ident)?);
-                ConstraintKind::Actor { different, a, b: self.name(bc.need(Rule::ident)?) }
+                ConstraintKind::Actor {
+                    different,
+                    a,
+                    b: self.name(bc.need(Rule::ident)?),
+                }
             }
         };
         let when = c.eat(Rule::expr).map(|e| self.expr(e)).transpose()?;
-        Ok(Constraint { docs, name, kind, when, span })
+        Ok(Constraint {
+            docs,
+            name,
+            kind,
+            when,
+            span,
+        })
     }
 
     fn standard(&self, pair: Pair<'_>) -> R<Standard> {
@@ -1061,7 +1508,11 @@ impl Cx<'_> {
         let name = self.name(c.need(Rule::ident)?);
         let (measure, interval) = if let Some(p) = c.eat(Rule::pct_standard) {
             let mut pc = Cursor::new(p);
-            let percent = pc.need(Rule::percent)?.as_str().trim_end_matches('%').to_string();
+            let percent = pc
+                .need(Rule::percent)?
+                .as_str()
+                .trim_end_matches('%')
+                .to_string();
             let within = self.expr(pc.need(Rule::expr)?)?;
             (Measure::Share { percent, within }, pc.need(Rule::interval)?)
         } else {
@@ -1089,12 +1540,25 @@ impl Cx<'_> {
                 Rule::kw_where | Rule::kw_excluding => last_kw = Some(p.as_rule()),
                 Rule::expr => {
                     let e = self.expr(p)?;
-                    if last_kw == Some(Rule::kw_where) { filter = Some(e) } else { excluding = Some(e) }
+                    if last_kw == Some(Rule::kw_where) {
+                        filter = Some(e)
+                    } else {
+                        excluding = Some(e)
+                    }
                 }
                 _ => {}
             }
         }
-        Ok(Standard { docs, name, measure, from, to, filter, excluding, span })
+        Ok(Standard {
+            docs,
+            name,
+            measure,
+            from,
+            to,
+            filter,
+            excluding,
+            span,
+        })
     }
 
     fn exemption(&self, pair: Pair<'_>) -> R<Exemption> {
@@ -1105,8 +1569,19 @@ impl Cx<'_> {
         let title = self.opt_string(&mut c);
         let waives = self.names_list(c.need(Rule::name_list)?);
         let on = self.name(c.need(Rule::ident)?);
-        let requires = c.eat(Rule::requires).map(|r| self.requires(r)).transpose()?;
-        Ok(Exemption { docs, name, title, waives, on, requires, span })
+        let requires = c
+            .eat(Rule::requires)
+            .map(|r| self.requires(r))
+            .transpose()?;
+        Ok(Exemption {
+            docs,
+            name,
+            title,
+            waives,
+            on,
+            requires,
+            span,
+        })
     }
 
     fn map_item(&self, pair: Pair<'_>) -> R<MapItem> {
@@ -1117,17 +1592,30 @@ impl Cx<'_> {
             Rule::map_activity => {
                 let label = self.string(c.need(Rule::string)?);
                 let target = self.opt_name(&mut c);
-                MapItem::Activity { label, target, span }
+                MapItem::Activity {
+                    label,
+                    target,
+                    span,
+                }
             }
             Rule::map_attribute => {
                 let column = self.string(c.need(Rule::string)?);
-                MapItem::Attribute { column, field: self.name(c.need(Rule::ident)?), span }
+                MapItem::Attribute {
+                    column,
+                    field: self.name(c.need(Rule::ident)?),
+                    span,
+                }
             }
             _ => {
                 let fact = self.name(c.need(Rule::ident)?);
                 let raw = self.string(c.need(Rule::string)?);
                 let value = self.value(c.need(Rule::value)?)?;
-                MapItem::Value { fact, raw, value, span }
+                MapItem::Value {
+                    fact,
+                    raw,
+                    value,
+                    span,
+                }
             }
         })
     }
@@ -1145,7 +1633,10 @@ impl Cx<'_> {
         } else {
             None
         };
-        let blank = Name { text: String::new(), span };
+        let blank = Name {
+            text: String::new(),
+            span,
+        };
         Link {
             docs,
             name: names.first().cloned().unwrap_or_else(|| blank.clone()),
@@ -1168,34 +1659,79 @@ impl Cx<'_> {
             let kind = if text.contains('.') {
                 Literal::Decimal(text.to_string())
             } else {
-                Literal::Int(text.parse::<i64>().map_err(|_| self.err(span, "number too large", "this number", "numbers must fit in 64 bits"))?)
+                Literal::Int(text.parse::<i64>().map_err(|_| {
+                    self.err(
+                        span,
+                        "number too large",
+                        "this number",
+                        "numbers must fit in 64 bits",
+                    )
+                })?)
             };
-            return Ok(Expr { kind: ExprKind::Literal(kind), span });
+            return Ok(Expr {
+                kind: ExprKind::Literal(kind),
+                span,
+            });
         }
         let n = self.name(c.need(Rule::ident)?);
-        Ok(Expr { kind: ExprKind::Path(vec![n]), span })
+        Ok(Expr {
+            kind: ExprKind::Path(vec![n]),
+            span,
+        })
     }
 
     fn expr(&self, pair: Pair<'_>) -> R<Expr> {
         let span = span_of(&pair);
         let pairs = pair.into_inner();
-        let operators = pairs.clone().filter(|p| p.as_rule() != Rule::expr && !matches!(p.as_rule(), Rule::paren | Rule::list_lit | Rule::range_lit | Rule::literal | Rule::func_call | Rule::outcome_of | Rule::path)).count();
+        let operators = pairs
+            .clone()
+            .filter(|p| {
+                p.as_rule() != Rule::expr
+                    && !matches!(
+                        p.as_rule(),
+                        Rule::paren
+                            | Rule::list_lit
+                            | Rule::range_lit
+                            | Rule::literal
+                            | Rule::func_call
+                            | Rule::outcome_of
+                            | Rule::path
+                    )
+            })
+            .count();
         if operators > MAX_OPERATORS {
-            return Err(self.err(span, format!("expression has {operators} operators, more than the {MAX_OPERATORS} allowed"), "too long", "split it into named parameters, a decision table or a score"));
+            return Err(self.err(
+                span,
+                format!(
+                    "expression has {operators} operators, more than the {MAX_OPERATORS} allowed"
+                ),
+                "too long",
+                "split it into named parameters, a decision table or a score",
+            ));
         }
         PRATT
             .map_primary(|p| self.primary(p))
             .map_prefix(|op, rhs| {
                 let rhs = rhs?;
                 let span = span_of(&op).join(rhs.span);
-                let uop = if op.as_rule() == Rule::op_not { UnaryOp::Not } else { UnaryOp::Neg };
-                Ok(Expr { kind: ExprKind::Unary(uop, Box::new(rhs)), span })
+                let uop = if op.as_rule() == Rule::op_not {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                };
+                Ok(Expr {
+                    kind: ExprKind::Unary(uop, Box::new(rhs)),
+                    span,
+                })
             })
             .map_postfix(|lhs, op| {
                 let lhs = lhs?;
                 let span = lhs.span.join(span_of(&op));
                 Ok(Expr {
-                    kind: ExprKind::IsMissing { operand: Box::new(lhs), negated: op.as_rule() == Rule::op_is_not_missing },
+                    kind: ExprKind::IsMissing {
+                        operand: Box::new(lhs),
+                        negated: op.as_rule() == Rule::op_is_not_missing,
+                    },
                     span,
                 })
             })
@@ -1219,7 +1755,10 @@ impl Cx<'_> {
                     Rule::op_mul => BinaryOp::Mul,
                     _ => BinaryOp::Div,
                 };
-                Ok(Expr { kind: ExprKind::Binary(bop, Box::new(lhs), Box::new(rhs)), span })
+                Ok(Expr {
+                    kind: ExprKind::Binary(bop, Box::new(lhs), Box::new(rhs)),
+                    span,
+                })
             })
             .parse(pairs)
     }
@@ -1235,24 +1774,47 @@ impl Cx<'_> {
                 e
             }
             Rule::list_lit => {
-                let items = c.all(Rule::expr).into_iter().map(|e| self.expr(e)).collect::<R<_>>()?;
-                Expr { kind: ExprKind::List(items), span }
+                let items = c
+                    .all(Rule::expr)
+                    .into_iter()
+                    .map(|e| self.expr(e))
+                    .collect::<R<_>>()?;
+                Expr {
+                    kind: ExprKind::List(items),
+                    span,
+                }
             }
             Rule::range_lit => self.range(pair)?,
             Rule::literal => self.literal(pair)?,
             Rule::func_call => {
                 let f = self.name(c.need(Rule::ident)?);
-                let args = c.all(Rule::expr).into_iter().map(|e| self.expr(e)).collect::<R<_>>()?;
-                Expr { kind: ExprKind::Call(f, args), span }
+                let args = c
+                    .all(Rule::expr)
+                    .into_iter()
+                    .map(|e| self.expr(e))
+                    .collect::<R<_>>()?;
+                Expr {
+                    kind: ExprKind::Call(f, args),
+                    span,
+                }
             }
-            Rule::outcome_of => Expr { kind: ExprKind::OutcomeOf(self.name(c.need(Rule::ident)?)), span },
-            _ => Expr { kind: ExprKind::Path(self.idents(&mut c)), span },
+            Rule::outcome_of => Expr {
+                kind: ExprKind::OutcomeOf(self.name(c.need(Rule::ident)?)),
+                span,
+            },
+            _ => Expr {
+                kind: ExprKind::Path(self.idents(&mut c)),
+                span,
+            },
         })
     }
 
     fn range(&self, pair: Pair<'_>) -> R<Expr> {
         let span = span_of(&pair);
-        let bounds: Vec<_> = pair.into_inner().filter(|p| !is_token(p.as_rule())).collect();
+        let bounds: Vec<_> = pair
+            .into_inner()
+            .filter(|p| !is_token(p.as_rule()))
+            .collect();
         let mut exprs = Vec::new();
         for b in bounds {
             exprs.push(self.literal_token(b)?);
@@ -1260,8 +1822,14 @@ impl Cx<'_> {
         let hi = exprs.pop();
         let lo = exprs.pop();
         match (lo, hi) {
-            (Some(lo), Some(hi)) => Ok(Expr { kind: ExprKind::Range(Box::new(lo), Box::new(hi)), span }),
-            _ => Err(Diagnostic::error("internal", "internal error: range without bounds").with_source(self.source)),
+            (Some(lo), Some(hi)) => Ok(Expr {
+                kind: ExprKind::Range(Box::new(lo), Box::new(hi)),
+                span,
+            }),
+            _ => Err(
+                Diagnostic::error("internal", "internal error: range without bounds")
+                    .with_source(self.source),
+            ),
         }
     }
 
@@ -1269,7 +1837,10 @@ impl Cx<'_> {
         let inner = pair.into_inner().next();
         match inner {
             Some(p) => self.literal_token(p),
-            None => Err(Diagnostic::error("internal", "internal error: empty literal").with_source(self.source)),
+            None => Err(
+                Diagnostic::error("internal", "internal error: empty literal")
+                    .with_source(self.source),
+            ),
         }
     }
 
@@ -1282,24 +1853,42 @@ impl Cx<'_> {
             Rule::kw_unknown => Literal::Unknown,
             Rule::timestamp => {
                 chrono::DateTime::parse_from_rfc3339(&normalise_ts(text)).map_err(|_| {
-                    self.err(span, format!("`{text}` is not a valid timestamp"), "not a real time", "write timestamps as RFC 3339, e.g. 2026-04-01T09:30:00Z")
+                    self.err(
+                        span,
+                        format!("`{text}` is not a valid timestamp"),
+                        "not a real time",
+                        "write timestamps as RFC 3339, e.g. 2026-04-01T09:30:00Z",
+                    )
                 })?;
                 Literal::Timestamp(text.to_string())
             }
             Rule::date => self.date(p)?,
             Rule::duration => Literal::Duration(
                 parse_duration(text).ok_or_else(|| {
-                    self.err(span, format!("duration `{text}` is too long"), "this duration", "durations must be shorter than about 290 million years")
+                    self.err(
+                        span,
+                        format!("duration `{text}` is too long"),
+                        "this duration",
+                        "durations must be shorter than about 290 million years",
+                    )
                 })?,
                 text.to_string(),
             ),
             Rule::decimal => Literal::Decimal(text.to_string()),
             Rule::integer => Literal::Int(text.parse::<i64>().map_err(|_| {
-                self.err(span, "number too large", "this number", "numbers must fit in 64 bits (at most 9223372036854775807)")
+                self.err(
+                    span,
+                    "number too large",
+                    "this number",
+                    "numbers must fit in 64 bits (at most 9223372036854775807)",
+                )
             })?),
             _ => Literal::Str(self.string(p).value),
         };
-        Ok(Expr { kind: ExprKind::Literal(lit), span })
+        Ok(Expr {
+            kind: ExprKind::Literal(lit),
+            span,
+        })
     }
 }
 
@@ -1391,7 +1980,9 @@ fn trim_span(source: &SourceFile, span: Span) -> Span {
     let text = source.slice(span);
     let trimmed = text.trim_end();
     // Cut at the first newline: a line item's span is its own line.
-    let first = trimmed.find('\n').map_or(trimmed, |i| trimmed[..i].trim_end());
+    let first = trimmed
+        .find('\n')
+        .map_or(trimmed, |i| trimmed[..i].trim_end());
     Span::new(span.start, span.start + first.len())
 }
 
@@ -1407,7 +1998,10 @@ fn line_after_docs(source: &SourceFile, span: Span) -> Span {
                 Some(nl) => {
                     start += nl + 1;
                     // Skip blank lines between doc lines and the item.
-                    while text.get(start..).is_some_and(|r| r.starts_with(['\n', '\r']) || r.trim_start_matches([' ', '\t']).starts_with('\n')) {
+                    while text.get(start..).is_some_and(|r| {
+                        r.starts_with(['\n', '\r'])
+                            || r.trim_start_matches([' ', '\t']).starts_with('\n')
+                    }) {
                         match text.get(start..).and_then(|r| r.find('\n')) {
                             Some(n) => start += n + 1,
                             None => break,
@@ -1421,7 +2015,10 @@ fn line_after_docs(source: &SourceFile, span: Span) -> Span {
             break;
         }
     }
-    let line_end = text.get(start..).and_then(|r| r.find('\n')).map_or(text.len(), |i| start + i);
+    let line_end = text
+        .get(start..)
+        .and_then(|r| r.find('\n'))
+        .map_or(text.len(), |i| start + i);
     let end = start + text.get(start..line_end).unwrap_or("").trim_end().len();
     Span::new(start, end.max(start))
 }

@@ -59,37 +59,89 @@ pub enum HeaderItem {
     Title(Str),
     Version(Str),
     Owner(Str),
-    Effective { from: Literal, until: Option<Literal>, span: Span },
+    Effective {
+        from: Literal,
+        until: Option<Literal>,
+        span: Span,
+    },
     Applies(Expr),
     Use(Str),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Section {
-    Facts { items: Vec<FactItem>, span: Span },
-    Params { items: Vec<Param>, span: Span },
-    Roles { items: Vec<Role>, span: Span },
-    Resources { items: Vec<Resource>, span: Span },
+    Facts {
+        items: Vec<FactItem>,
+        span: Span,
+    },
+    Params {
+        items: Vec<Param>,
+        span: Span,
+    },
+    Roles {
+        items: Vec<Role>,
+        span: Span,
+    },
+    Resources {
+        items: Vec<Resource>,
+        span: Span,
+    },
     Calendar(Calendar),
     Clock(Clock),
-    Validity { indicators: Vec<Indicator>, bands: Bands, span: Span },
+    Validity {
+        indicators: Vec<Indicator>,
+        bands: Bands,
+        span: Span,
+    },
     Priority(Priority),
-    Decisions { items: Vec<DecisionDef>, span: Span },
-    Ends { items: Vec<Declared>, span: Span },
-    Events { items: Vec<Declared>, span: Span },
-    Flow { body: Vec<Stmt>, span: Span },
-    Constraints { items: Vec<Constraint>, span: Span },
-    Standards { items: Vec<Standard>, span: Span },
-    Exemptions { items: Vec<Exemption>, span: Span },
-    Mapping { items: Vec<MapItem>, span: Span },
-    Links { items: Vec<Link>, span: Span },
+    Decisions {
+        items: Vec<DecisionDef>,
+        span: Span,
+    },
+    Ends {
+        items: Vec<Declared>,
+        span: Span,
+    },
+    Events {
+        items: Vec<Declared>,
+        span: Span,
+    },
+    Flow {
+        body: Vec<Stmt>,
+        span: Span,
+    },
+    Constraints {
+        items: Vec<Constraint>,
+        span: Span,
+    },
+    Standards {
+        items: Vec<Standard>,
+        span: Span,
+    },
+    Exemptions {
+        items: Vec<Exemption>,
+        span: Span,
+    },
+    Mapping {
+        items: Vec<MapItem>,
+        span: Span,
+    },
+    Links {
+        items: Vec<Link>,
+        span: Span,
+    },
 }
 
 // ---------------------------------------------------------------- facts and types
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum FactItem {
-    Type { docs: Docs, name: Name, ty: TypeExpr, span: Span },
+    Type {
+        docs: Docs,
+        name: Name,
+        ty: TypeExpr,
+        span: Span,
+    },
     Fact(FactDecl),
 }
 
@@ -206,9 +258,22 @@ pub struct Calendar {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum CalendarItem {
     Timezone(Str),
-    Hours { from_day: Name, to_day: Option<Name>, open: String, close: String, span: Span },
-    Holiday { date: Literal, title: Option<Str>, span: Span },
-    Cutoff { after: String, span: Span },
+    Hours {
+        from_day: Name,
+        to_day: Option<Name>,
+        open: String,
+        close: String,
+        span: Span,
+    },
+    Holiday {
+        date: Literal,
+        title: Option<Str>,
+        span: Span,
+    },
+    Cutoff {
+        after: String,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -289,7 +354,11 @@ pub struct Level {
 pub enum PriorityItem {
     Target(TargetDecl),
     Override(Override),
-    Regrade { direction: RegradeDir, requires: Option<Vec<Requirement>>, span: Span },
+    Regrade {
+        direction: RegradeDir,
+        requires: Option<Vec<Requirement>>,
+        span: Span,
+    },
     Combine(CombineRule, Span),
     Method(DecisionDef),
 }
@@ -382,7 +451,11 @@ pub struct Table {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Column {
     Input(Expr),
-    Output { name: Name, ty: Option<TypeExpr>, span: Span },
+    Output {
+        name: Name,
+        ty: Option<TypeExpr>,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -477,8 +550,16 @@ pub enum Stmt {
     Decide(Decide),
     Parallel(Parallel),
     Repeat(Repeat),
-    Goto { docs: Docs, target: Name, span: Span },
-    End { docs: Docs, state: Name, span: Span },
+    Goto {
+        docs: Docs,
+        target: Name,
+        span: Span,
+    },
+    End {
+        docs: Docs,
+        state: Name,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -502,12 +583,27 @@ pub enum EscalateTrigger {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum StepAttr {
-    Within { limit: Expr, of: Option<Anchor>, on: Option<Name>, span: Span },
-    Needs { count: u32, resource: Name, capabilities: Vec<Name>, span: Span },
+    Within {
+        limit: Expr,
+        of: Option<Anchor>,
+        on: Option<Name>,
+        span: Span,
+    },
+    Needs {
+        count: u32,
+        resource: Name,
+        capabilities: Vec<Name>,
+        span: Span,
+    },
     By(Vec<Name>, Span),
     Records(Vec<Name>, Span),
     Outcomes(Vec<Name>, Span),
-    Escalate { trigger: EscalateTrigger, to: Vec<Name>, when: Option<Expr>, span: Span },
+    Escalate {
+        trigger: EscalateTrigger,
+        to: Vec<Name>,
+        when: Option<Expr>,
+        span: Span,
+    },
     To(Vec<Name>, Span),
     Responsibilities(Vec<Name>, Span),
     Ack(Expr, Span),
@@ -628,7 +724,11 @@ pub enum AnchorPos {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Anchor {
-    Ref { pos: Option<AnchorPos>, name: Name, span: Span },
+    Ref {
+        pos: Option<AnchorPos>,
+        name: Name,
+        span: Span,
+    },
     EarliestOf(Vec<Anchor>, Span),
     LatestOf(Vec<Anchor>, Span),
 }
@@ -673,12 +773,27 @@ pub enum CountKind {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum ConstraintKind {
-    Response { first: Name, then: Name, within: Option<Expr> },
-    Precedence { first: Name, then: Name },
+    Response {
+        first: Name,
+        then: Name,
+        within: Option<Expr>,
+    },
+    Precedence {
+        first: Name,
+        then: Name,
+    },
     Absence(Name),
-    Count { kind: CountKind, n: u32, step: Name },
+    Count {
+        kind: CountKind,
+        n: u32,
+        step: Name,
+    },
     NotCoexist(Name, Name),
-    Actor { different: bool, a: Name, b: Name },
+    Actor {
+        different: bool,
+        a: Name,
+        b: Name,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -706,7 +821,11 @@ pub enum Statistic {
 pub enum Measure {
     /// `90% within 10s`: the share as written and the limit.
     Share { percent: String, within: Expr },
-    Stat { stat: Statistic, op: CmpOp, limit: Expr },
+    Stat {
+        stat: Statistic,
+        op: CmpOp,
+        limit: Expr,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -725,9 +844,22 @@ pub struct Exemption {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum MapItem {
     /// `activity "X" -> step`; `None` target means `ignore`.
-    Activity { label: Str, target: Option<Name>, span: Span },
-    Attribute { column: Str, field: Name, span: Span },
-    Value { fact: Name, raw: Str, value: Expr, span: Span },
+    Activity {
+        label: Str,
+        target: Option<Name>,
+        span: Span,
+    },
+    Attribute {
+        column: Str,
+        field: Name,
+        span: Span,
+    },
+    Value {
+        fact: Name,
+        raw: Str,
+        value: Expr,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -842,7 +974,10 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `x is missing` (`negated`: `x is not missing`).
-    IsMissing { operand: Box<Expr>, negated: bool },
+    IsMissing {
+        operand: Box<Expr>,
+        negated: bool,
+    },
 }
 
 /// The parsed file and its comments.

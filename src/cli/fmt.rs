@@ -57,7 +57,15 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             println!("formatted {}", f.display());
         }
     }
-    let verb = if args.check { "would be reformatted" } else { "reformatted" };
-    eprintln!("{} file{} checked, {changed} {verb}", files.len(), if files.len() == 1 { "" } else { "s" });
+    let verb = if args.check {
+        "would be reformatted"
+    } else {
+        "reformatted"
+    };
+    eprintln!(
+        "{} file{} checked, {changed} {verb}",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" }
+    );
     status
 }

@@ -33,11 +33,17 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     let built = build(&unit);
     let Some(p) = built.procedure else {
         eprint!("{}", render(&built.diagnostics, color));
-        eprintln!("error: `{}` has errors; fix them to draw its graph", args.procedure.display());
+        eprintln!(
+            "error: `{}` has errors; fix them to draw its graph",
+            args.procedure.display()
+        );
         return ExitStatus::Failure;
     };
     if p.graph.node_count() == 0 {
-        return usage_error(&format!("`{}` is a library: it has no flow to draw", args.procedure.display()));
+        return usage_error(&format!(
+            "`{}` is a library: it has no flow to draw",
+            args.procedure.display()
+        ));
     }
     match args.format {
         Format::Dot => print!("{}", to_dot(&p.ast().id.text, &p.graph)),

@@ -42,7 +42,9 @@ pub(crate) fn lint_paths(files: &[PathBuf]) -> Vec<Diagnostic> {
     let mut all = Vec::new();
     for f in files {
         let root = find_root(f);
-        let loader = loaders.entry(root.clone()).or_insert_with(|| Loader::new(root));
+        let loader = loaders
+            .entry(root.clone())
+            .or_insert_with(|| Loader::new(root));
         match loader.load_path(f) {
             Ok(unit) => {
                 let built = build(&unit);
@@ -52,8 +54,11 @@ pub(crate) fn lint_paths(files: &[PathBuf]) -> Vec<Diagnostic> {
                 }
             }
             Err(e) => all.push(
-                Diagnostic::error("unreadable-input", format!("cannot read `{}`: {e}", f.display()))
-                    .with_help("check the path and its permissions"),
+                Diagnostic::error(
+                    "unreadable-input",
+                    format!("cannot read `{}`: {e}", f.display()),
+                )
+                .with_help("check the path and its permissions"),
             ),
         }
     }
@@ -66,8 +71,14 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Err(e) => return usage_error(&e),
     };
     let diags = lint_paths(&files);
-    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     match args.format {
         Format::Human => {
             print!("{}", render(&diags, color));
@@ -81,7 +92,13 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         }
         Format::Json => {
             let json: Vec<JsonDiagnostic> = diags.iter().map(JsonDiagnostic::from).collect();
-            let report = JsonReport { version: 1, files: files.len(), errors, warnings, diagnostics: &json };
+            let report = JsonReport {
+                version: 1,
+                files: files.len(),
+                errors,
+                warnings,
+                diagnostics: &json,
+            };
             match serde_json::to_string_pretty(&report) {
                 Ok(s) => println!("{s}"),
                 Err(e) => return usage_error(&format!("cannot write JSON: {e}")),

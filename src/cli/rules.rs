@@ -15,7 +15,13 @@ pub(crate) fn run(args: &Args) -> ExitStatus {
         None => {
             for r in &rules {
                 let m = r.meta();
-                println!("{:28} {:12} {:8} {}", m.name, m.category.name(), format!("{:?}", m.default_severity).to_lowercase(), m.summary);
+                println!(
+                    "{:28} {:12} {:8} {}",
+                    m.name,
+                    m.category.name(),
+                    format!("{:?}", m.default_severity).to_lowercase(),
+                    m.summary
+                );
             }
             ExitStatus::Success
         }
@@ -24,7 +30,9 @@ pub(crate) fn run(args: &Args) -> ExitStatus {
                 print!("{}", crate::lint::rule_doc(r.meta()));
                 ExitStatus::Success
             }
-            None => usage_error(&format!("no rule named `{name}`; `procedo rules` lists them")),
+            None => usage_error(&format!(
+                "no rule named `{name}`; `procedo rules` lists them"
+            )),
         },
     }
 }

@@ -14,7 +14,12 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{SourceFile, Span};
 
 pub(super) fn check(unit: &Arc<Unit>, file: &File) -> (Symbols, Vec<Diagnostic>) {
-    let mut cx = Checker { src: &unit.source, diags: Vec::new(), sym: Symbols::default(), value_names: BTreeMap::new() };
+    let mut cx = Checker {
+        src: &unit.source,
+        diags: Vec::new(),
+        sym: Symbols::default(),
+        value_names: BTreeMap::new(),
+    };
     // Declarations from used files first (transitively), then our own.
     let mut seen = BTreeSet::new();
     cx.declare_imports(unit, &mut seen);
@@ -64,11 +69,21 @@ fn flow_of(file: &File) -> Option<(&Vec<Stmt>, Span)> {
 impl<'a> Checker<'a> {
     fn error(&mut self, code: &str, span: Span, message: String, label: &str, help: String) {
         self.diags.push(
-            Diagnostic::error(code, message).with_label(span, label).with_help(help).with_source(self.src),
+            Diagnostic::error(code, message)
+                .with_label(span, label)
+                .with_help(help)
+                .with_source(self.src),
         );
     }
 
-    fn undefined(&mut self, what: &str, code: &str, name: &Name, candidates: Vec<String>, help_none: &str) {
+    fn undefined(
+        &mut self,
+        what: &str,
+        code: &str,
+        name: &Name,
+        candidates: Vec<String>,
+        help_none: &str,
+    ) {
         let suggestion = suggest(&name.text, candidates.iter());
         let help = match suggestion {
             Some(s) => format!("did you mean `{s}`?"),
@@ -101,42 +116,69 @@ impl<'a> Checker<'a> {
     }
 
     fn declare_callable(&mut self, file: &File) {
-        let mut sub = Checker { src: self.src, diags: Vec::new(), sym: Symbols::default(), value_names: BTreeMap::new() };
+        let mut sub = Checker {
+            src: self.src,
+            diags: Vec::new(),
+            sym: Symbols::default(),
+            value_names: BTreeMap::new(),
+        };
         sub.declare(file, false);
         let mut params = Vec::new();
         for s in &file.sections {
             if let Section::Params { items, .. } = s {
                 for p in items {
-                    let ty = sub.sym.params.get(&p.name.text).cloned().unwrap_or(Type::Error);
+                    let ty = sub
+                        .sym
+                        .params
+                        .get(&p.name.text)
+                        .cloned()
+                        .unwrap_or(Type::Error);
                     params.push((p.name.text.clone(), ty, p.value.is_some()));
                 }
             }
         }
         let ends = sub.sym.ends.iter().cloned().collect();
-        self.sym.procedures.insert(file.id.text.clone(), Callable { params, ends });
+        self.sym
+            .procedures
+            .insert(file.id.text.clone(), Callable { params, ends });
     }
 
     /// Records a name in the shared expression namespace (facts, params, decisions).
     fn claim(&mut self, name: &Name, what: &'static str, own: bool) -> bool {
         if let Some((prev_what, prev_span)) = self.value_names.get(&name.text).cloned() {
             if own {
-                let mut d = Diagnostic::error("duplicate-definition", format!("`{}` is defined twice", name.text))
-                    .with_label(name.span, format!("this {what}"))
-                    .with_help("give each fact, parameter and decision its own name")
-                    .with_source(self.src);
+                let mut d = Diagnostic::error(
+                    "duplicate-definition",
+                    format!("`{}` is defined twice", name.text),
+                )
+                .with_label(name.span, format!("this {what}"))
+                .with_help("give each fact, parameter and decision its own name")
+                .with_source(self.src);
                 match prev_span {
                     Some(s) => d = d.with_label(s, format!("first defined here as a {prev_what}")),
-                    None => d.message = format!("`{}` is defined twice (already a {prev_what} in a used file)", name.text),
+                    None => {
+                        d.message = format!(
+                            "`{}` is defined twice (already a {prev_what} in a used file)",
+                            name.text
+                        )
+                    }
                 }
                 self.diags.push(d);
             }
             return false;
         }
-        self.value_names.insert(name.text.clone(), (what, own.then_some(name.span)));
+        self.value_names
+            .insert(name.text.clone(), (what, own.then_some(name.span)));
         true
     }
 
-    fn declare_set(&mut self, what: &str, set: fn(&mut Symbols) -> &mut BTreeSet<String>, name: &Name, own: bool) {
+    fn declare_set(
+        &mut self,
+        what: &str,
+        set: fn(&mut Symbols) -> &mut BTreeSet<String>,
+        name: &Name,
+        own: bool,
+    ) {
         let inserted = set(&mut self.sym).insert(name.text.clone());
         if !inserted && own {
             self.error(
@@ -157,7 +199,13 @@ impl<'a> Checker<'a> {
                     if let FactItem::Type { name, ty, .. } = item {
                         let t = self.resolve_type(ty, own);
                         if self.sym.types.insert(name.text.clone(), t).is_some() && own {
-                            self.error("duplicate-definition", name.span, format!("type `{}` is declared twice", name.text), "declared again here", "rename or remove one of them".into());
+                            self.error(
+                                "duplicate-definition",
+                                name.span,
+                                format!("type `{}` is declared twice", name.text),
+                                "declared again here",
+                                "rename or remove one of them".into(),
+                            );
                         }
                     }
                 }
@@ -176,7 +224,10 @@ impl<'a> Checker<'a> {
                                     ty,
                                     optional: f.optional,
                                     three_valued: f.unknown.is_some(),
-                                    has_unknown_policy: f.unknown.as_ref().is_some_and(|u| u.counts_as.is_some()),
+                                    has_unknown_policy: f
+                                        .unknown
+                                        .as_ref()
+                                        .is_some_and(|u| u.counts_as.is_some()),
                                 },
                             );
                         }
@@ -202,12 +253,26 @@ impl<'a> Checker<'a> {
                 Section::Resources { items, .. } => {
                     for r in items {
                         let caps = r.capabilities.iter().map(|c| c.text.clone()).collect();
-                        if self.sym.resources.insert(r.name.text.clone(), caps).is_some() && own {
-                            self.error("duplicate-definition", r.name.span, format!("resource type `{}` is declared twice", r.name.text), "declared again here", "merge the two declarations".into());
+                        if self
+                            .sym
+                            .resources
+                            .insert(r.name.text.clone(), caps)
+                            .is_some()
+                            && own
+                        {
+                            self.error(
+                                "duplicate-definition",
+                                r.name.span,
+                                format!("resource type `{}` is declared twice", r.name.text),
+                                "declared again here",
+                                "merge the two declarations".into(),
+                            );
                         }
                     }
                 }
-                Section::Calendar(c) => self.declare_set("calendar", |s| &mut s.calendars, &c.name, own),
+                Section::Calendar(c) => {
+                    self.declare_set("calendar", |s| &mut s.calendars, &c.name, own)
+                }
                 Section::Clock(c) => self.declare_set("clock", |s| &mut s.clocks, &c.name, own),
                 Section::Ends { items, .. } => {
                     for e in items {
@@ -220,7 +285,8 @@ impl<'a> Checker<'a> {
                     }
                 }
                 Section::Validity { bands, .. } => {
-                    self.sym.validity_bands = Some(bands.bands.iter().map(|b| b.name.text.clone()).collect());
+                    self.sym.validity_bands =
+                        Some(bands.bands.iter().map(|b| b.name.text.clone()).collect());
                 }
                 Section::Priority(p) => {
                     if own || self.sym.levels.is_empty() {
@@ -228,7 +294,16 @@ impl<'a> Checker<'a> {
                         for l in &p.scale {
                             if levels.contains(&l.name.text) {
                                 if own {
-                                    self.error("duplicate-definition", l.name.span, format!("level `{}` appears twice in the scale", l.name.text), "again here", "each level appears once, highest first".into());
+                                    self.error(
+                                        "duplicate-definition",
+                                        l.name.span,
+                                        format!(
+                                            "level `{}` appears twice in the scale",
+                                            l.name.text
+                                        ),
+                                        "again here",
+                                        "each level appears once, highest first".into(),
+                                    );
                                 }
                             } else {
                                 levels.push(l.name.text.clone());
@@ -281,7 +356,9 @@ impl<'a> Checker<'a> {
             }
             return;
         }
-        self.sym.steps.insert(name.text.clone(), StepInfo { role, outcomes });
+        self.sym
+            .steps
+            .insert(name.text.clone(), StepInfo { role, outcomes });
     }
 
     fn declare_flow(&mut self, body: &[Stmt]) {
@@ -301,7 +378,12 @@ impl<'a> Checker<'a> {
                 }
                 Stmt::Monitor(m) => self.declare_step(&m.name, StepRole::Monitor, Vec::new(), true),
                 Stmt::Call(c) => {
-                    let outcomes = self.sym.procedures.get(&c.procedure.text).map(|p| p.ends.clone()).unwrap_or_default();
+                    let outcomes = self
+                        .sym
+                        .procedures
+                        .get(&c.procedure.text)
+                        .map(|p| p.ends.clone())
+                        .unwrap_or_default();
                     self.declare_step(&c.step_name(), StepRole::Call, outcomes, true);
                 }
                 Stmt::Decide(d) => {
@@ -342,7 +424,13 @@ impl<'a> Checker<'a> {
                 for v in values {
                     if out.contains(&v.text) {
                         if own {
-                            self.error("duplicate-definition", v.span, format!("enum value `{}` is listed twice", v.text), "listed again here", "remove the repeated value".into());
+                            self.error(
+                                "duplicate-definition",
+                                v.span,
+                                format!("enum value `{}` is listed twice", v.text),
+                                "listed again here",
+                                "remove the repeated value".into(),
+                            );
                         }
                     } else {
                         out.push(v.text.clone());
@@ -352,7 +440,9 @@ impl<'a> Checker<'a> {
             }
             TypeExpr::List(inner, _) => Type::List(Box::new(self.resolve_type(inner, own))),
             TypeExpr::Code(s) => {
-                if s.value.is_empty() || !s.value.chars().any(|c| matches!(c, 'N' | 'D' | 'L' | 'A')) {
+                if s.value.is_empty()
+                    || !s.value.chars().any(|c| matches!(c, 'N' | 'D' | 'L' | 'A'))
+                {
                     if own {
                         self.error("invalid-pattern", s.span, format!("code format \"{}\" has no code positions", s.value), "no N, D, L or A here", "write the format with N or D for a digit, L for a letter, A for either, e.g. \"NN-L-DD\"".into());
                     }
@@ -379,25 +469,37 @@ impl<'a> Checker<'a> {
         match d {
             DecisionDef::Score(s) => {
                 let bands = s.bands.bands.iter().map(|b| b.name.text.clone()).collect();
-                let ty = if priority { Type::Level } else { Type::Band(s.name.text.clone(), bands) };
+                let ty = if priority {
+                    Type::Level
+                } else {
+                    Type::Band(s.name.text.clone(), bands)
+                };
                 vec![(s.name.text.clone(), ty)]
             }
             DecisionDef::Matrix(m) => {
-                let ty = if priority { Type::Level } else { infer_cells(m.rows.iter().flat_map(|r| r.cells.iter())) };
+                let ty = if priority {
+                    Type::Level
+                } else {
+                    infer_cells(m.rows.iter().flat_map(|r| r.cells.iter()))
+                };
                 vec![(m.name.text.clone(), ty)]
             }
             DecisionDef::Table(t) => {
                 let mut out = Vec::new();
                 for (i, col) in t.columns.iter().enumerate() {
-                    let Column::Output { name, ty, .. } = col else { continue };
+                    let Column::Output { name, ty, .. } = col else {
+                        continue;
+                    };
                     let ty = match ty {
                         Some(te) => self.resolve_type(te, false),
                         None if priority => Type::Level,
                         None => infer_cells(t.rows.iter().filter_map(|r| match r.cells.get(i) {
-                            Some(Cell::Tests(tests, _)) => tests.first().and_then(|t| match &t.kind {
-                                TestKind::Equals(e) => Some(e),
-                                _ => None,
-                            }),
+                            Some(Cell::Tests(tests, _)) => {
+                                tests.first().and_then(|t| match &t.kind {
+                                    TestKind::Equals(e) => Some(e),
+                                    _ => None,
+                                })
+                            }
                             _ => None,
                         })),
                     };
@@ -415,8 +517,18 @@ impl<'a> Checker<'a> {
         for item in &file.header {
             match item {
                 HeaderItem::Applies(e) => self.condition(e),
-                HeaderItem::Effective { from: Literal::Date(a), until: Some(Literal::Date(b)), span } if b < a => {
-                    self.error("invalid-literal", *span, format!("the procedure stops being effective ({b}) before it starts ({a})"), "dates in the wrong order", "`effective FROM until TO` needs FROM on or before TO".into());
+                HeaderItem::Effective {
+                    from: Literal::Date(a),
+                    until: Some(Literal::Date(b)),
+                    span,
+                } if b < a => {
+                    self.error(
+                        "invalid-literal",
+                        *span,
+                        format!("the procedure stops being effective ({b}) before it starts ({a})"),
+                        "dates in the wrong order",
+                        "`effective FROM until TO` needs FROM on or before TO".into(),
+                    );
                 }
                 _ => {}
             }
@@ -438,11 +550,14 @@ impl<'a> Checker<'a> {
             if !key.is_empty() {
                 if let Some(first) = seen_sections.insert(key, span) {
                     self.diags.push(
-                        Diagnostic::error("duplicate-definition", format!("`{key}` section appears twice"))
-                            .with_label(span, "second section")
-                            .with_label(first, "first one here")
-                            .with_help(format!("merge the two `{key}` sections into one"))
-                            .with_source(self.src),
+                        Diagnostic::error(
+                            "duplicate-definition",
+                            format!("`{key}` section appears twice"),
+                        )
+                        .with_label(span, "second section")
+                        .with_label(first, "first one here")
+                        .with_help(format!("merge the two `{key}` sections into one"))
+                        .with_source(self.src),
                     );
                 }
             }
@@ -455,8 +570,13 @@ impl<'a> Checker<'a> {
             Section::Facts { items, .. } => {
                 for item in items {
                     let FactItem::Fact(f) = item else { continue };
-                    let Some(info) = self.sym.facts.get(&f.name.text).cloned() else { continue };
-                    if let Some(UnknownClause { counts_as: Some(v), .. }) = &f.unknown {
+                    let Some(info) = self.sym.facts.get(&f.name.text).cloned() else {
+                        continue;
+                    };
+                    if let Some(UnknownClause {
+                        counts_as: Some(v), ..
+                    }) = &f.unknown
+                    {
                         let t = self.expr(v, Some(&info.ty));
                         self.expect(&info.ty, &t, v.span, "the value unknown counts as");
                     }
@@ -493,7 +613,9 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            Section::Validity { indicators, bands, .. } => self.check_score(indicators, bands),
+            Section::Validity {
+                indicators, bands, ..
+            } => self.check_score(indicators, bands),
             Section::Priority(p) => self.check_priority(p),
             Section::Decisions { items, .. } => {
                 for d in items {
@@ -517,9 +639,16 @@ impl<'a> Checker<'a> {
                         }
                         Measure::Stat { stat, limit, .. } => {
                             if let Statistic::Centile(o) = stat {
-                                let n: u32 = o.trim_end_matches(char::is_alphabetic).parse().unwrap_or(0);
+                                let n: u32 =
+                                    o.trim_end_matches(char::is_alphabetic).parse().unwrap_or(0);
                                 if n == 0 || n >= 100 {
-                                    self.error("invalid-literal", st.span, format!("`{o} centile` is not a centile"), "centile out of range", "use a centile from 1st to 99th".into());
+                                    self.error(
+                                        "invalid-literal",
+                                        st.span,
+                                        format!("`{o} centile` is not a centile"),
+                                        "centile out of range",
+                                        "use a centile from 1st to 99th".into(),
+                                    );
                                 }
                             }
                             self.duration_expr(limit);
@@ -550,26 +679,48 @@ impl<'a> Checker<'a> {
             Section::Mapping { items, .. } => {
                 for m in items {
                     match m {
-                        MapItem::Activity { target: Some(t), .. } => self.step_ref(t),
+                        MapItem::Activity {
+                            target: Some(t), ..
+                        } => self.step_ref(t),
                         MapItem::Activity { .. } => {}
                         MapItem::Attribute { field, .. } => {
-                            const SPECIAL: [&str; 8] = ["case", "activity", "timestamp", "actor", "role", "resource", "outcome", "reason"];
-                            if !SPECIAL.contains(&field.text.as_str()) && !self.sym.facts.contains_key(&field.text) {
-                                let mut c: Vec<String> = SPECIAL.iter().map(ToString::to_string).collect();
+                            const SPECIAL: [&str; 8] = [
+                                "case",
+                                "activity",
+                                "timestamp",
+                                "actor",
+                                "role",
+                                "resource",
+                                "outcome",
+                                "reason",
+                            ];
+                            if !SPECIAL.contains(&field.text.as_str())
+                                && !self.sym.facts.contains_key(&field.text)
+                            {
+                                let mut c: Vec<String> =
+                                    SPECIAL.iter().map(ToString::to_string).collect();
                                 c.extend(self.sym.facts.keys().cloned());
                                 self.undefined("fact or event field", "undefined-name", field, c, "map a column to a fact, or to one of case, activity, timestamp, actor, role, resource, outcome, reason");
                             }
                         }
-                        MapItem::Value { fact, value, .. } => match self.sym.facts.get(&fact.text).cloned() {
-                            Some(info) => {
-                                let t = self.expr(value, Some(&info.ty));
-                                self.expect(&info.ty, &t, value.span, "the mapped value");
+                        MapItem::Value { fact, value, .. } => {
+                            match self.sym.facts.get(&fact.text).cloned() {
+                                Some(info) => {
+                                    let t = self.expr(value, Some(&info.ty));
+                                    self.expect(&info.ty, &t, value.span, "the mapped value");
+                                }
+                                None => {
+                                    let c = self.sym.facts.keys().cloned().collect();
+                                    self.undefined(
+                                        "fact",
+                                        "undefined-name",
+                                        fact,
+                                        c,
+                                        "declare the fact in `facts`",
+                                    );
+                                }
                             }
-                            None => {
-                                let c = self.sym.facts.keys().cloned().collect();
-                                self.undefined("fact", "undefined-name", fact, c, "declare the fact in `facts`");
-                            }
-                        },
+                        }
                     }
                 }
             }
@@ -577,7 +728,13 @@ impl<'a> Checker<'a> {
                 for l in items {
                     if !self.sym.facts.contains_key(&l.via.text) {
                         let c = self.sym.facts.keys().cloned().collect();
-                        self.undefined("fact", "undefined-name", &l.via, c, "a link names the fact that holds the linked case's id");
+                        self.undefined(
+                            "fact",
+                            "undefined-name",
+                            &l.via,
+                            c,
+                            "a link names the fact that holds the linked case's id",
+                        );
                     }
                 }
             }
@@ -592,16 +749,40 @@ impl<'a> Checker<'a> {
                 CalendarItem::Timezone(tz) => {
                     zones += 1;
                     let ok = tz.value == "UTC"
-                        || (tz.value.contains('/') && tz.value.chars().all(|ch| ch.is_ascii_alphanumeric() || "/_-+".contains(ch)));
+                        || (tz.value.contains('/')
+                            && tz
+                                .value
+                                .chars()
+                                .all(|ch| ch.is_ascii_alphanumeric() || "/_-+".contains(ch)));
                     if !ok {
-                        self.error("invalid-literal", tz.span, format!("`{}` is not an IANA time zone name", tz.value), "not a time zone", "use a name such as \"Europe/London\" or \"UTC\"".into());
+                        self.error(
+                            "invalid-literal",
+                            tz.span,
+                            format!("`{}` is not an IANA time zone name", tz.value),
+                            "not a time zone",
+                            "use a name such as \"Europe/London\" or \"UTC\"".into(),
+                        );
                     }
                     if zones > 1 {
-                        self.error("duplicate-definition", tz.span, format!("calendar `{}` has more than one time zone", c.name.text), "second time zone", "a calendar has one time zone".into());
+                        self.error(
+                            "duplicate-definition",
+                            tz.span,
+                            format!("calendar `{}` has more than one time zone", c.name.text),
+                            "second time zone",
+                            "a calendar has one time zone".into(),
+                        );
                     }
                 }
-                CalendarItem::Hours { open, close, span, .. } if close <= open => {
-                    self.error("invalid-literal", *span, format!("working hours {open}-{close} end before they start"), "empty working hours", "write hours as OPEN-CLOSE with OPEN earlier, e.g. 08:00-18:00".into());
+                CalendarItem::Hours {
+                    open, close, span, ..
+                } if close <= open => {
+                    self.error(
+                        "invalid-literal",
+                        *span,
+                        format!("working hours {open}-{close} end before they start"),
+                        "empty working hours",
+                        "write hours as OPEN-CLOSE with OPEN earlier, e.g. 08:00-18:00".into(),
+                    );
                 }
                 _ => {}
             }
@@ -612,14 +793,30 @@ impl<'a> Checker<'a> {
         let mut names = BTreeSet::new();
         for i in indicators {
             if !names.insert(&i.name.text) {
-                self.error("duplicate-definition", i.name.span, format!("indicator `{}` is listed twice", i.name.text), "again here", "give each indicator its own name; explanations cite it".into());
+                self.error(
+                    "duplicate-definition",
+                    i.name.span,
+                    format!("indicator `{}` is listed twice", i.name.text),
+                    "again here",
+                    "give each indicator its own name; explanations cite it".into(),
+                );
             }
             self.condition(&i.when);
         }
         let n = bands.bands.len();
         for (i, b) in bands.bands.iter().enumerate() {
             if b.bound.is_none() && i + 1 < n {
-                self.error("invalid-bands", b.name.span, format!("band `{}` has no bound but is not the last band", b.name.text), "catch-all band here", "only the last band may omit its bound; it takes every score the others do not".into());
+                self.error(
+                    "invalid-bands",
+                    b.name.span,
+                    format!(
+                        "band `{}` has no bound but is not the last band",
+                        b.name.text
+                    ),
+                    "catch-all band here",
+                    "only the last band may omit its bound; it takes every score the others do not"
+                        .into(),
+                );
             }
         }
     }
@@ -627,7 +824,13 @@ impl<'a> Checker<'a> {
     fn percent(&mut self, text: &str, span: Span) {
         let v: f64 = text.parse().unwrap_or(-1.0);
         if !(0.0..=100.0).contains(&v) {
-            self.error("invalid-literal", span, format!("{text}% is not a percentage"), "out of range", "use a percentage from 0% to 100%".into());
+            self.error(
+                "invalid-literal",
+                span,
+                format!("{text}% is not a percentage"),
+                "out of range",
+                "use a percentage from 0% to 100%".into(),
+            );
         }
     }
 
@@ -692,7 +895,17 @@ impl<'a> Checker<'a> {
                     let t = self.expr(&r.key, Some(&rt));
                     self.expect(&rt, &t, r.key.span, "a row value");
                     if r.cells.len() != m.col_values.len() {
-                        self.error("table-shape", r.span, format!("this row has {} values but the header has {} columns", r.cells.len(), m.col_values.len()), "row of the wrong width", "give every row one value per column of the header".into());
+                        self.error(
+                            "table-shape",
+                            r.span,
+                            format!(
+                                "this row has {} values but the header has {} columns",
+                                r.cells.len(),
+                                m.col_values.len()
+                            ),
+                            "row of the wrong width",
+                            "give every row one value per column of the header".into(),
+                        );
                     }
                     for c in &r.cells {
                         let t = self.expr(c, Some(&out));
@@ -705,7 +918,13 @@ impl<'a> Checker<'a> {
             DecisionDef::Table(t) => {
                 let outputs: Vec<(String, Type)> = self.decision_outputs(d, priority);
                 if outputs.is_empty() {
-                    self.error("table-shape", t.header_span, format!("table `{}` has no output column", t.name.text), "no `=>` column", "mark the output column with `=>`, e.g. `| => level |`".into());
+                    self.error(
+                        "table-shape",
+                        t.header_span,
+                        format!("table `{}` has no output column", t.name.text),
+                        "no `=>` column",
+                        "mark the output column with `=>`, e.g. `| => level |`".into(),
+                    );
                 }
                 let mut col_types = Vec::new();
                 let mut out_i = 0;
@@ -714,7 +933,13 @@ impl<'a> Checker<'a> {
                     match col {
                         Column::Input(e) => {
                             if seen_output {
-                                self.error("table-shape", e.span, "input column after an output column".into(), "input here", "put the inputs first and the `=>` outputs last".into());
+                                self.error(
+                                    "table-shape",
+                                    e.span,
+                                    "input column after an output column".into(),
+                                    "input here",
+                                    "put the inputs first and the `=>` outputs last".into(),
+                                );
                             }
                             let ty = self.expr(e, None);
                             col_types.push((false, ty));
@@ -729,12 +954,29 @@ impl<'a> Checker<'a> {
                 }
                 for row in &t.rows {
                     if row.cells.len() != col_types.len() {
-                        self.error("table-shape", row.span, format!("this row has {} cells but the header has {} columns", row.cells.len(), col_types.len()), "row of the wrong width", "give every row one cell per header column; use `-` for \"any value\"".into());
+                        self.error(
+                            "table-shape",
+                            row.span,
+                            format!(
+                                "this row has {} cells but the header has {} columns",
+                                row.cells.len(),
+                                col_types.len()
+                            ),
+                            "row of the wrong width",
+                            "give every row one cell per header column; use `-` for \"any value\""
+                                .into(),
+                        );
                         continue;
                     }
                     for (cell, (is_out, ty)) in row.cells.iter().zip(&col_types) {
                         match cell {
-                            Cell::Any(span) if *is_out => self.error("table-shape", *span, "an output cell cannot be `-`".into(), "output left open", "write the value this rule produces".into()),
+                            Cell::Any(span) if *is_out => self.error(
+                                "table-shape",
+                                *span,
+                                "an output cell cannot be `-`".into(),
+                                "output left open",
+                                "write the value this rule produces".into(),
+                            ),
                             Cell::Any(_) => {}
                             Cell::Tests(tests, _) => {
                                 for test in tests {
@@ -744,7 +986,13 @@ impl<'a> Checker<'a> {
                                                 let got = self.expr(e, Some(ty));
                                                 self.expect(ty, &got, e.span, "an output value");
                                             }
-                                            _ => self.error("table-shape", test.span, "an output cell must be a single value".into(), "a test, not a value", "write just the value, e.g. `P2`".into()),
+                                            _ => self.error(
+                                                "table-shape",
+                                                test.span,
+                                                "an output cell must be a single value".into(),
+                                                "a test, not a value",
+                                                "write just the value, e.g. `P2`".into(),
+                                            ),
                                         }
                                     } else {
                                         self.cell_test(test, ty);
@@ -794,7 +1042,10 @@ impl<'a> Checker<'a> {
                     || matches!(subject, Type::List(inner) if inner.accepts(&t))
                     || (*subject == Type::Text && t == Type::Text);
                 if !ok {
-                    self.mismatch(e.span, format!("expected a value of type {subject}, found {t}"));
+                    self.mismatch(
+                        e.span,
+                        format!("expected a value of type {subject}, found {t}"),
+                    );
                 }
             }
         }
@@ -802,7 +1053,11 @@ impl<'a> Checker<'a> {
 
     fn check_constraint(&mut self, c: &Constraint) {
         match &c.kind {
-            ConstraintKind::Response { first, then, within } => {
+            ConstraintKind::Response {
+                first,
+                then,
+                within,
+            } => {
                 self.step_ref(first);
                 self.step_ref(then);
                 if let Some(w) = within {
@@ -851,10 +1106,22 @@ impl<'a> Checker<'a> {
                 }
                 Stmt::Repeat(r) => {
                     if r.body.is_empty() {
-                        self.error("invalid-block", r.span, "`repeat` has no steps to repeat".into(), "empty loop", "put the repeated steps between `repeat` and `until`".into());
+                        self.error(
+                            "invalid-block",
+                            r.span,
+                            "`repeat` has no steps to repeat".into(),
+                            "empty loop",
+                            "put the repeated steps between `repeat` and `until`".into(),
+                        );
                     }
                     if r.max == Some(0) {
-                        self.error("invalid-literal", r.span, "`repeat at most 0` can never run".into(), "zero repetitions", "use `at most 1` or more, or remove the loop".into());
+                        self.error(
+                            "invalid-literal",
+                            r.span,
+                            "`repeat at most 0` can never run".into(),
+                            "zero repetitions",
+                            "use `at most 1` or more, or remove the loop".into(),
+                        );
                     }
                     self.check_flow(&r.body);
                     self.condition(&r.until);
@@ -862,18 +1129,44 @@ impl<'a> Checker<'a> {
                 Stmt::Goto { target, .. } => {
                     let info = self.sym.steps.get(&target.text).map(|i| i.role);
                     match info {
-                        Some(StepRole::Monitor) | Some(StepRole::Event) => self.error("invalid-reference", target.span, format!("`go to {}` targets a {}, not a step", target.text, if info == Some(StepRole::Monitor) { "monitor" } else { "recorded event" }), "not a step", "`go to` continues the flow at a step, decision or call".into()),
+                        Some(StepRole::Monitor) | Some(StepRole::Event) => self.error(
+                            "invalid-reference",
+                            target.span,
+                            format!(
+                                "`go to {}` targets a {}, not a step",
+                                target.text,
+                                if info == Some(StepRole::Monitor) {
+                                    "monitor"
+                                } else {
+                                    "recorded event"
+                                }
+                            ),
+                            "not a step",
+                            "`go to` continues the flow at a step, decision or call".into(),
+                        ),
                         Some(_) => {}
                         None => {
                             let c = self.sym.steps.keys().cloned().collect();
-                            self.undefined("step", "undefined-step", target, c, "`go to` needs the name of a step in this flow");
+                            self.undefined(
+                                "step",
+                                "undefined-step",
+                                target,
+                                c,
+                                "`go to` needs the name of a step in this flow",
+                            );
                         }
                     }
                 }
                 Stmt::End { state, .. } => {
                     if !self.sym.ends.contains(&state.text) {
                         let c = self.sym.ends.iter().cloned().collect();
-                        self.undefined("end state", "undefined-end", state, c, "declare the end state in the `ends` section");
+                        self.undefined(
+                            "end state",
+                            "undefined-end",
+                            state,
+                            c,
+                            "declare the end state in the `ends` section",
+                        );
                     }
                 }
             }
@@ -896,8 +1189,18 @@ impl<'a> Checker<'a> {
                 _ => false,
             };
             if not_allowed {
-                let line = self.src.slice(a.span()).split_whitespace().next().unwrap_or("").to_string();
-                let owner = if line == "actions" { "instruct" } else { "inform" };
+                let line = self
+                    .src
+                    .slice(a.span())
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let owner = if line == "actions" {
+                    "instruct"
+                } else {
+                    "inform"
+                };
                 let article = if kind.starts_with('i') { "an" } else { "a" };
                 self.error("attribute-not-allowed", a.span(), format!("`{line}` is not allowed on {article} `{kind}`"), "not allowed here", format!("`{line}` belongs to `{owner}` steps; change the step to `{owner}` or remove the line"));
             }
@@ -909,16 +1212,32 @@ impl<'a> Checker<'a> {
                         self.anchor(o);
                     }
                     if let Some(c) = on {
-                        if !self.sym.clocks.contains(&c.text) && !self.sym.calendars.contains(&c.text) {
+                        if !self.sym.clocks.contains(&c.text)
+                            && !self.sym.calendars.contains(&c.text)
+                        {
                             let mut cands: Vec<String> = self.sym.clocks.iter().cloned().collect();
                             cands.extend(self.sym.calendars.iter().cloned());
-                            self.undefined("clock or calendar", "undefined-name", c, cands, "declare it with `clock NAME` or `calendar NAME`");
+                            self.undefined(
+                                "clock or calendar",
+                                "undefined-name",
+                                c,
+                                cands,
+                                "declare it with `clock NAME` or `calendar NAME`",
+                            );
                         }
                     }
                 }
-                StepAttr::Needs { count, resource, .. } => {
+                StepAttr::Needs {
+                    count, resource, ..
+                } => {
                     if *count == 0 {
-                        self.error("invalid-literal", a.span(), "`needs 0` asks for nothing".into(), "zero resources", "state how many are needed (1 or more), or remove the line".into());
+                        self.error(
+                            "invalid-literal",
+                            a.span(),
+                            "`needs 0` asks for nothing".into(),
+                            "zero resources",
+                            "state how many are needed (1 or more), or remove the line".into(),
+                        );
                     }
                     if resource.text != "any" && !self.sym.resources.contains_key(&resource.text) {
                         let c = self.sym.resources.keys().cloned().collect();
@@ -933,12 +1252,21 @@ impl<'a> Checker<'a> {
                         self.role(r);
                     }
                 }
-                StepAttr::Escalate { trigger, to, when, .. } => {
+                StepAttr::Escalate {
+                    trigger, to, when, ..
+                } => {
                     match trigger {
                         EscalateTrigger::Percent(p) => {
                             self.percent(p, a.span());
                             if !has_within {
-                                self.error("missing-attribute", a.span(), "`escalate at N%` needs a time limit to take a share of".into(), "no `within` before this", "add a `within` line to the step above the escalation lines".into());
+                                self.error(
+                                    "missing-attribute",
+                                    a.span(),
+                                    "`escalate at N%` needs a time limit to take a share of".into(),
+                                    "no `within` before this",
+                                    "add a `within` line to the step above the escalation lines"
+                                        .into(),
+                                );
                             }
                         }
                         EscalateTrigger::After(e) => self.duration_expr(e),
@@ -952,15 +1280,31 @@ impl<'a> Checker<'a> {
                 }
                 StepAttr::Ack(e, _) => self.duration_expr(e),
                 StepAttr::Actions(..) => has_actions = true,
-                StepAttr::Records(..) | StepAttr::Outcomes(..) | StepAttr::Responsibilities(..) => {}
+                StepAttr::Records(..) | StepAttr::Outcomes(..) | StepAttr::Responsibilities(..) => {
+                }
             }
         }
         if let Some(s) = step {
             if s.kind == StepKind::Inform && !has_to {
-                self.error("missing-attribute", s.name.span, format!("`inform {}` does not say whom to inform", s.name.text), "no `to` line", "add a line `to ROLE` under the step".into());
+                self.error(
+                    "missing-attribute",
+                    s.name.span,
+                    format!("`inform {}` does not say whom to inform", s.name.text),
+                    "no `to` line",
+                    "add a line `to ROLE` under the step".into(),
+                );
             }
             if s.kind == StepKind::Instruct && !has_actions {
-                self.error("missing-attribute", s.name.span, format!("`instruct {}` does not list the actions required", s.name.text), "no `actions` line", "add a line `actions [first_action, second_action]` under the step".into());
+                self.error(
+                    "missing-attribute",
+                    s.name.span,
+                    format!(
+                        "`instruct {}` does not list the actions required",
+                        s.name.text
+                    ),
+                    "no `actions` line",
+                    "add a line `actions [first_action, second_action]` under the step".into(),
+                );
             }
         }
     }
@@ -968,7 +1312,13 @@ impl<'a> Checker<'a> {
     fn check_call(&mut self, c: &Call) {
         let Some(callee) = self.sym.procedures.get(&c.procedure.text).cloned() else {
             let cands = self.sym.procedures.keys().cloned().collect();
-            self.undefined("procedure", "undefined-procedure", &c.procedure, cands, "a called procedure must be `use`d in the header: `use \"path/to/it.proc\"`");
+            self.undefined(
+                "procedure",
+                "undefined-procedure",
+                &c.procedure,
+                cands,
+                "a called procedure must be `use`d in the header: `use \"path/to/it.proc\"`",
+            );
             for (_, e) in &c.args {
                 self.expr(e, None);
             }
@@ -985,13 +1335,28 @@ impl<'a> Checker<'a> {
                 None => {
                     self.expr(e, None);
                     let cands = callee.params.iter().map(|p| p.0.clone()).collect();
-                    self.undefined(&format!("parameter of `{}`", c.procedure.text), "bad-argument", name, cands, "the called procedure declares its parameters in its `params` section");
+                    self.undefined(
+                        &format!("parameter of `{}`", c.procedure.text),
+                        "bad-argument",
+                        name,
+                        cands,
+                        "the called procedure declares its parameters in its `params` section",
+                    );
                 }
             }
         }
         for (p, _, has_default) in &callee.params {
             if !has_default && !given.contains(p) {
-                self.error("bad-argument", c.procedure.span, format!("call of `{}` does not set parameter `{p}`", c.procedure.text), "parameter missing", format!("add `with {p} = ...` to the call"));
+                self.error(
+                    "bad-argument",
+                    c.procedure.span,
+                    format!(
+                        "call of `{}` does not set parameter `{p}`",
+                        c.procedure.text
+                    ),
+                    "parameter missing",
+                    format!("add `with {p} = ...` to the call"),
+                );
             }
         }
         self.check_attrs(&c.attrs, "call", None);
@@ -1007,7 +1372,10 @@ impl<'a> Checker<'a> {
                     }
                 }
                 None => {
-                    if b.tests.len() != 1 || b.tests[0].negated || !matches!(b.tests[0].kind, TestKind::Equals(_)) {
+                    if b.tests.len() != 1
+                        || b.tests[0].negated
+                        || !matches!(b.tests[0].kind, TestKind::Equals(_))
+                    {
                         self.error("type-mismatch", b.span, "without `on SUBJECT`, each `when` takes one condition".into(), "several values here", format!("write `decide {} on SUBJECT` to list values, or give one yes/no condition", d.name.text));
                     } else if let TestKind::Equals(e) = &b.tests[0].kind {
                         self.condition(e);
@@ -1029,7 +1397,13 @@ impl<'a> Checker<'a> {
     fn goto_ref(&mut self, t: &Name) {
         if !self.sym.steps.contains_key(&t.text) {
             let c = self.sym.steps.keys().cloned().collect();
-            self.undefined("step", "undefined-step", t, c, "a branch can jump (`->`) only to a step in this flow");
+            self.undefined(
+                "step",
+                "undefined-step",
+                t,
+                c,
+                "a branch can jump (`->`) only to a step in this flow",
+            );
         }
     }
 
@@ -1038,7 +1412,13 @@ impl<'a> Checker<'a> {
     fn step_ref(&mut self, n: &Name) {
         if !self.sym.steps.contains_key(&n.text) {
             let c = self.sym.steps.keys().cloned().collect();
-            self.undefined("step or event", "undefined-step", n, c, "name a step of the flow, or declare a recorded event in `events`");
+            self.undefined(
+                "step or event",
+                "undefined-step",
+                n,
+                c,
+                "name a step of the flow, or declare a recorded event in `events`",
+            );
         }
     }
 
@@ -1053,40 +1433,76 @@ impl<'a> Checker<'a> {
     fn role(&mut self, n: &Name) {
         if !self.sym.roles.contains(&n.text) {
             let c = self.sym.roles.iter().cloned().collect();
-            self.undefined("role", "undefined-role", n, c, "declare the role in a `roles` section");
+            self.undefined(
+                "role",
+                "undefined-role",
+                n,
+                c,
+                "declare the role in a `roles` section",
+            );
         }
     }
 
     fn calendar_ref(&mut self, n: &Name) {
         if !self.sym.calendars.contains(&n.text) {
             let c = self.sym.calendars.iter().cloned().collect();
-            self.undefined("calendar", "undefined-name", n, c, "declare it with `calendar NAME`");
+            self.undefined(
+                "calendar",
+                "undefined-name",
+                n,
+                c,
+                "declare it with `calendar NAME`",
+            );
         }
     }
 
     fn level_ref(&mut self, n: &Name) {
         if !self.sym.levels.contains(&n.text) {
             let c = self.sym.levels.clone();
-            self.undefined("priority level", "undefined-level", n, c, "use a level of the `scale` line");
+            self.undefined(
+                "priority level",
+                "undefined-level",
+                n,
+                c,
+                "use a level of the `scale` line",
+            );
         }
     }
 
     // ---------------------------------------------------------------- expressions
 
     fn mismatch(&mut self, span: Span, message: String) {
-        self.error("type-mismatch", span, message, "wrong type", "check the facts schema for the type of each name used here".into());
+        self.error(
+            "type-mismatch",
+            span,
+            message,
+            "wrong type",
+            "check the facts schema for the type of each name used here".into(),
+        );
     }
 
     fn expect(&mut self, want: &Type, got: &Type, span: Span, what: &str) {
         if !want.accepts(got) {
-            self.error("type-mismatch", span, format!("{what} should be {want}, but it is {got}"), &format!("this is {got}"), format!("give a value of type {want}"));
+            self.error(
+                "type-mismatch",
+                span,
+                format!("{what} should be {want}, but it is {got}"),
+                &format!("this is {got}"),
+                format!("give a value of type {want}"),
+            );
         }
     }
 
     fn condition(&mut self, e: &Expr) {
         let t = self.expr(e, Some(&Type::Bool));
         if !Type::Bool.accepts(&t) {
-            self.error("condition-not-bool", e.span, format!("a condition must be true or false, but this is {t}"), &format!("this is {t}"), "compare it with something, e.g. `x == value` or `x >= 3`".into());
+            self.error(
+                "condition-not-bool",
+                e.span,
+                format!("a condition must be true or false, but this is {t}"),
+                &format!("this is {t}"),
+                "compare it with something, e.g. `x == value` or `x >= 3`".into(),
+            );
         }
     }
 
@@ -1098,7 +1514,13 @@ impl<'a> Checker<'a> {
             } else {
                 "give a duration such as `15m`, a duration parameter or `target(KIND)`".to_string()
             };
-            self.error("type-mismatch", e.span, format!("expected a duration, found {t}"), &format!("this is {t}"), help);
+            self.error(
+                "type-mismatch",
+                e.span,
+                format!("expected a duration, found {t}"),
+                &format!("this is {t}"),
+                help,
+            );
         }
     }
 
@@ -1126,7 +1548,13 @@ impl<'a> Checker<'a> {
             ExprKind::OutcomeOf(step) => match self.sym.steps.get(&step.text).cloned() {
                 Some(info) if !info.outcomes.is_empty() => Type::Enum(info.outcomes),
                 Some(_) => {
-                    self.error("invalid-reference", step.span, format!("step `{}` declares no outcomes", step.text), "no `outcomes` line", format!("add `outcomes [a, b]` under step `{}`", step.text));
+                    self.error(
+                        "invalid-reference",
+                        step.span,
+                        format!("step `{}` declares no outcomes", step.text),
+                        "no `outcomes` line",
+                        format!("add `outcomes [a, b]` under step `{}`", step.text),
+                    );
                     Type::Error
                 }
                 None => {
@@ -1146,7 +1574,10 @@ impl<'a> Checker<'a> {
                     match &ty {
                         None => ty = Some(t),
                         Some(prev) if !prev.accepts(&t) && !t.accepts(prev) => {
-                            self.mismatch(it.span, format!("list items must share one type: {prev} and {t} mixed"));
+                            self.mismatch(
+                                it.span,
+                                format!("list items must share one type: {prev} and {t} mixed"),
+                            );
                         }
                         _ => {}
                     }
@@ -1157,7 +1588,10 @@ impl<'a> Checker<'a> {
                 let a = self.expr(lo, expected);
                 let b = self.expr(hi, expected);
                 if !a.accepts(&b) && !b.accepts(&a) {
-                    self.mismatch(hi.span, format!("range bounds have different types: {a} and {b}"));
+                    self.mismatch(
+                        hi.span,
+                        format!("range bounds have different types: {a} and {b}"),
+                    );
                 }
                 Type::List(Box::new(a))
             }
@@ -1177,7 +1611,13 @@ impl<'a> Checker<'a> {
                 let is_fact = matches!(&operand.kind, ExprKind::Path(p) if p.len() == 1 && self.sym.facts.contains_key(&p[0].text));
                 self.expr(operand, None);
                 if !is_fact {
-                    self.error("type-mismatch", operand.span, "`is missing` applies to a fact".into(), "not a fact", "write `FACT is missing` with a fact from the `facts` section".into());
+                    self.error(
+                        "type-mismatch",
+                        operand.span,
+                        "`is missing` applies to a fact".into(),
+                        "not a fact",
+                        "write `FACT is missing` with a fact from the `facts` section".into(),
+                    );
                 }
                 Type::Bool
             }
@@ -1201,19 +1641,32 @@ impl<'a> Checker<'a> {
                     let lt = self.expr(l, None);
                     (lt.clone(), self.expr(r, Some(&lt)))
                 };
-                if matches!(r.kind, ExprKind::Literal(Literal::Unknown)) || matches!(l.kind, ExprKind::Literal(Literal::Unknown)) {
-                    let fact_side = if matches!(r.kind, ExprKind::Literal(Literal::Unknown)) { l } else { r };
+                if matches!(r.kind, ExprKind::Literal(Literal::Unknown))
+                    || matches!(l.kind, ExprKind::Literal(Literal::Unknown))
+                {
+                    let fact_side = if matches!(r.kind, ExprKind::Literal(Literal::Unknown)) {
+                        l
+                    } else {
+                        r
+                    };
                     let three = matches!(&fact_side.kind, ExprKind::Path(p) if p.len() == 1 && self.sym.facts.get(&p[0].text).is_some_and(|f| f.three_valued));
                     if !three {
                         self.error("type-mismatch", fact_side.span, "only a three-valued fact can be compared with `unknown`".into(), "not declared `or unknown`", "declare the fact as `TYPE or unknown`, or test `is missing` for an optional fact".into());
                     }
                     return Type::Bool;
                 }
-                let compatible = lt.accepts(&rt) || rt.accepts(&lt) || (lt.is_numeric() && rt.is_numeric());
+                let compatible =
+                    lt.accepts(&rt) || rt.accepts(&lt) || (lt.is_numeric() && rt.is_numeric());
                 if !compatible {
                     self.mismatch(r.span, format!("cannot compare {lt} with {rt}"));
                 } else if matches!(op, Lt | Le | Gt | Ge) && !lt.is_ordered() {
-                    self.mismatch(l.span, format!("values of type {lt} have no order, so `{}` cannot compare them", op.text()));
+                    self.mismatch(
+                        l.span,
+                        format!(
+                            "values of type {lt} have no order, so `{}` cannot compare them",
+                            op.text()
+                        ),
+                    );
                 }
                 Type::Bool
             }
@@ -1223,12 +1676,24 @@ impl<'a> Checker<'a> {
                 let rt = self.expr(r, Some(&want));
                 match &rt {
                     Type::List(inner) => {
-                        if !inner.accepts(&lt) && !lt.accepts(inner) && !(lt.is_numeric() && inner.is_numeric()) {
-                            self.mismatch(l.span, format!("cannot look for {lt} in a list of {inner}"));
+                        if !inner.accepts(&lt)
+                            && !lt.accepts(inner)
+                            && !(lt.is_numeric() && inner.is_numeric())
+                        {
+                            self.mismatch(
+                                l.span,
+                                format!("cannot look for {lt} in a list of {inner}"),
+                            );
                         }
                     }
                     Type::Error => {}
-                    other => self.mismatch(r.span, format!("`{}` needs a list or a range on the right, found {other}", op.text())),
+                    other => self.mismatch(
+                        r.span,
+                        format!(
+                            "`{}` needs a list or a range on the right, found {other}",
+                            op.text()
+                        ),
+                    ),
                 }
                 Type::Bool
             }
@@ -1241,8 +1706,14 @@ impl<'a> Checker<'a> {
                         }
                     }
                     (Type::Text | Type::Error, ExprKind::Literal(Literal::Str(_))) => {}
-                    (_, ExprKind::Literal(Literal::Str(_))) => self.mismatch(l.span, format!("`matches` applies to codes and text, not {lt}")),
-                    _ => self.mismatch(r.span, "`matches` takes a quoted pattern such as \"*-E-*\"".into()),
+                    (_, ExprKind::Literal(Literal::Str(_))) => self.mismatch(
+                        l.span,
+                        format!("`matches` applies to codes and text, not {lt}"),
+                    ),
+                    _ => self.mismatch(
+                        r.span,
+                        "`matches` takes a quoted pattern such as \"*-E-*\"".into(),
+                    ),
                 }
                 Type::Bool
             }
@@ -1261,7 +1732,10 @@ impl<'a> Checker<'a> {
                     _ => None,
                 };
                 result.unwrap_or_else(|| {
-                    self.mismatch(r.span, format!("cannot apply `{}` to {lt} and {rt}", op.text()));
+                    self.mismatch(
+                        r.span,
+                        format!("cannot apply `{}` to {lt} and {rt}", op.text()),
+                    );
                     Type::Error
                 })
             }
@@ -1276,18 +1750,36 @@ impl<'a> Checker<'a> {
                 return match outputs.iter().find(|o| o.0 == field.text) {
                     Some(o) if parts.len() == 2 => o.1.clone(),
                     Some(_) => {
-                        self.error("undefined-name", span, "a decision output has no fields".into(), "too many parts", "write `DECISION.OUTPUT`".into());
+                        self.error(
+                            "undefined-name",
+                            span,
+                            "a decision output has no fields".into(),
+                            "too many parts",
+                            "write `DECISION.OUTPUT`".into(),
+                        );
                         Type::Error
                     }
                     None => {
                         let c = outputs.iter().map(|o| o.0.clone()).collect();
-                        self.undefined(&format!("output of `{}`", first.text), "undefined-name", field, c, "name an output column (`=> NAME`) of the table");
+                        self.undefined(
+                            &format!("output of `{}`", first.text),
+                            "undefined-name",
+                            field,
+                            c,
+                            "name an output column (`=> NAME`) of the table",
+                        );
                         Type::Error
                     }
                 };
             }
             let c = self.sym.decisions.keys().cloned().collect();
-            self.undefined("decision", "undefined-name", first, c, "a dotted name refers to an output of a table in the `decisions` section");
+            self.undefined(
+                "decision",
+                "undefined-name",
+                first,
+                c,
+                "a dotted name refers to an output of a table in the `decisions` section",
+            );
             return Type::Error;
         }
         let name = &first.text;
@@ -1301,7 +1793,13 @@ impl<'a> Checker<'a> {
             return match outputs.as_slice() {
                 [one] => one.1.clone(),
                 _ => {
-                    self.error("undefined-name", span, format!("`{name}` has several outputs; say which"), "which output?", format!("write `{name}.OUTPUT`"));
+                    self.error(
+                        "undefined-name",
+                        span,
+                        format!("`{name}` has several outputs; say which"),
+                        "which output?",
+                        format!("write `{name}.OUTPUT`"),
+                    );
                     Type::Error
                 }
             };
@@ -1318,7 +1816,9 @@ impl<'a> Checker<'a> {
         match expected {
             Some(Type::Level) if self.sym.levels.contains(name) => return Type::Level,
             Some(Type::Enum(vs)) if vs.contains(name) => return Type::Enum(vs.clone()),
-            Some(Type::Band(b, vs)) if vs.contains(name) => return Type::Band(b.clone(), vs.clone()),
+            Some(Type::Band(b, vs)) if vs.contains(name) => {
+                return Type::Band(b.clone(), vs.clone());
+            }
             Some(Type::List(inner)) => {
                 if let Some(t) = self.bare_in(name, inner) {
                     return t;
@@ -1341,13 +1841,31 @@ impl<'a> Checker<'a> {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("the values allowed here are: {}", vs.join(", ")),
                 };
-                self.error("undefined-name", span, format!("`{name}` is not a value of {t}"), "not one of the values", help);
+                self.error(
+                    "undefined-name",
+                    span,
+                    format!("`{name}` is not a value of {t}"),
+                    "not one of the values",
+                    help,
+                );
             }
             Some(Type::Level) => {
                 let levels = self.sym.levels.clone();
-                self.undefined("priority level", "undefined-level", first, levels, "use a level of the `scale` line");
+                self.undefined(
+                    "priority level",
+                    "undefined-level",
+                    first,
+                    levels,
+                    "use a level of the `scale` line",
+                );
             }
-            _ => self.undefined("name", "undefined-name", first, cands, "declare it in `facts` or `params`, or check the spelling"),
+            _ => self.undefined(
+                "name",
+                "undefined-name",
+                first,
+                cands,
+                "declare it in `facts` or `params`, or check the spelling",
+            ),
         }
         Type::Error
     }
@@ -1356,7 +1874,9 @@ impl<'a> Checker<'a> {
         match inner {
             Type::Level if self.sym.levels.iter().any(|l| l == name) => Some(Type::Level),
             Type::Enum(vs) if vs.iter().any(|v| v == name) => Some(Type::Enum(vs.clone())),
-            Type::Band(b, vs) if vs.iter().any(|v| v == name) => Some(Type::Band(b.clone(), vs.clone())),
+            Type::Band(b, vs) if vs.iter().any(|v| v == name) => {
+                Some(Type::Band(b.clone(), vs.clone()))
+            }
             _ => None,
         }
     }
@@ -1364,7 +1884,18 @@ impl<'a> Checker<'a> {
     fn call(&mut self, f: &Name, args: &[Expr], span: Span) -> Type {
         let arity = |cx: &mut Self, n: usize| {
             if args.len() != n {
-                cx.error("bad-argument", span, format!("`{}` takes {n} argument{}, given {}", f.text, if n == 1 { "" } else { "s" }, args.len()), "wrong number of arguments", format!("write `{}({})`", f.text, if n == 1 { "x" } else { "a, b" }));
+                cx.error(
+                    "bad-argument",
+                    span,
+                    format!(
+                        "`{}` takes {n} argument{}, given {}",
+                        f.text,
+                        if n == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                    "wrong number of arguments",
+                    format!("write `{}({})`", f.text, if n == 1 { "x" } else { "a, b" }),
+                );
                 false
             } else {
                 true
@@ -1374,12 +1905,22 @@ impl<'a> Checker<'a> {
             "target" => {
                 if arity(self, 1) {
                     match &args[0].kind {
-                        ExprKind::Path(p) if p.len() == 1 && self.sym.target_kinds.contains(&p[0].text) => {}
+                        ExprKind::Path(p)
+                            if p.len() == 1 && self.sym.target_kinds.contains(&p[0].text) => {}
                         ExprKind::Path(p) if p.len() == 1 => {
                             let c = self.sym.target_kinds.iter().cloned().collect();
-                            self.undefined("target", "undefined-target", &p[0], c, "declare it in `priority` with `target LEVEL KIND within DURATION`");
+                            self.undefined(
+                                "target",
+                                "undefined-target",
+                                &p[0],
+                                c,
+                                "declare it in `priority` with `target LEVEL KIND within DURATION`",
+                            );
                         }
-                        _ => self.mismatch(args[0].span, "`target` takes the name of a target, e.g. `target(attend)`".into()),
+                        _ => self.mismatch(
+                            args[0].span,
+                            "`target` takes the name of a target, e.g. `target(attend)`".into(),
+                        ),
                     }
                 }
                 Type::Duration
@@ -1388,7 +1929,10 @@ impl<'a> Checker<'a> {
                 if arity(self, 1) {
                     let t = self.expr(&args[0], None);
                     if !matches!(t, Type::List(_) | Type::Text | Type::Error) {
-                        self.mismatch(args[0].span, format!("`len` needs a list or text, found {t}"));
+                        self.mismatch(
+                            args[0].span,
+                            format!("`len` needs a list or text, found {t}"),
+                        );
                     }
                 }
                 Type::Int
@@ -1400,17 +1944,36 @@ impl<'a> Checker<'a> {
                 let a = self.expr(&args[0], None);
                 let b = self.expr(&args[1], Some(&a));
                 if !a.is_ordered() || !(a.accepts(&b) || b.accepts(&a)) {
-                    self.mismatch(args[1].span, format!("`{}` needs two values of one ordered type, found {a} and {b}", f.text));
+                    self.mismatch(
+                        args[1].span,
+                        format!(
+                            "`{}` needs two values of one ordered type, found {a} and {b}",
+                            f.text
+                        ),
+                    );
                     return Type::Error;
                 }
-                if a == Type::Int && b == Type::Decimal { b } else { a }
+                if a == Type::Int && b == Type::Decimal {
+                    b
+                } else {
+                    a
+                }
             }
             _ => {
                 for a in args {
                     self.expr(a, None);
                 }
-                let c = ["target", "len", "min", "max"].iter().map(ToString::to_string).collect();
-                self.undefined("function", "undefined-name", f, c, "the functions are target(KIND), len(LIST), min(A, B) and max(A, B)");
+                let c = ["target", "len", "min", "max"]
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                self.undefined(
+                    "function",
+                    "undefined-name",
+                    f,
+                    c,
+                    "the functions are target(KIND), len(LIST), min(A, B) and max(A, B)",
+                );
                 Type::Error
             }
         }

@@ -10,7 +10,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
-use crate::ast::{self, BranchBody, CellTest, Expr, Stmt, StepAttr, StepKind, TestKind};
+use crate::ast::{self, BranchBody, CellTest, Expr, StepAttr, StepKind, Stmt, TestKind};
 use crate::diagnostic::Diagnostic;
 use crate::fmt::expr_to_string;
 use crate::source::{SourceFile, Span};
@@ -24,7 +24,9 @@ pub enum NodeKind {
     Start,
     Step(StepKind),
     Monitor,
-    Call { procedure: String },
+    Call {
+        procedure: String,
+    },
     Decision,
     /// Opens a parallel block.
     Split,
@@ -88,11 +90,19 @@ impl DecisionGraph {
     }
 
     pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &Node)> {
-        self.g.node_indices().map(|i| (NodeId(i.index()), &self.g[i]))
+        self.g
+            .node_indices()
+            .map(|i| (NodeId(i.index()), &self.g[i]))
     }
 
     pub fn edges(&self) -> impl Iterator<Item = (NodeId, NodeId, &Edge)> {
-        self.g.edge_references().map(|e| (NodeId(e.source().index()), NodeId(e.target().index()), e.weight()))
+        self.g.edge_references().map(|e| {
+            (
+                NodeId(e.source().index()),
+                NodeId(e.target().index()),
+                e.weight(),
+            )
+        })
     }
 
     pub fn successors(&self, id: NodeId) -> Vec<(NodeId, &Edge)> {
@@ -115,7 +125,9 @@ impl DecisionGraph {
 
     /// Nodes reachable from the start along flow edges.
     pub fn reachable(&self) -> Vec<NodeId> {
-        let Some(start) = self.start else { return Vec::new() };
+        let Some(start) = self.start else {
+            return Vec::new();
+        };
         let mut seen = vec![false; self.g.node_count()];
         let mut stack = vec![start];
         let mut out = Vec::new();
@@ -137,7 +149,11 @@ impl DecisionGraph {
     pub fn view(&self) -> GraphView<'_> {
         GraphView {
             nodes: self.g.node_weights().collect(),
-            edges: self.g.edge_references().map(|e| (e.source().index(), e.target().index(), e.weight())).collect(),
+            edges: self
+                .g
+                .edge_references()
+                .map(|e| (e.source().index(), e.target().index(), e.weight()))
+                .collect(),
         }
     }
 }
@@ -172,20 +188,38 @@ pub(super) fn compile(file: &ast::File, source: &SourceFile) -> (DecisionGraph, 
     let start = c.node(NodeKind::Start, "start".into(), None, flow_span);
     let exits = c.block(body, vec![(start, None)]);
     if !exits.is_empty() {
-        let last = exits.iter().map(|(n, _)| c.g[*n].span).max().unwrap_or(flow_span);
+        let last = exits
+            .iter()
+            .map(|(n, _)| c.g[*n].span)
+            .max()
+            .unwrap_or(flow_span);
         c.diags.push(
-            Diagnostic::error("missing-end", "the flow can run past its last step without reaching an end state")
-                .with_label(last, "a path continues after this")
-                .with_help("finish every path with `end STATE` (declared in `ends`), or `go to` a step")
-                .with_source(source),
+            Diagnostic::error(
+                "missing-end",
+                "the flow can run past its last step without reaching an end state",
+            )
+            .with_label(last, "a path continues after this")
+            .with_help("finish every path with `end STATE` (declared in `ends`), or `go to` a step")
+            .with_source(source),
         );
     }
     for (from, label, target) in std::mem::take(&mut c.gotos) {
         if let Some(&to) = c.by_name.get(&target) {
-            c.g.add_edge(from, to, Edge { kind: EdgeKind::Flow, label });
+            c.g.add_edge(
+                from,
+                to,
+                Edge {
+                    kind: EdgeKind::Flow,
+                    label,
+                },
+            );
         }
     }
-    let graph = DecisionGraph { g: c.g, start: Some(start), by_name: c.by_name };
+    let graph = DecisionGraph {
+        g: c.g,
+        start: Some(start),
+        by_name: c.by_name,
+    };
     (graph, c.diags)
 }
 
@@ -198,7 +232,11 @@ fn tests_label(tests: &[CellTest]) -> String {
                 TestKind::Compare(op, e) => format!("{} {}", op.text(), expr_to_string(e)),
                 TestKind::Range(a, b) => format!("{}..{}", expr_to_string(a), expr_to_string(b)),
             };
-            if t.negated { format!("not {body}") } else { body }
+            if t.negated {
+                format!("not {body}")
+            } else {
+                body
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -207,7 +245,11 @@ fn tests_label(tests: &[CellTest]) -> String {
 fn limit_of(attrs: &[StepAttr]) -> Option<String> {
     attrs.iter().find_map(|a| match a {
         StepAttr::Within { limit, of, .. } => Some(match of {
-            Some(anchor) => format!("≤ {} of {}", expr_to_string(limit), crate::fmt::anchor_to_string(anchor)),
+            Some(anchor) => format!(
+                "≤ {} of {}",
+                expr_to_string(limit),
+                crate::fmt::anchor_to_string(anchor)
+            ),
             None => format!("≤ {}", expr_to_string(limit)),
         }),
         _ => None,
@@ -215,8 +257,21 @@ fn limit_of(attrs: &[StepAttr]) -> Option<String> {
 }
 
 impl Compiler {
-    fn node(&mut self, kind: NodeKind, name: String, title: Option<String>, span: Span) -> NodeIndex {
-        self.g.add_node(Node { kind, name, title, limit: None, optional: false, span })
+    fn node(
+        &mut self,
+        kind: NodeKind,
+        name: String,
+        title: Option<String>,
+        span: Span,
+    ) -> NodeIndex {
+        self.g.add_node(Node {
+            kind,
+            name,
+            title,
+            limit: None,
+            optional: false,
+            span,
+        })
     }
 
     fn named(&mut self, n: NodeIndex) {
@@ -226,7 +281,14 @@ impl Compiler {
 
     fn connect(&mut self, frontier: Frontier, to: NodeIndex) {
         for (from, label) in frontier {
-            self.g.add_edge(from, to, Edge { kind: EdgeKind::Flow, label });
+            self.g.add_edge(
+                from,
+                to,
+                Edge {
+                    kind: EdgeKind::Flow,
+                    label,
+                },
+            );
         }
     }
 
@@ -245,7 +307,12 @@ impl Compiler {
     fn stmt(&mut self, stmt: &Stmt, frontier: Frontier) -> Frontier {
         match stmt {
             Stmt::Step(s) => {
-                let n = self.node(NodeKind::Step(s.kind), s.name.text.clone(), s.title.as_ref().map(|t| t.value.clone()), s.span);
+                let n = self.node(
+                    NodeKind::Step(s.kind),
+                    s.name.text.clone(),
+                    s.title.as_ref().map(|t| t.value.clone()),
+                    s.span,
+                );
                 self.g[n].limit = limit_of(&s.attrs);
                 self.g[n].optional = s.optional;
                 self.named(n);
@@ -254,7 +321,10 @@ impl Compiler {
                     let skip = frontier.clone();
                     self.connect(frontier, n);
                     let mut out = vec![(n, None)];
-                    out.extend(skip.into_iter().map(|(f, l)| (f, l.or_else(|| Some("skip".into())))));
+                    out.extend(
+                        skip.into_iter()
+                            .map(|(f, l)| (f, l.or_else(|| Some("skip".into())))),
+                    );
                     return out;
                 }
                 self.connect(frontier, n);
@@ -262,23 +332,46 @@ impl Compiler {
             }
             Stmt::Monitor(m) => {
                 let n = self.node(NodeKind::Monitor, m.name.text.clone(), None, m.span);
-                self.g[n].limit = Some(format!("every {} until {}", expr_to_string(&m.every), crate::fmt::anchor_to_string(&m.until)));
+                self.g[n].limit = Some(format!(
+                    "every {} until {}",
+                    expr_to_string(&m.every),
+                    crate::fmt::anchor_to_string(&m.until)
+                ));
                 self.named(n);
                 for (from, _) in &frontier {
-                    self.g.add_edge(*from, n, Edge { kind: EdgeKind::Obligation, label: Some("monitor".into()) });
+                    self.g.add_edge(
+                        *from,
+                        n,
+                        Edge {
+                            kind: EdgeKind::Obligation,
+                            label: Some("monitor".into()),
+                        },
+                    );
                 }
                 frontier
             }
             Stmt::Call(c) => {
                 let name = c.step_name().text;
-                let n = self.node(NodeKind::Call { procedure: c.procedure.text.clone() }, name, Some(format!("call {}", c.procedure.text)), c.span);
+                let n = self.node(
+                    NodeKind::Call {
+                        procedure: c.procedure.text.clone(),
+                    },
+                    name,
+                    Some(format!("call {}", c.procedure.text)),
+                    c.span,
+                );
                 self.g[n].limit = limit_of(&c.attrs);
                 self.named(n);
                 self.connect(frontier, n);
                 vec![(n, None)]
             }
             Stmt::Decide(d) => {
-                let n = self.node(NodeKind::Decision, d.name.text.clone(), d.subject.as_ref().map(expr_to_string), d.span);
+                let n = self.node(
+                    NodeKind::Decision,
+                    d.name.text.clone(),
+                    d.subject.as_ref().map(expr_to_string),
+                    d.span,
+                );
                 self.named(n);
                 self.connect(frontier, n);
                 let mut exits = Vec::new();
@@ -286,18 +379,29 @@ impl Compiler {
                     .branches
                     .iter()
                     .map(|b| (tests_label(&b.tests), &b.body))
-                    .chain(d.otherwise.iter().map(|(body, _)| ("else".to_string(), body)));
+                    .chain(
+                        d.otherwise
+                            .iter()
+                            .map(|(body, _)| ("else".to_string(), body)),
+                    );
                 for (label, body) in arms {
                     match body {
                         BranchBody::Goto(t) => self.gotos.push((n, Some(label), t.text.clone())),
-                        BranchBody::Block(stmts) if stmts.is_empty() => exits.push((n, Some(label))),
-                        BranchBody::Block(stmts) => exits.extend(self.block(stmts, vec![(n, Some(label))])),
+                        BranchBody::Block(stmts) if stmts.is_empty() => {
+                            exits.push((n, Some(label)))
+                        }
+                        BranchBody::Block(stmts) => {
+                            exits.extend(self.block(stmts, vec![(n, Some(label))]))
+                        }
                     }
                 }
                 exits
             }
             Stmt::Parallel(p) => {
-                let name = p.name.as_ref().map_or_else(|| self.fresh("parallel"), |n| n.text.clone());
+                let name = p
+                    .name
+                    .as_ref()
+                    .map_or_else(|| self.fresh("parallel"), |n| n.text.clone());
                 let split = self.node(NodeKind::Split, name.clone(), None, p.span);
                 if p.name.is_some() {
                     self.named(split);
@@ -312,7 +416,10 @@ impl Compiler {
                 vec![(join, None)]
             }
             Stmt::Repeat(r) => {
-                let name = r.name.as_ref().map_or_else(|| self.fresh("repeat"), |n| n.text.clone());
+                let name = r
+                    .name
+                    .as_ref()
+                    .map_or_else(|| self.fresh("repeat"), |n| n.text.clone());
                 let entry = self.node(NodeKind::LoopStart, name.clone(), None, r.span);
                 if r.name.is_some() {
                     self.named(entry);
@@ -320,13 +427,25 @@ impl Compiler {
                 self.connect(frontier, entry);
                 let exits = self.block(&r.body, vec![(entry, None)]);
                 let until = expr_to_string(&r.until);
-                let test = self.node(NodeKind::LoopTest, format!("{name}/until"), Some(until.clone()), r.until_span);
+                let test = self.node(
+                    NodeKind::LoopTest,
+                    format!("{name}/until"),
+                    Some(until.clone()),
+                    r.until_span,
+                );
                 self.connect(exits, test);
                 let back = match r.max {
                     Some(m) => format!("again (at most {m})"),
                     None => "again".to_string(),
                 };
-                self.g.add_edge(test, entry, Edge { kind: EdgeKind::Flow, label: Some(back) });
+                self.g.add_edge(
+                    test,
+                    entry,
+                    Edge {
+                        kind: EdgeKind::Flow,
+                        label: Some(back),
+                    },
+                );
                 vec![(test, Some(until))]
             }
             Stmt::Goto { target, .. } => {

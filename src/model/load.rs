@@ -28,8 +28,16 @@ pub struct Unit {
 
 /// Finds the procedures root for a path: the nearest ancestor with `procedo.yaml`.
 pub fn find_root(path: &Path) -> PathBuf {
-    let start = if path.is_dir() { path.to_path_buf() } else { path.parent().map(Path::to_path_buf).unwrap_or_default() };
-    let start = if start.as_os_str().is_empty() { PathBuf::from(".") } else { start };
+    let start = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let start = if start.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        start
+    };
     let mut dir = start.clone();
     loop {
         if dir.join("procedo.yaml").is_file() {
@@ -54,7 +62,11 @@ impl Loader {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         let canonical_root = root.canonicalize().unwrap_or_else(|_| root.clone());
-        Loader { root, canonical_root, cache: BTreeMap::new() }
+        Loader {
+            root,
+            canonical_root,
+            cache: BTreeMap::new(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -75,7 +87,12 @@ impl Loader {
         self.load_source(self.canonical_root.join(name), source, &mut Vec::new())
     }
 
-    fn load_source(&mut self, key: PathBuf, source: SourceFile, stack: &mut Vec<PathBuf>) -> Arc<Unit> {
+    fn load_source(
+        &mut self,
+        key: PathBuf,
+        source: SourceFile,
+        stack: &mut Vec<PathBuf>,
+    ) -> Arc<Unit> {
         if let Some(u) = self.cache.get(&key) {
             return u.clone();
         }
@@ -92,13 +109,22 @@ impl Loader {
         };
         if let Some(parsed) = &parsed {
             for item in &parsed.file.header {
-                let HeaderItem::Use(path) = item else { continue };
+                let HeaderItem::Use(path) = item else {
+                    continue;
+                };
                 match self.resolve_use(&path.value) {
                     Err((message, help)) => diagnostics.push(
-                        Diagnostic::error(if message.contains("outside") { "use-escapes-root" } else { "use-not-found" }, message)
-                            .with_label(path.span, "this path")
-                            .with_help(help)
-                            .with_source(&source),
+                        Diagnostic::error(
+                            if message.contains("outside") {
+                                "use-escapes-root"
+                            } else {
+                                "use-not-found"
+                            },
+                            message,
+                        )
+                        .with_label(path.span, "this path")
+                        .with_help(help)
+                        .with_source(&source),
                     ),
                     Ok((display, canonical)) => {
                         if let Some(pos) = stack.iter().position(|p| *p == canonical) {
@@ -120,17 +146,22 @@ impl Loader {
                             Ok(t) => t,
                             Err(e) => {
                                 diagnostics.push(
-                                    Diagnostic::error("use-not-found", format!("cannot read `{}`: {e}", path.value))
-                                        .with_label(path.span, "this path")
-                                        .with_help("check the file exists and is readable")
-                                        .with_source(&source),
+                                    Diagnostic::error(
+                                        "use-not-found",
+                                        format!("cannot read `{}`: {e}", path.value),
+                                    )
+                                    .with_label(path.span, "this path")
+                                    .with_help("check the file exists and is readable")
+                                    .with_source(&source),
                                 );
                                 continue;
                             }
                         };
-                        let used = self.load_source(canonical, SourceFile::new(display, text), stack);
+                        let used =
+                            self.load_source(canonical, SourceFile::new(display, text), stack);
                         in_cycles.extend(used.in_cycles.iter().cloned());
-                        let broken = used.parsed.is_none() || used.diagnostics.iter().any(|d| d.code.starts_with("use-"));
+                        let broken = used.parsed.is_none()
+                            || used.diagnostics.iter().any(|d| d.code.starts_with("use-"));
                         if used.in_cycles.contains(&key) {
                             diagnostics.push(
                                 Diagnostic::error("use-cycle", format!("`use \"{}\"` leads back to this file through a cycle of `use`s", path.value))
@@ -139,12 +170,22 @@ impl Loader {
                                     .with_source(&source),
                             );
                         } else if broken {
-                            let first = used.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default();
+                            let first = used
+                                .diagnostics
+                                .first()
+                                .map(|d| d.message.clone())
+                                .unwrap_or_default();
                             diagnostics.push(
-                                Diagnostic::error("use-has-errors", format!("`{}` cannot be used: {first}", path.value))
-                                    .with_label(path.span, "this file has errors")
-                                    .with_help(format!("run `procedo lint {}` and fix it first", used.source.name()))
-                                    .with_source(&source),
+                                Diagnostic::error(
+                                    "use-has-errors",
+                                    format!("`{}` cannot be used: {first}", path.value),
+                                )
+                                .with_label(path.span, "this file has errors")
+                                .with_help(format!(
+                                    "run `procedo lint {}` and fix it first",
+                                    used.source.name()
+                                ))
+                                .with_source(&source),
                             );
                         }
                         uses.push((path.span, used));
@@ -153,15 +194,23 @@ impl Loader {
             }
         }
         stack.pop();
-        let unit = Arc::new(Unit { path: key.clone(), source, parsed, diagnostics, uses, in_cycles });
+        let unit = Arc::new(Unit {
+            path: key.clone(),
+            source,
+            parsed,
+            diagnostics,
+            uses,
+            in_cycles,
+        });
         self.cache.insert(key, unit.clone());
         unit
     }
 
     fn display(&self, canonical: &Path) -> String {
-        canonical
-            .strip_prefix(&self.canonical_root)
-            .map_or_else(|_| canonical.display().to_string(), |p| p.display().to_string())
+        canonical.strip_prefix(&self.canonical_root).map_or_else(
+            |_| canonical.display().to_string(),
+            |p| p.display().to_string(),
+        )
     }
 
     /// Resolves a `use` path to (display name, canonical path), confined to the root.
@@ -192,7 +241,10 @@ impl Loader {
         let canonical = joined.canonicalize().map_err(|_| {
             (
                 format!("`use \"{text}\"`: no such file in the procedures root"),
-                format!("paths are relative to the procedures root ({})", self.root.display()),
+                format!(
+                    "paths are relative to the procedures root ({})",
+                    self.root.display()
+                ),
             )
         })?;
         if !canonical.starts_with(&self.canonical_root) {

@@ -110,7 +110,10 @@ fn unreachable_file() -> &'static ast::File {
     EMPTY.get_or_init(|| ast::File {
         kind: ast::FileKind::Library,
         docs: Vec::new(),
-        id: ast::Name { text: String::new(), span: Default::default() },
+        id: ast::Name {
+            text: String::new(),
+            span: Default::default(),
+        },
         title: None,
         header: Vec::new(),
         sections: Vec::new(),
@@ -129,21 +132,36 @@ pub struct Built {
 pub fn build(unit: &Arc<Unit>) -> Built {
     let mut diagnostics = unit.diagnostics.clone();
     let Some(parsed) = &unit.parsed else {
-        return Built { procedure: None, diagnostics };
+        return Built {
+            procedure: None,
+            diagnostics,
+        };
     };
     // A used file with errors of its own is reported once, at the `use` line.
     for (span, used) in &unit.uses {
-        let already = diagnostics.iter().any(|d| d.code.starts_with("use-") && d.labels.first().is_some_and(|l| l.span == *span));
+        let already = diagnostics.iter().any(|d| {
+            d.code.starts_with("use-") && d.labels.first().is_some_and(|l| l.span == *span)
+        });
         if already || used.parsed.is_none() {
             continue;
         }
         let inner = build(used);
-        if let Some(first) = inner.diagnostics.iter().find(|d| d.severity == Severity::Error) {
+        if let Some(first) = inner
+            .diagnostics
+            .iter()
+            .find(|d| d.severity == Severity::Error)
+        {
             diagnostics.push(
-                Diagnostic::error("use-has-errors", format!("`{}` cannot be used: {}", used.source.name(), first.message))
-                    .with_label(*span, "this file has errors")
-                    .with_help(format!("run `procedo lint {}` and fix it first", used.source.name()))
-                    .with_source(&unit.source),
+                Diagnostic::error(
+                    "use-has-errors",
+                    format!("`{}` cannot be used: {}", used.source.name(), first.message),
+                )
+                .with_label(*span, "this file has errors")
+                .with_help(format!(
+                    "run `procedo lint {}` and fix it first",
+                    used.source.name()
+                ))
+                .with_source(&unit.source),
             );
         }
     }
@@ -153,8 +171,15 @@ pub fn build(unit: &Arc<Unit>) -> Built {
     diagnostics.append(&mut found);
     diagnostics.sort_by_key(Diagnostic::sort_key);
     let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
-    let procedure = (!has_errors).then(|| Procedure { unit: unit.clone(), symbols, graph });
-    Built { procedure, diagnostics }
+    let procedure = (!has_errors).then(|| Procedure {
+        unit: unit.clone(),
+        symbols,
+        graph,
+    });
+    Built {
+        procedure,
+        diagnostics,
+    }
 }
 
 /// Convenience: parse, resolve and check text with `use` resolved against `root`.

@@ -36,7 +36,13 @@ impl Type {
     pub fn is_ordered(&self) -> bool {
         matches!(
             self,
-            Type::Int | Type::Decimal | Type::Duration | Type::Timestamp | Type::Date | Type::Level | Type::Error
+            Type::Int
+                | Type::Decimal
+                | Type::Duration
+                | Type::Timestamp
+                | Type::Date
+                | Type::Level
+                | Type::Error
         )
     }
 
@@ -101,7 +107,10 @@ pub fn code_matches_format(format: &str, value: &str) -> bool {
 
 /// Checks that a match pattern (`*` for one segment, `?` for one character) fits a code format.
 pub fn pattern_fits_format(format: &str, pattern: &str) -> bool {
-    let seps: Vec<char> = format.chars().filter(|c| !matches!(c, 'N' | 'D' | 'L' | 'A')).collect();
+    let seps: Vec<char> = format
+        .chars()
+        .filter(|c| !matches!(c, 'N' | 'D' | 'L' | 'A'))
+        .collect();
     let fsegs: Vec<&str> = format.split(|c: char| seps.contains(&c)).collect();
     let psegs: Vec<&str> = pattern.split(|c: char| seps.contains(&c)).collect();
     if fsegs.len() != psegs.len() {

@@ -3,7 +3,9 @@
 use crate::model::graph::{DecisionGraph, EdgeKind, Node, NodeKind};
 
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn caption(n: &Node) -> String {
@@ -45,10 +47,16 @@ fn caption(n: &Node) -> String {
 
 /// Graphviz DOT.
 pub fn to_dot(id: &str, g: &DecisionGraph) -> String {
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=10];\n", dot_escape(id));
+    let mut out = format!(
+        "digraph \"{}\" {{\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=10];\n",
+        dot_escape(id)
+    );
     for (nid, n) in g.nodes() {
         let (shape, extra) = match n.kind {
-            NodeKind::Start => ("circle", ", width=0.3, label=\"\", style=filled, fillcolor=black"),
+            NodeKind::Start => (
+                "circle",
+                ", width=0.3, label=\"\", style=filled, fillcolor=black",
+            ),
             NodeKind::End => ("doublecircle", ""),
             NodeKind::Decision => ("diamond", ""),
             NodeKind::Split | NodeKind::Join => ("box", ", style=filled, fillcolor=gray85"),
@@ -57,7 +65,11 @@ pub fn to_dot(id: &str, g: &DecisionGraph) -> String {
             NodeKind::Call { .. } => ("box", ", peripheries=2"),
             NodeKind::Step(_) => ("box", ", style=rounded"),
         };
-        let label = if extra.contains("label=") { String::new() } else { format!(", label=\"{}\"", dot_escape(&caption(n))) };
+        let label = if extra.contains("label=") {
+            String::new()
+        } else {
+            format!(", label=\"{}\"", dot_escape(&caption(n)))
+        };
         out.push_str(&format!("  n{} [shape={shape}{label}{extra}];\n", nid.0));
     }
     for (a, b, e) in g.edges() {
@@ -69,11 +81,17 @@ pub fn to_dot(id: &str, g: &DecisionGraph) -> String {
             attrs.push("style=dashed".to_string());
         }
         if let Some(limit) = &g.node(b).limit {
-            if e.kind == EdgeKind::Flow && !matches!(g.node(b).kind, NodeKind::LoopTest | NodeKind::Monitor) {
+            if e.kind == EdgeKind::Flow
+                && !matches!(g.node(b).kind, NodeKind::LoopTest | NodeKind::Monitor)
+            {
                 attrs.push(format!("xlabel=\"{}\"", dot_escape(limit)));
             }
         }
-        let attrs = if attrs.is_empty() { String::new() } else { format!(" [{}]", attrs.join(", ")) };
+        let attrs = if attrs.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", attrs.join(", "))
+        };
         out.push_str(&format!("  n{} -> n{}{attrs};\n", a.0, b.0));
     }
     out.push_str("}\n");
@@ -102,9 +120,18 @@ pub fn to_mermaid(g: &DecisionGraph) -> String {
         out.push_str(&format!("  n{}{shape}\n", nid.0));
     }
     for (a, b, e) in g.edges() {
-        let arrow = if e.kind == EdgeKind::Obligation { "-.->" } else { "-->" };
+        let arrow = if e.kind == EdgeKind::Obligation {
+            "-.->"
+        } else {
+            "-->"
+        };
         match &e.label {
-            Some(l) => out.push_str(&format!("  n{} {arrow}|\"{}\"| n{}\n", a.0, mermaid_text(l), b.0)),
+            Some(l) => out.push_str(&format!(
+                "  n{} {arrow}|\"{}\"| n{}\n",
+                a.0,
+                mermaid_text(l),
+                b.0
+            )),
             None => out.push_str(&format!("  n{} {arrow} n{}\n", a.0, b.0)),
         }
     }

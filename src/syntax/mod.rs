@@ -90,16 +90,22 @@ fn blocks_too_deep(text: &str) -> Option<usize> {
 /// Parses a whole file into its `file` pair.
 pub(crate) fn parse(source: &SourceFile) -> Result<Pair<'_>, Diagnostic> {
     if let Some(at) = too_deep(source.text()) {
-        return Err(Diagnostic::error("syntax", format!("brackets nested more than {MAX_NESTING} deep"))
-            .with_label(crate::source::Span::new(at, at + 1), "too deep here")
-            .with_help("split the expression into named parameters or decisions")
-            .with_source(source));
+        return Err(Diagnostic::error(
+            "syntax",
+            format!("brackets nested more than {MAX_NESTING} deep"),
+        )
+        .with_label(crate::source::Span::new(at, at + 1), "too deep here")
+        .with_help("split the expression into named parameters or decisions")
+        .with_source(source));
     }
     if let Some(at) = blocks_too_deep(source.text()) {
-        return Err(Diagnostic::error("syntax", format!("blocks nested more than {MAX_NESTING} deep"))
-            .with_label(crate::source::Span::new(at, at + 1), "too deep here")
-            .with_help("move the inner part into a sub-procedure and `call` it")
-            .with_source(source));
+        return Err(Diagnostic::error(
+            "syntax",
+            format!("blocks nested more than {MAX_NESTING} deep"),
+        )
+        .with_label(crate::source::Span::new(at, at + 1), "too deep here")
+        .with_help("move the inner part into a sub-procedure and `call` it")
+        .with_source(source));
     }
     match ProcedoParser::parse(Rule::file, source.text()) {
         Ok(mut pairs) => pairs
@@ -115,7 +121,10 @@ mod tests {
 
     #[test]
     fn shipped_samples_parse() {
-        for path in ["procedures/itsm/it_service_desk.proc", "procedures/shared/itsm_common.proc"] {
+        for path in [
+            "procedures/itsm/it_service_desk.proc",
+            "procedures/shared/itsm_common.proc",
+        ] {
             let text = std::fs::read_to_string(path).unwrap();
             let src = SourceFile::new(path, text);
             if let Err(d) = parse(&src) {

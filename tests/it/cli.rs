@@ -5,7 +5,12 @@ use std::process::Command;
 use assert_cmd::cargo::CommandCargoExt;
 
 fn procedo(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("procedo").unwrap().args(args).env("NO_COLOR", "1").output().unwrap();
+    let out = Command::cargo_bin("procedo")
+        .unwrap()
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -22,15 +27,28 @@ fn lint_clean_library_exits_zero() {
 
 #[test]
 fn lint_broken_file_exits_one_with_location_and_help() {
-    let (code, out, _) = procedo(&["lint", "--color", "never", "tests/errors/01_syntax_misspelled_keyword.proc"]);
+    let (code, out, _) = procedo(&[
+        "lint",
+        "--color",
+        "never",
+        "tests/errors/03_misspelled_step_keyword.proc",
+    ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("[tests/errors/01_syntax_misspelled_keyword.proc:"), "{out}");
+    assert!(
+        out.contains("[tests/errors/03_misspelled_step_keyword.proc:"),
+        "{out}"
+    );
     assert!(out.contains("help:"), "{out}");
 }
 
 #[test]
 fn lint_json_is_versioned_and_located() {
-    let (code, out, _) = procedo(&["lint", "--format", "json", "tests/errors/01_syntax_misspelled_keyword.proc"]);
+    let (code, out, _) = procedo(&[
+        "lint",
+        "--format",
+        "json",
+        "tests/errors/03_misspelled_step_keyword.proc",
+    ]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["version"], 1);
@@ -47,7 +65,10 @@ fn lint_json_is_versioned_and_located() {
 fn missing_path_and_bad_flags_exit_two() {
     let (code, _, err) = procedo(&["lint", "no/such/dir"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no such file or directory: `no/such/dir`"), "{err}");
+    assert!(
+        err.contains("no such file or directory: `no/such/dir`"),
+        "{err}"
+    );
     let (code, _, _) = procedo(&["lint", "--format", "xml", "procedures/"]);
     assert_eq!(code, 2);
     let (code, _, _) = procedo(&["frobnicate"]);
@@ -58,7 +79,11 @@ fn missing_path_and_bad_flags_exit_two() {
 fn fmt_check_reports_unformatted_files_and_fmt_fixes_them() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("x.proc");
-    std::fs::write(&file, "procedure x\nends\n done\nflow\n      step a   # why\n end done\n").unwrap();
+    std::fs::write(
+        &file,
+        "procedure x\nends\n done\nflow\n      step a   # why\n end done\n",
+    )
+    .unwrap();
     let f = file.to_str().unwrap();
     let (code, out, _) = procedo(&["fmt", "--check", f]);
     assert_eq!(code, 1);
@@ -79,7 +104,10 @@ fn fmt_refuses_a_file_with_a_syntax_error() {
     let (code, _, err) = procedo(&["fmt", file.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("syntax error"), "{err}");
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), "procedure x\nflow\n  stpe a\n");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "procedure x\nflow\n  stpe a\n"
+    );
 }
 
 #[test]

@@ -9,8 +9,16 @@ use assert_cmd::cargo::CommandCargoExt;
 const PROC: &str = "procedures/itsm/it_service_desk.proc";
 
 fn graph(format: &str) -> String {
-    let out = Command::cargo_bin("procedo").unwrap().args(["graph", PROC, "--format", format]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::cargo_bin("procedo")
+        .unwrap()
+        .args(["graph", PROC, "--format", format])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -84,15 +92,24 @@ fn check_dot(dot: &str) -> Result<(usize, usize), String> {
 fn dot_output_is_well_formed() {
     let dot = graph("dot");
     let (nodes, edges) = check_dot(&dot).unwrap();
-    assert!(nodes >= 10 && edges >= nodes - 1, "{nodes} nodes, {edges} edges");
+    assert!(
+        nodes >= 10 && edges >= nodes - 1,
+        "{nodes} nodes, {edges} edges"
+    );
     assert!(dot.contains("shape=diamond"), "decisions are diamonds");
     assert!(dot.contains("label=\"true\""), "branch labels are drawn");
-    assert!(dot.contains("xlabel=\"≤ target(respond) of log\""), "time limits are on edges");
+    assert!(
+        dot.contains("xlabel=\"≤ target(respond) of log\""),
+        "time limits are on edges"
+    );
 }
 
 #[test]
 fn graphviz_renders_every_shipped_procedure() {
-    let has_dot = Command::new("dot").arg("-V").output().is_ok_and(|o| o.status.success());
+    let has_dot = Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("procedures");
     let mut count = 0;
     for entry in walk(&dir) {
@@ -100,8 +117,18 @@ fn graphviz_renders_every_shipped_procedure() {
         if text.lines().any(|l| l.starts_with("library ")) {
             continue;
         }
-        let out = Command::cargo_bin("procedo").unwrap().arg("graph").arg(&entry).output().unwrap();
-        assert!(out.status.success(), "{}: {}", entry.display(), String::from_utf8_lossy(&out.stderr));
+        let out = Command::cargo_bin("procedo")
+            .unwrap()
+            .arg("graph")
+            .arg(&entry)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            entry.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let dot = String::from_utf8(out.stdout).unwrap();
         check_dot(&dot).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
         if has_dot {
@@ -116,7 +143,12 @@ fn graphviz_renders_every_shipped_procedure() {
                     child.wait_with_output()
                 })
                 .unwrap();
-            assert!(svg.status.success(), "dot rejected {}: {}", entry.display(), String::from_utf8_lossy(&svg.stderr));
+            assert!(
+                svg.status.success(),
+                "dot rejected {}: {}",
+                entry.display(),
+                String::from_utf8_lossy(&svg.stderr)
+            );
             assert!(String::from_utf8_lossy(&svg.stdout).contains("<svg"));
         }
         count += 1;

@@ -12,7 +12,9 @@ pub fn render(diags: &[procedo::Diagnostic]) -> String {
 }
 
 /// Builds a file from disk with its procedures root, returning model diagnostics and lint findings.
-pub fn check_file(path: &std::path::Path) -> (Option<procedo::Procedure>, Vec<procedo::Diagnostic>) {
+pub fn check_file(
+    path: &std::path::Path,
+) -> (Option<procedo::Procedure>, Vec<procedo::Diagnostic>) {
     let mut loader = procedo::Loader::new(procedo::model::find_root(path));
     let unit = loader.load_path(path).expect("fixture is readable");
     let built = procedo::build(&unit);

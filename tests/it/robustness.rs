@@ -18,9 +18,43 @@ fn corpus() -> Vec<String> {
 }
 
 const TOKENS: &[&str] = &[
-    "end", "when", "else", "->", "|", "step x", "decide d on", "repeat", "until", "parallel", "branch", "\"", "##",
-    "#", "within", "10m", "of", "(", ")", "[", "]", ",", "and", "not", "is missing", "99999999999999999999",
-    "2026-02-30", "25:00", "\n", "  ", "use \"../x.proc\"", "go to nowhere", "=>", "-", "..", "target(", "é",
+    "end",
+    "when",
+    "else",
+    "->",
+    "|",
+    "step x",
+    "decide d on",
+    "repeat",
+    "until",
+    "parallel",
+    "branch",
+    "\"",
+    "##",
+    "#",
+    "within",
+    "10m",
+    "of",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "and",
+    "not",
+    "is missing",
+    "99999999999999999999",
+    "2026-02-30",
+    "25:00",
+    "\n",
+    "  ",
+    "use \"../x.proc\"",
+    "go to nowhere",
+    "=>",
+    "-",
+    "..",
+    "target(",
+    "é",
 ];
 
 fn exercise(text: &str) {
@@ -32,7 +66,10 @@ fn exercise(text: &str) {
     let src = procedo::SourceFile::new("mutant.proc", text);
     if procedo::ast::lower(&src).is_ok() {
         if let Err(d) = procedo::fmt::format_checked(&src) {
-            panic!("fmt failed on a file that parses: {}\n---\n{text}", d.message);
+            panic!(
+                "fmt failed on a file that parses: {}\n---\n{text}",
+                d.message
+            );
         }
     }
     let _ = procedo::diagnostic::render(&built.diagnostics, false);
@@ -85,7 +122,12 @@ fn apply(text: &str, m: &Mutation) -> String {
             while !joined.is_char_boundary(at) {
                 at -= 1;
             }
-            return format!("{}{}{}", &joined[..at], TOKENS[tok % TOKENS.len()], &joined[at..]);
+            return format!(
+                "{}{}{}",
+                &joined[..at],
+                TOKENS[tok % TOKENS.len()],
+                &joined[at..]
+            );
         }
         Mutation::Truncate(at) => {
             let joined = lines.join("\n");

@@ -29,7 +29,10 @@ impl Rule for UnreachableStep {
         p.graph
             .nodes()
             .filter(|(id, n)| {
-                matches!(n.kind, NodeKind::Step(_) | NodeKind::Call { .. } | NodeKind::Decision) && reachable.binary_search(id).is_err()
+                matches!(
+                    n.kind,
+                    NodeKind::Step(_) | NodeKind::Call { .. } | NodeKind::Decision
+                ) && reachable.binary_search(id).is_err()
             })
             .map(|(_, n)| {
                 Diagnostic::error(META.name, format!("step `{}` can never be reached", n.name))
