@@ -1,6 +1,8 @@
 //! Front-end speed: parse + lower + resolve + type-check + graph of a generated
 //! 10,000-line procedure. Run: `cargo bench --bench frontend`.
 
+#![allow(clippy::result_large_err)]
+
 use std::fmt::Write as _;
 use std::hint::black_box;
 
@@ -67,6 +69,9 @@ fn frontend(c: &mut Criterion) {
                 black_box(text.clone()),
             )))
         })
+    });
+    g.bench_function(format!("pest_only_{lines}_lines"), |b| {
+        b.iter(|| black_box(procedo::syntax::parse_only(black_box(&text))))
     });
     g.finish();
 }

@@ -75,17 +75,17 @@ impl Printer<'_> {
     }
 
     fn blank_if_gap(&mut self, line: usize) {
-        if let Some(last) = self.last_line {
-            if line > last + 1 {
-                let text = self.source.text();
-                let blank = text
-                    .lines()
-                    .skip(last + 1)
-                    .take(line - last - 1)
-                    .any(|l| l.trim().is_empty());
-                if blank && !self.out.ends_with("\n\n") && !self.out.is_empty() {
-                    self.out.push('\n');
-                }
+        if let Some(last) = self.last_line
+            && line > last + 1
+        {
+            let text = self.source.text();
+            let blank = text
+                .lines()
+                .skip(last + 1)
+                .take(line - last - 1)
+                .any(|l| l.trim().is_empty());
+            if blank && !self.out.ends_with("\n\n") && !self.out.is_empty() {
+                self.out.push('\n');
             }
         }
     }

@@ -7,6 +7,12 @@
 //! spans) → [`model`] (resolved, type-checked, compiled to a decision graph) →
 //! [`lint`] / [`report`] → the CLI.
 
+// Diagnostics are the error type of the front end; they are large but only built on
+// the error path, so boxing them would cost clarity for nothing.
+#![allow(clippy::result_large_err)]
+
+extern crate alloc;
+
 pub mod ast;
 pub mod cli;
 pub mod diagnostic;
@@ -15,7 +21,8 @@ pub mod lint;
 pub mod model;
 pub mod report;
 pub mod source;
-pub(crate) mod syntax;
+#[doc(hidden)]
+pub mod syntax;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::{Built, Loader, Procedure, build};

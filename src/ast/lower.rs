@@ -22,8 +22,15 @@ const MAX_OPERATORS: usize = 128;
 /// Parses and lowers a source file.
 pub fn lower(source: &SourceFile) -> R<Parsed> {
     let pair = crate::syntax::parse(source)?;
-    let cx = Cx { source };
-    let file = cx.file(pair)?;
+    let cx = Cx {
+        source,
+        reserved: std::cell::RefCell::new(None),
+    };
+    let file = cx.file(pair);
+    if let Some(d) = cx.reserved.take() {
+        return Err(d);
+    }
+    let file = file?;
     Ok(Parsed {
         file,
         comments: comments(source.text()),
@@ -164,7 +171,15 @@ fn first_line_span(pair: &Pair<'_>) -> Span {
 
 struct Cx<'s> {
     source: &'s SourceFile,
+    /// The first reserved word used as a name, reported as a syntax error.
+    reserved: std::cell::RefCell<Option<Diagnostic>>,
 }
+
+/// Words that cannot be names: expressions and blocks depend on them.
+pub const RESERVED: &[&str] = &[
+    "and", "or", "not", "in", "is", "missing", "true", "false", "matches", "unknown", "end",
+    "when", "else",
+];
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
     PrattParser::new()
@@ -195,9 +210,29 @@ impl Cx<'_> {
     }
 
     fn name(&self, pair: Pair<'_>) -> Name {
+        let text = pair.as_str();
+        let span = span_of(&pair);
+        let reserved = text.split('.').find(|part| RESERVED.contains(part));
+        if let Some(word) = reserved {
+            let mut first = self.reserved.borrow_mut();
+            if first.is_none() {
+                *first = Some(
+                    Diagnostic::error(
+                        "syntax",
+                        format!("syntax error: `{word}` is a reserved word and cannot be a name"),
+                    )
+                    .with_label(span, "reserved word used as a name")
+                    .with_help(format!(
+                        "choose another name, e.g. `{word}_state`; reserved words: {}",
+                        RESERVED.join(", ")
+                    ))
+                    .with_source(self.source),
+                );
+            }
+        }
         Name {
-            text: pair.as_str().to_string(),
-            span: span_of(&pair),
+            text: text.to_string(),
+            span,
         }
     }
 
@@ -286,7 +321,7 @@ impl Cx<'_> {
         let title = self.opt_string(&mut c);
         let mut header = Vec::new();
         let mut sections = Vec::new();
-        for p in c.pairs[c.pos..].to_vec() {
+        for p in c.pairs[c.pos..].iter().cloned() {
             match p.as_rule() {
                 Rule::title
                 | Rule::version
@@ -672,7 +707,7 @@ impl Cx<'_> {
         let docs = self.docs(&mut c);
         let name = self.name(c.need(Rule::ident)?);
         let mut items = Vec::new();
-        for p in c.pairs[c.pos..].to_vec() {
+        for p in c.pairs[c.pos..].iter().cloned() {
             let ispan = trim_span(self.source, span_of(&p));
             let rule = p.as_rule();
             let mut ic = Cursor::new(p);
@@ -745,7 +780,7 @@ impl Cx<'_> {
         let docs = self.docs(&mut c);
         let name = self.name(c.need(Rule::ident)?);
         let mut items = Vec::new();
-        for p in c.pairs[c.pos..].to_vec() {
+        for p in c.pairs[c.pos..].iter().cloned() {
             let ispan = trim_span(self.source, span_of(&p));
             let rule = p.as_rule();
             let mut ic = Cursor::new(p);
@@ -834,7 +869,7 @@ impl Cx<'_> {
             })
             .collect::<R<_>>()?;
         let mut items = Vec::new();
-        for p in c.pairs[c.pos..].to_vec() {
+        for p in c.pairs[c.pos..].iter().cloned() {
             let ispan = trim_span(self.source, span_of(&p));
             match p.as_rule() {
                 Rule::target_decl => {
@@ -1327,7 +1362,7 @@ impl Cx<'_> {
 
     fn step_attrs(&self, c: &mut Cursor<'_>) -> R<Vec<StepAttr>> {
         let mut out = Vec::new();
-        for p in c.pairs[c.pos..].to_vec() {
+        for p in c.pairs[c.pos..].iter().cloned() {
             let span = trim_span(self.source, span_of(&p));
             let rule = p.as_rule();
             let mut ac = Cursor::new(p);
@@ -1535,7 +1570,7 @@ impl Cx<'_> {
         let mut filter = None;
         let mut excluding = None;
         let mut last_kw = None;
-        for p in c.pairs[c.pos..].to_vec() {
+        for p in c.pairs[c.pos..].iter().cloned() {
             match p.as_rule() {
                 Rule::kw_where | Rule::kw_excluding => last_kw = Some(p.as_rule()),
                 Rule::expr => {

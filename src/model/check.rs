@@ -288,33 +288,28 @@ impl<'a> Checker<'a> {
                     self.sym.validity_bands =
                         Some(bands.bands.iter().map(|b| b.name.text.clone()).collect());
                 }
-                Section::Priority(p) => {
-                    if own || self.sym.levels.is_empty() {
-                        let mut levels = Vec::new();
-                        for l in &p.scale {
-                            if levels.contains(&l.name.text) {
-                                if own {
-                                    self.error(
-                                        "duplicate-definition",
-                                        l.name.span,
-                                        format!(
-                                            "level `{}` appears twice in the scale",
-                                            l.name.text
-                                        ),
-                                        "again here",
-                                        "each level appears once, highest first".into(),
-                                    );
-                                }
-                            } else {
-                                levels.push(l.name.text.clone());
+                Section::Priority(p) if (own || self.sym.levels.is_empty()) => {
+                    let mut levels = Vec::new();
+                    for l in &p.scale {
+                        if levels.contains(&l.name.text) {
+                            if own {
+                                self.error(
+                                    "duplicate-definition",
+                                    l.name.span,
+                                    format!("level `{}` appears twice in the scale", l.name.text),
+                                    "again here",
+                                    "each level appears once, highest first".into(),
+                                );
                             }
+                        } else {
+                            levels.push(l.name.text.clone());
                         }
-                        self.sym.levels = levels;
-                        for item in &p.items {
-                            if let PriorityItem::Target(t) = item {
-                                for (kind, _) in &t.entries {
-                                    self.sym.target_kinds.insert(kind.text.clone());
-                                }
+                    }
+                    self.sym.levels = levels;
+                    for item in &p.items {
+                        if let PriorityItem::Target(t) = item {
+                            for (kind, _) in &t.entries {
+                                self.sym.target_kinds.insert(kind.text.clone());
                             }
                         }
                     }
@@ -547,19 +542,19 @@ impl<'a> Checker<'a> {
                 Section::Flow { span, .. } => ("flow", *span),
                 _ => ("", Span::default()),
             };
-            if !key.is_empty() {
-                if let Some(first) = seen_sections.insert(key, span) {
-                    self.diags.push(
-                        Diagnostic::error(
-                            "duplicate-definition",
-                            format!("`{key}` section appears twice"),
-                        )
-                        .with_label(span, "second section")
-                        .with_label(first, "first one here")
-                        .with_help(format!("merge the two `{key}` sections into one"))
-                        .with_source(self.src),
-                    );
-                }
+            if !key.is_empty()
+                && let Some(first) = seen_sections.insert(key, span)
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "duplicate-definition",
+                        format!("`{key}` section appears twice"),
+                    )
+                    .with_label(span, "second section")
+                    .with_label(first, "first one here")
+                    .with_help(format!("merge the two `{key}` sections into one"))
+                    .with_source(self.src),
+                );
             }
             self.check_section(s);
         }
@@ -1211,20 +1206,19 @@ impl<'a> Checker<'a> {
                     if let Some(o) = of {
                         self.anchor(o);
                     }
-                    if let Some(c) = on {
-                        if !self.sym.clocks.contains(&c.text)
-                            && !self.sym.calendars.contains(&c.text)
-                        {
-                            let mut cands: Vec<String> = self.sym.clocks.iter().cloned().collect();
-                            cands.extend(self.sym.calendars.iter().cloned());
-                            self.undefined(
-                                "clock or calendar",
-                                "undefined-name",
-                                c,
-                                cands,
-                                "declare it with `clock NAME` or `calendar NAME`",
-                            );
-                        }
+                    if let Some(c) = on
+                        && !self.sym.clocks.contains(&c.text)
+                        && !self.sym.calendars.contains(&c.text)
+                    {
+                        let mut cands: Vec<String> = self.sym.clocks.iter().cloned().collect();
+                        cands.extend(self.sym.calendars.iter().cloned());
+                        self.undefined(
+                            "clock or calendar",
+                            "undefined-name",
+                            c,
+                            cands,
+                            "declare it with `clock NAME` or `calendar NAME`",
+                        );
                     }
                 }
                 StepAttr::Needs {
@@ -1676,9 +1670,9 @@ impl<'a> Checker<'a> {
                 let rt = self.expr(r, Some(&want));
                 match &rt {
                     Type::List(inner) => {
-                        if !inner.accepts(&lt)
-                            && !lt.accepts(inner)
-                            && !(lt.is_numeric() && inner.is_numeric())
+                        if !(inner.accepts(&lt)
+                            || lt.accepts(inner)
+                            || (lt.is_numeric() && inner.is_numeric()))
                         {
                             self.mismatch(
                                 l.span,
@@ -1807,10 +1801,10 @@ impl<'a> Checker<'a> {
         if name == "priority" && !self.sym.levels.is_empty() {
             return Type::Level;
         }
-        if name == "validity" {
-            if let Some(b) = &self.sym.validity_bands {
-                return Type::Band("validity".into(), b.clone());
-            }
+        if name == "validity"
+            && let Some(b) = &self.sym.validity_bands
+        {
+            return Type::Band("validity".into(), b.clone());
         }
         // A bare value: it takes its meaning from what is expected here.
         match expected {

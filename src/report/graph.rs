@@ -37,10 +37,10 @@ fn caption(n: &Node) -> String {
     if n.optional {
         text.push_str("\n(optional)");
     }
-    if let Some(limit) = &n.limit {
-        if !matches!(n.kind, NodeKind::LoopTest) {
-            text.push_str(&format!("\n{limit}"));
-        }
+    if let Some(limit) = &n.limit
+        && !matches!(n.kind, NodeKind::LoopTest)
+    {
+        text.push_str(&format!("\n{limit}"));
     }
     text
 }
@@ -80,12 +80,11 @@ pub fn to_dot(id: &str, g: &DecisionGraph) -> String {
         if e.kind == EdgeKind::Obligation {
             attrs.push("style=dashed".to_string());
         }
-        if let Some(limit) = &g.node(b).limit {
-            if e.kind == EdgeKind::Flow
-                && !matches!(g.node(b).kind, NodeKind::LoopTest | NodeKind::Monitor)
-            {
-                attrs.push(format!("xlabel=\"{}\"", dot_escape(limit)));
-            }
+        if let Some(limit) = &g.node(b).limit
+            && e.kind == EdgeKind::Flow
+            && !matches!(g.node(b).kind, NodeKind::LoopTest | NodeKind::Monitor)
+        {
+            attrs.push(format!("xlabel=\"{}\"", dot_escape(limit)));
         }
         let attrs = if attrs.is_empty() {
             String::new()

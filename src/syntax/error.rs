@@ -286,7 +286,7 @@ fn help_for(expected: &[Rule], found_line: &str, token: &str) -> String {
     {
         return "a file starts with `procedure ID \"Title\"` or `library ID`".into();
     }
-    "see the language reference in README.md for the form of this line".into()
+    "see docs/language.md for the form of this line".into()
 }
 
 /// Converts a pest error into a located diagnostic.

@@ -115,6 +115,12 @@ pub(crate) fn parse(source: &SourceFile) -> Result<Pair<'_>, Diagnostic> {
     }
 }
 
+/// Parses without building the tree; for the front-end benchmark only.
+#[doc(hidden)]
+pub fn parse_only(text: &str) -> bool {
+    ProcedoParser::parse(Rule::file, text).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,7 @@
 //! The integration tests: one binary, one module per boundary.
 
+#![allow(clippy::result_large_err)]
+
 mod cli;
 mod corpus;
 mod errors;

@@ -64,13 +64,13 @@ fn exercise(text: &str) {
         let _ = procedo::report::graph::to_dot("x", &p.graph);
     }
     let src = procedo::SourceFile::new("mutant.proc", text);
-    if procedo::ast::lower(&src).is_ok() {
-        if let Err(d) = procedo::fmt::format_checked(&src) {
-            panic!(
-                "fmt failed on a file that parses: {}\n---\n{text}",
-                d.message
-            );
-        }
+    if procedo::ast::lower(&src).is_ok()
+        && let Err(d) = procedo::fmt::format_checked(&src)
+    {
+        panic!(
+            "fmt failed on a file that parses: {}\n---\n{text}",
+            d.message
+        );
     }
     let _ = procedo::diagnostic::render(&built.diagnostics, false);
 }
