@@ -8,7 +8,7 @@ mod lower;
 
 use serde::Serialize;
 
-pub use lower::lower;
+pub use lower::{RESERVED, lower, parse_duration};
 
 use crate::source::Span;
 

@@ -3,6 +3,7 @@
 //! The only module that knows clap, the filesystem layout of inputs, stdout and
 //! exit codes. Each subcommand is one file calling the library.
 
+mod assess;
 mod fmt;
 mod graph;
 mod lint;
@@ -58,6 +59,8 @@ enum Command {
     Lint(lint::Args),
     /// Rewrite procedures in the canonical layout (comments kept).
     Fmt(fmt::Args),
+    /// Assess incidents' validity and priority from their facts, with the rules that fired.
+    Assess(assess::Args),
     /// Draw a procedure's decision graph as Graphviz DOT or Mermaid.
     Graph(graph::Args),
     /// List the lint rules, or print one rule's documentation.
@@ -90,6 +93,7 @@ where
         Command::Lint(a) => lint::run(&a, color),
         Command::Fmt(a) => fmt::run(&a, color),
         Command::Graph(a) => graph::run(&a, color),
+        Command::Assess(a) => assess::run(&a, color),
         Command::Rules(a) => rules::run(&a),
     };
     status.into()

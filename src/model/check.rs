@@ -679,7 +679,7 @@ impl<'a> Checker<'a> {
                         } => self.step_ref(t),
                         MapItem::Activity { .. } => {}
                         MapItem::Attribute { field, .. } => {
-                            const SPECIAL: [&str; 8] = [
+                            const SPECIAL: [&str; 10] = [
                                 "case",
                                 "activity",
                                 "timestamp",
@@ -688,6 +688,8 @@ impl<'a> Checker<'a> {
                                 "resource",
                                 "outcome",
                                 "reason",
+                                "priority",
+                                "validity",
                             ];
                             if !SPECIAL.contains(&field.text.as_str())
                                 && !self.sym.facts.contains_key(&field.text)
@@ -695,8 +697,14 @@ impl<'a> Checker<'a> {
                                 let mut c: Vec<String> =
                                     SPECIAL.iter().map(ToString::to_string).collect();
                                 c.extend(self.sym.facts.keys().cloned());
-                                self.undefined("fact or event field", "undefined-name", field, c, "map a column to a fact, or to one of case, activity, timestamp, actor, role, resource, outcome, reason");
+                                self.undefined("fact or event field", "undefined-name", field, c, "map a column to a fact, or to one of case, activity, timestamp, actor, role, resource, outcome, reason, priority (the recorded priority), validity");
                             }
+                        }
+                        MapItem::Value { fact, value, .. }
+                            if fact.text == "priority" && !self.sym.levels.is_empty() =>
+                        {
+                            let t = self.expr(value, Some(&Type::Level));
+                            self.expect(&Type::Level, &t, value.span, "the mapped priority");
                         }
                         MapItem::Value { fact, value, .. } => {
                             match self.sym.facts.get(&fact.text).cloned() {

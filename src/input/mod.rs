@@ -1,0 +1,283 @@
+//! Incident record readers: YAML, JSON, JSON Lines and CSV (optionally gzipped).
+//!
+//! Each record comes with its location (file, record number, line). A record that
+//! cannot be read is yielded as an error at its location; reading goes on. Streams
+//! where the format allows (JSON Lines, CSV); whole-file formats are parsed at once.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// One record's fields before validation.
+#[derive(Debug, Clone)]
+pub enum RawRecord {
+    /// From JSON, JSON Lines or YAML.
+    Json(serde_json::Map<String, serde_json::Value>),
+    /// From CSV: the shared header row and one row.
+    Text(std::sync::Arc<Vec<String>>, csv::StringRecord),
+}
+
+impl RawRecord {
+    /// The text of a field, if present.
+    pub fn get_text(&self, field: &str) -> Option<String> {
+        match self {
+            RawRecord::Json(m) => m.get(field).and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Null => None,
+                other => Some(other.to_string()),
+            }),
+            RawRecord::Text(headers, row) => headers
+                .iter()
+                .position(|h| h == field)
+                .and_then(|i| row.get(i))
+                .map(str::to_string),
+        }
+    }
+
+    /// (column, text) pairs of a CSV record; empty for JSON records.
+    pub fn text_fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        let pairs: Box<dyn Iterator<Item = (&str, &str)>> = match self {
+            RawRecord::Text(headers, row) => {
+                Box::new(headers.iter().map(String::as_str).zip(row.iter()))
+            }
+            RawRecord::Json(_) => Box::new(std::iter::empty()),
+        };
+        pairs
+    }
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    /// 1-based record number within the file.
+    pub record: usize,
+    /// 1-based line, where the format has lines.
+    pub line: Option<usize>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: record {}", self.file, self.record),
+            None => write!(f, "{}: record {}", self.file, self.record),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    Yaml,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+impl InputFormat {
+    /// Guesses the format from the file name (a `.gz` suffix is looked through).
+    pub fn detect(path: &Path) -> Option<InputFormat> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let ext = name.rsplit('.').next()?;
+        match ext {
+            "yaml" | "yml" => Some(InputFormat::Yaml),
+            "json" => Some(InputFormat::Json),
+            "jsonl" | "ndjson" => Some(InputFormat::Jsonl),
+            "csv" => Some(InputFormat::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// Opens a file, transparently decompressing `.gz`.
+pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path)?;
+    let is_gz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    Ok(if is_gz {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(file),
+        ))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    })
+}
+
+/// Reads every record of a file, calling `each` with its location and fields (or the
+/// reason it could not be read). Returns an error only when the file as a whole
+/// cannot be read; per-record problems go to `each`.
+pub fn read_records(
+    path: &Path,
+    format: InputFormat,
+    each: &mut dyn FnMut(Location, Result<RawRecord, String>),
+) -> Result<(), String> {
+    let file = path.display().to_string();
+    let reader = open(path).map_err(|e| format!("cannot open `{file}`: {e}"))?;
+    match format {
+        InputFormat::Jsonl => read_jsonl(&file, reader, each),
+        InputFormat::Csv => read_csv(&file, reader, each),
+        InputFormat::Json | InputFormat::Yaml => {
+            let mut text = String::new();
+            let mut reader = reader;
+            reader
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read `{file}`: {e}"))?;
+            let doc: serde_json::Value = if format == InputFormat::Json {
+                serde_json::from_str(&text).map_err(|e| {
+                    format!("{file}:{}:{}: not valid JSON: {e}", e.line(), e.column())
+                })?
+            } else {
+                serde_yaml::from_str(&text).map_err(|e| match e.location() {
+                    Some(l) => format!("{file}:{}:{}: not valid YAML: {e}", l.line(), l.column()),
+                    None => format!("{file}: not valid YAML: {e}"),
+                })?
+            };
+            let items = match doc {
+                serde_json::Value::Array(xs) => xs,
+                serde_json::Value::Object(mut m) => match m.remove("incidents") {
+                    Some(serde_json::Value::Array(xs)) => xs,
+                    Some(_) => {
+                        return Err(format!("{file}: `incidents` must be a list of records"));
+                    }
+                    None => vec![serde_json::Value::Object(m)],
+                },
+                _ => {
+                    return Err(format!(
+                        "{file}: expected a list of records, or an object with `incidents: [...]`"
+                    ));
+                }
+            };
+            for (i, item) in items.into_iter().enumerate() {
+                let loc = Location {
+                    file: file.clone(),
+                    record: i + 1,
+                    line: None,
+                };
+                match item {
+                    serde_json::Value::Object(m) => each(loc, Ok(RawRecord::Json(m))),
+                    other => each(
+                        loc,
+                        Err(format!(
+                            "a record must be an object of fields, found {other}"
+                        )),
+                    ),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read_jsonl(
+    file: &str,
+    mut reader: Box<dyn BufRead + Send>,
+    each: &mut dyn FnMut(Location, Result<RawRecord, String>),
+) -> Result<(), String> {
+    let mut line = String::new();
+    let mut line_no = 0;
+    let mut record = 0;
+    loop {
+        line.clear();
+        let n = reader
+            .read_line(&mut line)
+            .map_err(|e| format!("{file}:{}: cannot read: {e}", line_no + 1))?;
+        if n == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        record += 1;
+        let loc = Location {
+            file: file.to_string(),
+            record,
+            line: Some(line_no),
+        };
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(m)) => each(loc, Ok(RawRecord::Json(m))),
+            Ok(other) => each(
+                loc,
+                Err(format!(
+                    "a record must be a JSON object, found {}",
+                    kind(&other)
+                )),
+            ),
+            Err(e) => each(
+                loc,
+                Err(format!("not valid JSON at column {}: {e}", e.column())),
+            ),
+        }
+    }
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+fn read_csv(
+    file: &str,
+    reader: Box<dyn BufRead + Send>,
+    each: &mut dyn FnMut(Location, Result<RawRecord, String>),
+) -> Result<(), String> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let headers: std::sync::Arc<Vec<String>> = rdr
+        .headers()
+        .map_err(|e| format!("{file}:1: cannot read the header row: {e}"))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect::<Vec<_>>()
+        .into();
+    let mut row = csv::StringRecord::new();
+    let mut record = 0;
+    loop {
+        match rdr.read_record(&mut row) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                record += 1;
+                let line = row.position().map(|p| p.line() as usize);
+                let loc = Location {
+                    file: file.to_string(),
+                    record,
+                    line,
+                };
+                if row.len() != headers.len() {
+                    each(
+                        loc,
+                        Err(format!(
+                            "has {} fields but the header has {}",
+                            row.len(),
+                            headers.len()
+                        )),
+                    );
+                    continue;
+                }
+                each(loc, Ok(RawRecord::Text(headers.clone(), row.clone())));
+            }
+            Err(e) => {
+                record += 1;
+                let line = e.position().map(|p| p.line() as usize);
+                let loc = Location {
+                    file: file.to_string(),
+                    record,
+                    line,
+                };
+                let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
+                each(loc, Err(format!("cannot read the row: {e}")));
+                if fatal {
+                    return Err(format!("{file}: reading stopped: {e}"));
+                }
+            }
+        }
+    }
+}
