@@ -469,6 +469,23 @@ fn human_block(row: &Row<'_>) -> String {
             ));
         }
     }
+    for d in &a.decisions {
+        let shown = match d.values.as_slice() {
+            [] => "none".to_string(),
+            [one] => one.to_string(),
+            many => format!(
+                "[{}]",
+                many.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        s.push_str(&format!(
+            "  decision   {} = {shown}: {} [line {}]\n",
+            d.method, d.reason, d.line
+        ));
+    }
     if !a.targets.is_empty() {
         let t: Vec<String> = a
             .targets

@@ -58,6 +58,8 @@ pub struct MethodOutcome {
     pub matched_lines: Vec<usize>,
     pub line: usize,
     pub error: Option<String>,
+    /// The output values (several under `collect`, `rule order`, `output order`).
+    pub values: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +93,8 @@ pub struct Assessment {
     pub validity: Option<ScoreOutcome>,
     pub priority: Option<PriorityOutcome>,
     pub targets: Vec<TargetOutcome>,
+    /// General decisions (the `decisions` section), in declaration order.
+    pub decisions: Vec<MethodOutcome>,
     /// The facts as used, after unknown policies.
     pub facts: Vec<(String, Value)>,
     /// Problems in the procedure met while evaluating (e.g. two rows under `unique`).
@@ -298,7 +302,8 @@ impl Assessor {
         mut errors: Vec<FactError>,
     ) -> Result<Facts, Vec<FactError>> {
         for (slot, v) in self.plan.facts.iter().zip(&values) {
-            if matches!(v, Value::Missing) && !slot.optional {
+            let reported = errors.iter().any(|e| e.field == slot.name);
+            if matches!(v, Value::Missing) && !slot.optional && !reported {
                 errors.push(FactError {
                     field: slot.name.clone(),
                     message: format!("required fact `{}` ({}) is missing", slot.name, slot.ty),
@@ -327,6 +332,7 @@ impl Assessor {
             .collect();
         let mut errors = Vec::new();
         let mut decision_values: Vec<Vec<Value>> = Vec::with_capacity(p.decisions.len());
+        let mut decisions = Vec::with_capacity(p.decisions.len());
         for d in &p.decisions {
             let ctx = Ctx {
                 facts: &resolved,
@@ -336,10 +342,11 @@ impl Assessor {
                 decisions: &decision_values,
             };
             let (values, outcome) = self.run_method(d, &ctx, false);
-            if let Some(e) = outcome.error {
+            if let Some(e) = &outcome.error {
                 errors.push(format!("decision `{}`: {e}", d.name));
             }
             decision_values.push(values);
+            decisions.push(outcome);
         }
         let ctx = Ctx {
             facts: &resolved,
@@ -370,7 +377,17 @@ impl Assessor {
                 priority: level.as_deref(),
                 ..ctx
             };
-            for t in p.targets.iter().filter(|t| t.level == li) {
+            // A target line with a condition that holds is more specific than an
+            // unconditional one for the same level and kind, so it is tried first.
+            let conditional = p
+                .targets
+                .iter()
+                .filter(|t| t.level == li && t.when.is_some());
+            let unconditional = p
+                .targets
+                .iter()
+                .filter(|t| t.level == li && t.when.is_none());
+            for t in conditional.chain(unconditional) {
                 if targets.iter().any(|x: &TargetOutcome| x.kind == t.kind) {
                     continue;
                 }
@@ -402,6 +419,7 @@ impl Assessor {
             validity,
             priority,
             targets,
+            decisions,
             facts,
             errors,
         }
@@ -534,8 +552,9 @@ impl Assessor {
                     o.band_rule
                 );
                 let lines = o.fired.iter().map(|f| f.line).collect();
+                let values: Vec<Value> = result.iter().map(|b| Value::Symbol(b.clone())).collect();
                 (
-                    result.iter().map(|b| Value::Symbol(b.clone())).collect(),
+                    values.clone(),
                     MethodOutcome {
                         method: m.name.clone(),
                         kind: "score",
@@ -544,6 +563,7 @@ impl Assessor {
                         matched_lines: lines,
                         line: m.line,
                         error: None,
+                        values,
                     },
                 )
             }
@@ -727,6 +747,7 @@ impl Assessor {
             matched_lines: matched.iter().map(|&i| t.rows[i].line).collect(),
             line: m.line,
             error,
+            values: values.clone(),
         };
         (values, outcome)
     }
@@ -798,7 +819,7 @@ fn matrix(m: &CMethod, mx: &CMatrix, ctx: &Ctx<'_>) -> (Vec<Value>, MethodOutcom
     };
     let result = values.first().map(ToString::to_string);
     (
-        values,
+        values.clone(),
         MethodOutcome {
             method: m.name.clone(),
             kind: "matrix",
@@ -807,6 +828,7 @@ fn matrix(m: &CMethod, mx: &CMatrix, ctx: &Ctx<'_>) -> (Vec<Value>, MethodOutcom
             matched_lines: lines,
             line: m.line,
             error: None,
+            values,
         },
     )
 }

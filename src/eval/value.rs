@@ -258,7 +258,7 @@ pub fn from_json(v: &serde_json::Value, ty: &Type) -> Result<Value, ConvertError
                 .collect::<Result<_, _>>()?,
         )),
         (J::String(s), _) => from_text(s, ty),
-        (other, _) => Err(format!("{other} is not a {ty}")),
+        (other, _) => Err(format!("{other} is not a value of type {ty}")),
     }
 }
 

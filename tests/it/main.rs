@@ -2,6 +2,7 @@
 
 #![allow(clippy::result_large_err)]
 
+mod assess;
 mod cli;
 mod corpus;
 mod errors;
