@@ -183,11 +183,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         }
     }
     run.finish();
-    if let Some(e) = run.write_error {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write output: {e}");
-            return ExitStatus::Error;
-        }
+    if let Some(e) = run.write_error
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write output: {e}");
+        return ExitStatus::Error;
     }
     if unreadable || run.summary.rejected > 0 {
         ExitStatus::Error
@@ -200,10 +200,10 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
 
 impl Run<'_> {
     fn write(&mut self, s: &str) {
-        if self.write_error.is_none() {
-            if let Err(e) = self.out.write_all(s.as_bytes()) {
-                self.write_error = Some(e);
-            }
+        if self.write_error.is_none()
+            && let Err(e) = self.out.write_all(s.as_bytes())
+        {
+            self.write_error = Some(e);
         }
     }
 
@@ -222,30 +222,38 @@ impl Run<'_> {
                 return;
             }
         };
-        let facts = match &rec {
-            RawRecord::Json(m) => self.assessor.facts_from_json(m, self.args.allow_extra),
+        let id_name = self.id_field.clone().unwrap_or_else(|| "id".to_string());
+        let priority_name = self.priority_column.clone().unwrap_or_default();
+        let validated = match &rec {
+            RawRecord::JsonText(text) => self
+                .assessor
+                .facts_from_json_str(text, self.args.allow_extra, &[&id_name, &priority_name])
+                .map(|(f, mut texts)| {
+                    let recorded = texts.pop().flatten();
+                    (f, texts.pop().flatten(), recorded)
+                }),
+            RawRecord::Json(m) => self
+                .assessor
+                .facts_from_json(m, self.args.allow_extra)
+                .map(|f| (f, rec.get_text(&id_name), rec.get_text(&priority_name))),
             RawRecord::Text(..) => self
                 .assessor
-                .facts_from_text(rec.text_fields(), &self.args.missing),
+                .facts_from_text(rec.text_fields(), &self.args.missing)
+                .map(|f| (f, rec.get_text(&id_name), rec.get_text(&priority_name))),
         };
-        let facts = match facts {
-            Ok(f) => f,
+        let (facts, id_text, recorded_text) = match validated {
+            Ok(x) => x,
             Err(errors) => {
                 self.reject(loc, errors);
                 return;
             }
         };
-        let a = self.assessor.assess(&facts);
+        let a = self.assessor.assess(facts);
         self.summary.assessed += 1;
         if !a.errors.is_empty() {
             self.summary.evaluation_errors += 1;
         }
-        let id = self
-            .id_field
-            .as_deref()
-            .and_then(|f| rec.get_text(f))
-            .or_else(|| rec.get_text("id"))
-            .unwrap_or_else(|| format!("#{}", loc.record));
+        let id = id_text.unwrap_or_else(|| format!("#{}", loc.record));
         let level = a.priority.as_ref().and_then(|p| p.level.clone());
         if let Some(l) = &level {
             *self.summary.by_priority.entry(l.clone()).or_default() += 1;
@@ -257,10 +265,7 @@ impl Run<'_> {
                 || (b == "doubtful" && self.args.fail_on.contains(&FailOn::Doubtful));
             self.failed |= fail;
         }
-        let recorded = self
-            .priority_column
-            .as_deref()
-            .and_then(|c| rec.get_text(c))
+        let recorded = recorded_text
             .filter(|t| !t.trim().is_empty() && !self.args.missing.iter().any(|m| m == t.trim()))
             .map(|t| self.assessor.map_value("priority", t.trim()).to_string());
         let agrees = recorded.as_ref().map(|r| Some(r) == level.as_ref());

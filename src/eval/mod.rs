@@ -96,7 +96,7 @@ pub struct Assessment {
     /// General decisions (the `decisions` section), in declaration order.
     pub decisions: Vec<MethodOutcome>,
     /// The facts as used, after unknown policies.
-    pub facts: Vec<(String, Value)>,
+    pub facts: Vec<(std::sync::Arc<str>, Value)>,
     /// Problems in the procedure met while evaluating (e.g. two rows under `unique`).
     pub errors: Vec<String>,
 }
@@ -110,6 +110,142 @@ pub struct Facts {
 impl Facts {
     pub fn values(&self) -> &[Value] {
         &self.values
+    }
+}
+
+/// One input field's raw value.
+enum Field<'a> {
+    Str(&'a str),
+    Json(&'a serde_json::Value),
+}
+
+/// A streaming JSON object visitor that fills fact slots directly.
+mod fast {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{self, Deserialize, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+    use super::{Assessor, FactError, Field, Value};
+
+    pub(super) struct Fields<'s> {
+        pub assessor: &'s Assessor,
+        pub allow_extra: bool,
+        pub values: &'s mut Vec<Value>,
+        pub errors: &'s mut Vec<FactError>,
+        pub extract: &'s [&'s str],
+        pub extracted: &'s mut Vec<Option<String>>,
+    }
+
+    struct Key<'a>(Cow<'a, str>);
+
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a field name")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_string())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    enum Raw<'a> {
+        Str(Cow<'a, str>),
+        Json(serde_json::Value),
+    }
+
+    struct RawSeed;
+
+    impl<'de> DeserializeSeed<'de> for RawSeed {
+        type Value = Raw<'de>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Raw<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a field value")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Raw<'de>, E> {
+                    Ok(Raw::Str(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Raw<'de>, E> {
+                    Ok(Raw::Str(Cow::Owned(v.to_string())))
+                }
+                fn visit_bool<E>(self, v: bool) -> Result<Raw<'de>, E> {
+                    Ok(Raw::Json(serde_json::Value::Bool(v)))
+                }
+                fn visit_i64<E>(self, v: i64) -> Result<Raw<'de>, E> {
+                    Ok(Raw::Json(v.into()))
+                }
+                fn visit_u64<E>(self, v: u64) -> Result<Raw<'de>, E> {
+                    Ok(Raw::Json(v.into()))
+                }
+                fn visit_f64<E>(self, v: f64) -> Result<Raw<'de>, E> {
+                    Ok(Raw::Json(serde_json::Number::from_f64(v).map_or(
+                        serde_json::Value::Null,
+                        serde_json::Value::Number,
+                    )))
+                }
+                fn visit_unit<E>(self) -> Result<Raw<'de>, E> {
+                    Ok(Raw::Json(serde_json::Value::Null))
+                }
+                fn visit_none<E>(self) -> Result<Raw<'de>, E> {
+                    Ok(Raw::Json(serde_json::Value::Null))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some(x) = seq.next_element::<serde_json::Value>()? {
+                        out.push(x);
+                    }
+                    Ok(Raw::Json(serde_json::Value::Array(out)))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+                    let mut out = serde_json::Map::new();
+                    while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                        out.insert(k, v);
+                    }
+                    Ok(Raw::Json(serde_json::Value::Object(out)))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Fields<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object of fields")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                let raw = map.next_value_seed(RawSeed)?;
+                for (slot, name) in self.extracted.iter_mut().zip(self.extract) {
+                    if *name == key {
+                        *slot = match &raw {
+                            Raw::Str(s) => Some(s.to_string()),
+                            Raw::Json(serde_json::Value::Null) => None,
+                            Raw::Json(v) => Some(v.to_string()),
+                        };
+                    }
+                }
+                let field = match &raw {
+                    Raw::Str(s) => Field::Str(s),
+                    Raw::Json(v) => Field::Json(v),
+                };
+                self.assessor
+                    .field(&key, field, self.allow_extra, self.values, self.errors);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -127,7 +263,7 @@ pub fn assess(
 ) -> Result<Assessment, Vec<FactError>> {
     let a = Assessor::new(procedure);
     let facts = a.facts_from_json(fields, false)?;
-    Ok(a.assess(&facts))
+    Ok(a.assess(facts))
 }
 
 struct Ctx<'a> {
@@ -196,7 +332,8 @@ impl Assessor {
     pub fn map_value<'s>(&'s self, fact: &str, raw: &'s str) -> &'s str {
         self.plan
             .values
-            .get(&(fact.to_string(), raw.to_string()))
+            .get(fact)
+            .and_then(|m| m.get(raw))
             .map_or(raw, String::as_str)
     }
 
@@ -254,46 +391,98 @@ impl Assessor {
         let mut values = vec![Value::Missing; self.plan.facts.len()];
         let mut errors = Vec::new();
         for (key, raw) in fields {
-            let fact = self.fact_for_column(key);
-            let Some(i) = fact.and_then(|f| self.slot(f)) else {
-                if !allow_extra && key != "id" && !self.plan.columns.contains_key(key) {
-                    let names: Vec<&String> = self.plan.fact_index.keys().collect();
-                    let hint = names
-                        .iter()
-                        .map(|n| (strsim(key, n), n))
-                        .filter(|(d, _)| *d <= 2)
-                        .min()
-                        .map(|(_, n)| format!("; did you mean `{n}`?"))
-                        .unwrap_or_default();
-                    errors.push(FactError {
-                        field: key.clone(),
-                        message: format!("`{key}` is not a fact of this procedure{hint}"),
-                    });
-                }
-                continue;
+            let field = match raw {
+                serde_json::Value::String(s) => Field::Str(s),
+                other => Field::Json(other),
             };
-            let fact = &self.plan.facts[i];
-            let mapped;
-            let raw = match raw {
-                serde_json::Value::String(s) => {
-                    mapped = serde_json::Value::String(self.map_value(&fact.name, s).to_string());
-                    &mapped
-                }
-                other => other,
-            };
-            if fact.three_valued && raw.as_str() == Some("unknown") {
-                values[i] = Value::Unknown;
-                continue;
-            }
-            match value::from_json(raw, &fact.ty) {
-                Ok(v) => values[i] = v,
-                Err(m) => errors.push(FactError {
-                    field: fact.name.clone(),
-                    message: m,
-                }),
-            }
+            self.field(key, field, allow_extra, &mut values, &mut errors);
         }
         self.finish(values, errors)
+    }
+
+    /// Parses one JSON object (a JSON Lines record) straight into fact slots, without
+    /// building a JSON tree. Also returns the text of each field named in `extract`
+    /// (e.g. the id and recorded-priority columns).
+    pub fn facts_from_json_str(
+        &self,
+        text: &str,
+        allow_extra: bool,
+        extract: &[&str],
+    ) -> Result<(Facts, Vec<Option<String>>), Vec<FactError>> {
+        use serde::Deserializer as _;
+        let mut values = vec![Value::Missing; self.plan.facts.len()];
+        let mut errors = Vec::new();
+        let mut extracted = vec![None; extract.len()];
+        let mut de = serde_json::Deserializer::from_str(text);
+        let visitor = fast::Fields {
+            assessor: self,
+            allow_extra,
+            values: &mut values,
+            errors: &mut errors,
+            extract,
+            extracted: &mut extracted,
+        };
+        let parsed = de.deserialize_map(visitor).and_then(|()| de.end());
+        if let Err(e) = parsed {
+            let message = if e.is_data() {
+                "a record must be a JSON object of fields".to_string()
+            } else {
+                format!("not valid JSON at column {}: {e}", e.column())
+            };
+            return Err(vec![FactError {
+                field: String::new(),
+                message,
+            }]);
+        }
+        self.finish(values, errors).map(|f| (f, extracted))
+    }
+
+    fn field(
+        &self,
+        key: &str,
+        raw: Field<'_>,
+        allow_extra: bool,
+        values: &mut [Value],
+        errors: &mut Vec<FactError>,
+    ) {
+        let fact = self.fact_for_column(key);
+        let Some(i) = fact.and_then(|f| self.slot(f)) else {
+            if !allow_extra && key != "id" && !self.plan.columns.contains_key(key) {
+                let hint = self
+                    .plan
+                    .fact_index
+                    .keys()
+                    .map(|n| (strsim(key, n), n))
+                    .filter(|(d, _)| *d <= 2)
+                    .min()
+                    .map(|(_, n)| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                errors.push(FactError {
+                    field: key.to_string(),
+                    message: format!("`{key}` is not a fact of this procedure{hint}"),
+                });
+            }
+            return;
+        };
+        let fact = &self.plan.facts[i];
+        let converted = match raw {
+            Field::Str(s) => {
+                let mapped = self.map_value(&fact.name, s);
+                if fact.three_valued && mapped == "unknown" {
+                    values[i] = Value::Unknown;
+                    return;
+                }
+                value::from_text(mapped, &fact.ty)
+            }
+            Field::Json(other) => value::from_json(other, &fact.ty),
+        };
+        match converted {
+            Ok(v) => values[i] = v,
+            Err(m) => errors.push(FactError {
+                field: fact.name.clone(),
+                message: m,
+            }),
+        }
     }
 
     fn finish(
@@ -318,18 +507,15 @@ impl Assessor {
     }
 
     /// Assesses validated facts.
-    pub fn assess(&self, facts: &Facts) -> Assessment {
+    pub fn assess(&self, facts: Facts) -> Assessment {
         let p = &self.plan;
         // Unknown policies resolve `unknown` before any rule reads a fact.
-        let resolved: Vec<Value> = p
-            .facts
-            .iter()
-            .zip(&facts.values)
-            .map(|(slot, v)| match (v, &slot.unknown_as) {
-                (Value::Unknown, Some(policy)) => policy.clone(),
-                _ => v.clone(),
-            })
-            .collect();
+        let mut resolved = facts.values;
+        for (slot, v) in p.facts.iter().zip(resolved.iter_mut()) {
+            if let (Value::Unknown, Some(policy)) = (&*v, &slot.unknown_as) {
+                *v = policy.clone();
+            }
+        }
         let mut errors = Vec::new();
         let mut decision_values: Vec<Vec<Value>> = Vec::with_capacity(p.decisions.len());
         let mut decisions = Vec::with_capacity(p.decisions.len());
@@ -411,8 +597,8 @@ impl Assessor {
         let facts = p
             .facts
             .iter()
-            .zip(&resolved)
-            .map(|(s, v)| (s.name.clone(), v.clone()))
+            .map(|s| s.shared_name.clone())
+            .zip(resolved)
             .collect();
         Assessment {
             applies,
@@ -753,11 +939,10 @@ impl Assessor {
     }
 }
 
-fn collect(
-    op: CollectOp,
-    outs: &[(usize, Value)],
-    by_rank: &dyn Fn(&(usize, Value), &(usize, Value)) -> Ordering,
-) -> Value {
+/// Orders matched (row, output) pairs, most important first.
+type RankFn<'a> = dyn Fn(&(usize, Value), &(usize, Value)) -> Ordering + 'a;
+
+fn collect(op: CollectOp, outs: &[(usize, Value)], by_rank: &RankFn<'_>) -> Value {
     match op {
         CollectOp::Count => Value::Int(outs.len() as i64),
         CollectOp::Max => outs

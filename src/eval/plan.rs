@@ -120,6 +120,7 @@ pub(crate) struct CTarget {
 #[derive(Debug, Clone)]
 pub(crate) struct FactSlot {
     pub name: String,
+    pub shared_name: std::sync::Arc<str>,
     pub ty: Type,
     pub optional: bool,
     pub three_valued: bool,
@@ -142,7 +143,7 @@ pub struct Plan {
     /// Input column → fact name, from the procedure's `mapping`.
     pub(crate) columns: BTreeMap<String, String>,
     /// (fact, raw text) → value text, from `value` mapping lines.
-    pub(crate) values: BTreeMap<(String, String), String>,
+    pub(crate) values: BTreeMap<String, BTreeMap<String, String>>,
     pub(crate) id: String,
     pub(crate) version: Option<String>,
 }
@@ -449,6 +450,7 @@ impl Plan {
             fact_index.insert(name.clone(), facts.len());
             facts.push(FactSlot {
                 name: name.clone(),
+                shared_name: std::sync::Arc::from(name.as_str()),
                 ty: info.ty.clone(),
                 optional: info.optional,
                 three_valued: info.three_valued,
@@ -588,7 +590,9 @@ impl Plan {
                             } => {
                                 let v = crate::fmt::expr_to_string(value);
                                 plan.values
-                                    .insert((fact.text.clone(), raw.value.clone()), v);
+                                    .entry(fact.text.clone())
+                                    .or_default()
+                                    .insert(raw.value.clone(), v);
                             }
                             ast::MapItem::Activity { .. } => {}
                         }

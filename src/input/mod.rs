@@ -11,8 +11,10 @@ use std::path::Path;
 /// One record's fields before validation.
 #[derive(Debug, Clone)]
 pub enum RawRecord {
-    /// From JSON, JSON Lines or YAML.
+    /// From JSON or YAML.
     Json(serde_json::Map<String, serde_json::Value>),
+    /// One JSON Lines record, not yet parsed (the assessor parses it straight into facts).
+    JsonText(String),
     /// From CSV: the shared header row and one row.
     Text(std::sync::Arc<Vec<String>>, csv::StringRecord),
 }
@@ -31,6 +33,10 @@ impl RawRecord {
                 .position(|h| h == field)
                 .and_then(|i| row.get(i))
                 .map(str::to_string),
+            RawRecord::JsonText(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(m)) => RawRecord::Json(m).get_text(field),
+                _ => None,
+            },
         }
     }
 
@@ -40,7 +46,7 @@ impl RawRecord {
             RawRecord::Text(headers, row) => {
                 Box::new(headers.iter().map(String::as_str).zip(row.iter()))
             }
-            RawRecord::Json(_) => Box::new(std::iter::empty()),
+            RawRecord::Json(_) | RawRecord::JsonText(_) => Box::new(std::iter::empty()),
         };
         pairs
     }
@@ -197,31 +203,7 @@ fn read_jsonl(
             record,
             line: Some(line_no),
         };
-        match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(m)) => each(loc, Ok(RawRecord::Json(m))),
-            Ok(other) => each(
-                loc,
-                Err(format!(
-                    "a record must be a JSON object, found {}",
-                    kind(&other)
-                )),
-            ),
-            Err(e) => each(
-                loc,
-                Err(format!("not valid JSON at column {}: {e}", e.column())),
-            ),
-        }
-    }
-}
-
-fn kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "an object",
+        each(loc, Ok(RawRecord::JsonText(text.to_string())));
     }
 }
 

@@ -29,7 +29,7 @@ fn run(v: serde_json::Value) -> Assessment {
     let f = a
         .facts_from_json(&facts(v), false)
         .unwrap_or_else(|e| panic!("{e:?}"));
-    a.assess(&f)
+    a.assess(f)
 }
 
 fn decision<'a>(a: &'a Assessment, name: &str) -> &'a MethodOutcome {
