@@ -15,12 +15,15 @@ extern crate alloc;
 
 pub mod ast;
 pub mod cli;
+pub mod conformance;
 pub mod diagnostic;
 pub mod eval;
 pub mod fmt;
 pub mod input;
 pub mod lint;
+pub mod log;
 pub mod model;
+pub mod petri;
 pub mod report;
 pub mod source;
 #[doc(hidden)]

@@ -4,6 +4,7 @@
 //! exit codes. Each subcommand is one file calling the library.
 
 mod assess;
+mod check;
 mod fmt;
 mod graph;
 mod lint;
@@ -61,6 +62,8 @@ enum Command {
     Fmt(fmt::Args),
     /// Assess incidents' validity and priority from their facts, with the rules that fired.
     Assess(assess::Args),
+    /// Check recorded cases against the permitted paths: optimal alignments, located deviations.
+    Check(check::Args),
     /// Draw a procedure's decision graph as Graphviz DOT or Mermaid.
     Graph(graph::Args),
     /// List the lint rules, or print one rule's documentation.
@@ -94,6 +97,7 @@ where
         Command::Fmt(a) => fmt::run(&a, color),
         Command::Graph(a) => graph::run(&a, color),
         Command::Assess(a) => assess::run(&a, color),
+        Command::Check(a) => check::run(&a, color),
         Command::Rules(a) => rules::run(&a),
     };
     status.into()

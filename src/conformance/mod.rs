@@ -1,0 +1,212 @@
+//! Conformance of recorded cases: the optimal alignment of each case with the
+//! permitted paths, turned into located findings with stable codes.
+//!
+//! Codes: `unexpected-step` (recorded where the procedure does not allow it),
+//! `missing-step` (required but not recorded), `wrong-order` (a step recorded out of
+//! place: a log move and a model move of the same step), `incomplete` (the case stops
+//! before an end).
+
+use serde::Serialize;
+
+use crate::log::Trace;
+use crate::petri::Net;
+use crate::petri::align::{Aligner, Alignment, Move};
+
+/// One deviation, located in the case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub step: String,
+    /// 0-based index of the event concerned (the first of a pair), if any.
+    pub event_index: Option<usize>,
+    pub time: Option<String>,
+    pub message: String,
+}
+
+/// The verdict on one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub case_id: String,
+    pub events: usize,
+    pub conforming: bool,
+    /// `None` when the search gave up (state limit).
+    pub cost: Option<u64>,
+    pub fitness: Option<f64>,
+    pub findings: Vec<Finding>,
+    /// The alignment as (log, model) pairs; `>>` marks a skip. Filled on request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alignment: Vec<(String, String)>,
+}
+
+/// Checks one case against the net.
+pub fn check_case(
+    aligner: &mut Aligner<'_>,
+    net: &Net,
+    trace: &Trace,
+    with_alignment: bool,
+) -> CaseResult {
+    let activities: Vec<&str> = trace.events.iter().map(|e| e.activity.as_str()).collect();
+    let encoded = aligner.encode(&activities);
+    let Some(al) = aligner.align(&encoded) else {
+        return CaseResult {
+            case_id: trace.id.clone(),
+            events: trace.events.len(),
+            conforming: false,
+            cost: None,
+            fitness: None,
+            findings: vec![Finding {
+                code: "not-aligned",
+                step: String::new(),
+                event_index: None,
+                time: None,
+                message: "the alignment search gave up (state limit reached)".into(),
+            }],
+            alignment: Vec::new(),
+        };
+    };
+    let fitness = aligner.fitness(&al, trace.events.len());
+    let findings = findings(&al, net, trace);
+    let alignment = if with_alignment {
+        rows(&al, net, trace)
+    } else {
+        Vec::new()
+    };
+    CaseResult {
+        case_id: trace.id.clone(),
+        events: trace.events.len(),
+        conforming: al.deviations() == 0,
+        cost: Some(al.cost),
+        fitness: Some(fitness),
+        findings,
+        alignment,
+    }
+}
+
+fn label(net: &Net, t: usize) -> &str {
+    net.transitions[t].label.as_deref().unwrap_or("τ")
+}
+
+fn rows(al: &Alignment, net: &Net, trace: &Trace) -> Vec<(String, String)> {
+    al.moves
+        .iter()
+        .filter_map(|m| match *m {
+            Move::Sync { event, transition } => Some((
+                trace.events[event].activity.clone(),
+                label(net, transition).to_string(),
+            )),
+            Move::Log { event } => Some((trace.events[event].activity.clone(), ">>".into())),
+            Move::Model { transition } if net.transitions[transition].label.is_some() => {
+                Some((">>".into(), label(net, transition).to_string()))
+            }
+            Move::Model { .. } => None,
+        })
+        .collect()
+}
+
+fn findings(al: &Alignment, net: &Net, trace: &Trace) -> Vec<Finding> {
+    let time = |i: usize| {
+        trace
+            .events
+            .get(i)
+            .and_then(|e| e.timestamp)
+            .map(|t| t.to_rfc3339())
+    };
+    // The position of the last event consumed: model moves after it mean the case stopped early.
+    let last_event_move = al
+        .moves
+        .iter()
+        .rposition(|m| matches!(m, Move::Sync { .. } | Move::Log { .. }));
+    let mut log_moves: Vec<(usize, usize)> = Vec::new();
+    let mut model_moves: Vec<(usize, usize)> = Vec::new();
+    for (k, m) in al.moves.iter().enumerate() {
+        match *m {
+            Move::Log { event } => log_moves.push((k, event)),
+            Move::Model { transition } if net.transitions[transition].label.is_some() => {
+                model_moves.push((k, transition))
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut used_model = vec![false; model_moves.len()];
+    for &(_, event) in &log_moves {
+        let activity = &trace.events[event].activity;
+        // A log move and a model move of the same step: recorded, but out of place.
+        if let Some(j) = model_moves.iter().enumerate().position(|(j, &(_, t))| {
+            !used_model[j] && net.transitions[t].label.as_deref() == Some(activity)
+        }) {
+            used_model[j] = true;
+            out.push(Finding {
+                code: "wrong-order",
+                step: activity.clone(),
+                event_index: Some(event),
+                time: time(event),
+                message: format!(
+                    "`{activity}` (event {}) was recorded out of the permitted order",
+                    event + 1
+                ),
+            });
+            continue;
+        }
+        out.push(Finding {
+            code: "unexpected-step",
+            step: activity.clone(),
+            event_index: Some(event),
+            time: time(event),
+            message: format!(
+                "`{activity}` (event {}) is not permitted at this point",
+                event + 1
+            ),
+        });
+    }
+    let mut tail = Vec::new();
+    for (j, &(k, t)) in model_moves.iter().enumerate() {
+        if used_model[j] {
+            continue;
+        }
+        let step = label(net, t).to_string();
+        if last_event_move.is_none_or(|last| k > last) {
+            tail.push(step);
+            continue;
+        }
+        // The event before which the step should have been recorded.
+        let next_event = al.moves[k..].iter().find_map(|m| match *m {
+            Move::Sync { event, .. } | Move::Log { event } => Some(event),
+            Move::Model { .. } => None,
+        });
+        out.push(Finding {
+            code: "missing-step",
+            step: step.clone(),
+            event_index: next_event,
+            time: next_event.and_then(time),
+            message: match next_event {
+                Some(e) => format!(
+                    "`{step}` is required before event {} but was not recorded",
+                    e + 1
+                ),
+                None => format!("`{step}` is required but was not recorded"),
+            },
+        });
+    }
+    if !tail.is_empty() {
+        out.push(Finding {
+            code: "incomplete",
+            step: tail.join(", "),
+            event_index: None,
+            time: trace
+                .events
+                .last()
+                .and_then(|e| e.timestamp)
+                .map(|t| t.to_rfc3339()),
+            message: format!(
+                "the case stops before an end: still required {}",
+                tail.iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    out.sort_by_key(|f| (f.event_index.unwrap_or(usize::MAX), f.code));
+    out
+}

@@ -1,0 +1,260 @@
+//! Event logs of recorded handling: cases (traces) of events, read from XES
+//! (`.xes`, `.xes.gz`), CSV or JSON Lines.
+//!
+//! XES is streamed trace by trace (memory grows with the largest case). CSV and JSON
+//! Lines hold events one per row in any order; they are grouped by case in memory
+//! (a documented limit of this version). Every record is either part of a case or
+//! rejected with its location; [`ReadStats`] reconciles the counts.
+
+mod xes;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset};
+
+pub use xes::read_xes;
+
+/// One recorded event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The activity label (several columns joined with `+` when asked).
+    pub activity: String,
+    pub timestamp: Option<DateTime<FixedOffset>>,
+    pub resource: Option<String>,
+    /// Every other attribute, as text.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// One case: its id and events in log order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub id: String,
+    pub events: Vec<Event>,
+}
+
+impl Trace {
+    /// Orders events by timestamp, keeping file order among equal or missing times
+    /// (pm4py's convention).
+    pub fn sort_by_time(&mut self) {
+        self.events
+            .sort_by(|a, b| match (a.timestamp, b.timestamp) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                _ => std::cmp::Ordering::Equal,
+            });
+    }
+}
+
+/// How activity names and other fields are taken from the log.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    /// Attributes joined with `+` to make the activity label.
+    pub activity: Vec<String>,
+    pub case: String,
+    pub timestamp: String,
+    pub resource: String,
+    pub timestamp_format: Option<String>,
+    /// Keep file order instead of sorting each case by timestamp.
+    pub keep_file_order: bool,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            activity: vec!["concept:name".into()],
+            case: "case:concept:name".into(),
+            timestamp: "time:timestamp".into(),
+            resource: "org:resource".into(),
+            timestamp_format: None,
+            keep_file_order: false,
+        }
+    }
+}
+
+/// A record that could not be used, with where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub location: String,
+    pub reason: String,
+}
+
+/// Counts that reconcile: every event read is in a case or rejected.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReadStats {
+    pub cases: usize,
+    pub events_read: usize,
+    pub events_in_cases: usize,
+    pub events_rejected: usize,
+}
+
+/// Builds an event from attribute pairs; a missing activity attribute is an error.
+pub(crate) fn make_event(
+    attrs: BTreeMap<String, String>,
+    opts: &LogOptions,
+) -> Result<Event, String> {
+    let mut parts = Vec::with_capacity(opts.activity.len());
+    for key in &opts.activity {
+        match attrs.get(key) {
+            Some(v) => parts.push(v.as_str()),
+            None => {
+                return Err(format!(
+                    "the event has no `{key}` attribute for its activity"
+                ));
+            }
+        }
+    }
+    let activity = parts.join("+");
+    let timestamp = match attrs.get(&opts.timestamp) {
+        Some(t) => {
+            let parsed = match &opts.timestamp_format {
+                Some(f) => crate::eval::value::timestamp_with_format(t, f).ok(),
+                None => crate::eval::value::parse_timestamp(t),
+            };
+            Some(parsed.ok_or_else(|| {
+                format!("timestamp `{t}` cannot be read (use --timestamp-format)")
+            })?)
+        }
+        None => None,
+    };
+    let resource = attrs.get(&opts.resource).cloned();
+    Ok(Event {
+        activity,
+        timestamp,
+        resource,
+        attributes: attrs,
+    })
+}
+
+/// Reads every case of a log file, calling `each` per case; rejected events are
+/// passed to `reject`. The format follows the file name (`.xes`, `.xes.gz`, `.csv`,
+/// `.csv.gz`, `.jsonl`).
+pub fn read_log(
+    path: &Path,
+    opts: &LogOptions,
+    each: &mut dyn FnMut(Trace),
+    reject: &mut dyn FnMut(Rejected),
+) -> Result<ReadStats, String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name).to_string();
+    let mut stats = ReadStats::default();
+    if name.ends_with(".xes") {
+        let rejected = std::cell::Cell::new(0usize);
+        read_xes(
+            path,
+            opts,
+            &mut |mut t| {
+                stats.cases += 1;
+                stats.events_in_cases += t.events.len();
+                if !opts.keep_file_order {
+                    t.sort_by_time();
+                }
+                each(t);
+            },
+            &mut |r| {
+                rejected.set(rejected.get() + 1);
+                reject(r);
+            },
+        )?;
+        stats.events_rejected = rejected.get();
+        stats.events_read = stats.events_in_cases + stats.events_rejected;
+        return Ok(stats);
+    }
+    if name.ends_with(".csv") || name.ends_with(".jsonl") || name.ends_with(".ndjson") {
+        let format = if name.ends_with(".csv") {
+            crate::input::InputFormat::Csv
+        } else {
+            crate::input::InputFormat::Jsonl
+        };
+        let mut cases: BTreeMap<String, (usize, Vec<Event>)> = BTreeMap::new();
+        let mut order = 0usize;
+        crate::input::read_records(path, format, &mut |loc, rec| {
+            stats.events_read += 1;
+            let rec = match rec {
+                Ok(r) => r,
+                Err(reason) => {
+                    stats.events_rejected += 1;
+                    reject(Rejected {
+                        location: loc.to_string(),
+                        reason,
+                    });
+                    return;
+                }
+            };
+            let attrs: BTreeMap<String, String> = match &rec {
+                crate::input::RawRecord::Text(..) => rec
+                    .text_fields()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                crate::input::RawRecord::JsonText(t) => match serde_json::from_str::<
+                    serde_json::Map<String, serde_json::Value>,
+                >(t)
+                {
+                    Ok(m) => m
+                        .into_iter()
+                        .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                        .collect(),
+                    Err(e) => {
+                        stats.events_rejected += 1;
+                        reject(Rejected {
+                            location: loc.to_string(),
+                            reason: format!("not a JSON object: {e}"),
+                        });
+                        return;
+                    }
+                },
+                crate::input::RawRecord::Json(m) => m
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                        )
+                    })
+                    .collect(),
+            };
+            let Some(case) = attrs.get(&opts.case).filter(|c| !c.is_empty()).cloned() else {
+                stats.events_rejected += 1;
+                reject(Rejected {
+                    location: loc.to_string(),
+                    reason: format!("no case id in `{}`", opts.case),
+                });
+                return;
+            };
+            match make_event(attrs, opts) {
+                Ok(e) => {
+                    let entry = cases.entry(case).or_insert_with(|| {
+                        order += 1;
+                        (order, Vec::new())
+                    });
+                    entry.1.push(e);
+                }
+                Err(reason) => {
+                    stats.events_rejected += 1;
+                    reject(Rejected {
+                        location: loc.to_string(),
+                        reason,
+                    });
+                }
+            }
+        })?;
+        let mut all: Vec<(String, (usize, Vec<Event>))> = cases.into_iter().collect();
+        all.sort_by_key(|(_, (o, _))| *o);
+        for (id, (_, events)) in all {
+            stats.cases += 1;
+            stats.events_in_cases += events.len();
+            let mut t = Trace { id, events };
+            if !opts.keep_file_order {
+                t.sort_by_time();
+            }
+            each(t);
+        }
+        return Ok(stats);
+    }
+    Err(format!(
+        "cannot tell the log format of `{}`: use .xes, .xes.gz, .csv, .csv.gz or .jsonl",
+        path.display()
+    ))
+}

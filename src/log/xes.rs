@@ -1,0 +1,138 @@
+//! XES (IEEE 1849) reader, streaming one trace at a time with quick-xml.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use quick_xml::events::{BytesStart, Event as Xml};
+
+use super::{LogOptions, Rejected, Trace, make_event};
+
+const ATTRIBUTE_TAGS: [&[u8]; 7] = [
+    b"string", b"date", b"int", b"float", b"boolean", b"id", b"list",
+];
+
+fn key_value(e: &BytesStart<'_>) -> Result<(Option<String>, Option<String>), String> {
+    let mut key = None;
+    let mut value = None;
+    for a in e.attributes() {
+        let a = a.map_err(|err| format!("bad XML attribute: {err}"))?;
+        let v = a
+            .unescape_value()
+            .map_err(|err| format!("bad XML attribute value: {err}"))?
+            .into_owned();
+        match a.key.as_ref() {
+            b"key" => key = Some(v),
+            b"value" => value = Some(v),
+            _ => {}
+        }
+    }
+    Ok((key, value))
+}
+
+/// Reads an XES file (gzipped or not), calling `each` for every trace in file order.
+pub fn read_xes(
+    path: &Path,
+    opts: &LogOptions,
+    each: &mut dyn FnMut(Trace),
+    reject: &mut dyn FnMut(Rejected),
+) -> Result<(), String> {
+    let file = path.display().to_string();
+    let reader = crate::input::open(path).map_err(|e| format!("cannot open `{file}`: {e}"))?;
+    let mut xml = quick_xml::Reader::from_reader(reader);
+    xml.config_mut().trim_text(true);
+    let mut buf = Vec::new();
+    // Where we are: inside a trace, inside an event, and how deep inside attributes.
+    let mut in_trace = false;
+    let mut in_event = false;
+    let mut nested = 0usize;
+    let mut trace_id: Option<String> = None;
+    let mut trace_no = 0usize;
+    let mut events = Vec::new();
+    let mut event_attrs: BTreeMap<String, String> = BTreeMap::new();
+    let mut event_no = 0usize;
+    loop {
+        let pos = xml.buffer_position();
+        let ev = xml
+            .read_event_into(&mut buf)
+            .map_err(|e| format!("{file}: invalid XML near byte {pos}: {e}"))?;
+        match ev {
+            Xml::Eof => {
+                if in_trace {
+                    return Err(format!(
+                        "{file}: the file ends inside trace {trace_no} (truncated?)"
+                    ));
+                }
+                return Ok(());
+            }
+            Xml::Start(ref e) | Xml::Empty(ref e) => {
+                let is_empty = matches!(ev, Xml::Empty(_));
+                let name = e.local_name();
+                let name = name.as_ref();
+                if nested > 0 {
+                    if !is_empty {
+                        nested += 1;
+                    }
+                } else if name == b"trace" {
+                    in_trace = true;
+                    trace_no += 1;
+                    trace_id = None;
+                    events.clear();
+                    event_no = 0;
+                } else if name == b"event" && in_trace {
+                    in_event = true;
+                    event_no += 1;
+                    event_attrs.clear();
+                } else if ATTRIBUTE_TAGS.contains(&name) && in_trace {
+                    let (key, value) =
+                        key_value(e).map_err(|m| format!("{file}: trace {trace_no}: {m}"))?;
+                    if let (Some(k), Some(v)) = (key, value) {
+                        if in_event {
+                            event_attrs.insert(k, v);
+                        } else if k == "concept:name" {
+                            trace_id = Some(v);
+                        }
+                    }
+                    if !is_empty {
+                        // Nested attributes (meta-data) are skipped.
+                        nested = 1;
+                    }
+                }
+            }
+            Xml::End(ref e) => {
+                if nested > 0 {
+                    nested -= 1;
+                    continue;
+                }
+                match e.local_name().as_ref() {
+                    b"event" if in_event => {
+                        in_event = false;
+                        let attrs = std::mem::take(&mut event_attrs);
+                        match make_event(attrs, opts) {
+                            Ok(ev) => events.push(ev),
+                            Err(reason) => reject(Rejected {
+                                location: format!(
+                                    "{file}: trace {trace_no} ({}), event {event_no}",
+                                    trace_id.as_deref().unwrap_or("no id")
+                                ),
+                                reason,
+                            }),
+                        }
+                    }
+                    b"trace" if in_trace => {
+                        in_trace = false;
+                        let id = trace_id
+                            .take()
+                            .unwrap_or_else(|| format!("trace-{trace_no}"));
+                        each(Trace {
+                            id,
+                            events: std::mem::take(&mut events),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+}
