@@ -50,6 +50,118 @@ pub struct Aligner<'n> {
     cache: HashMap<Vec<Option<u32>>, Option<Alignment>>,
     /// Most states one search may visit before giving up (0: no limit).
     pub state_limit: usize,
+    /// Input and output place masks per transition, for 1-safe nets.
+    safe: Option<Vec<(u128, u128)>>,
+    /// For each reachable marking of a 1-safe net: the labels that can still fire from
+    /// it, and whether the final marking can still be reached.
+    future: Option<HashMap<u128, (u64, bool), FxBuild>>,
+}
+
+/// Explores the reachability graph of a 1-safe net (up to a size limit) and returns,
+/// per marking, the set of labels that can still fire and whether the final marking
+/// is reachable. `None` when the net is unsafe or too large to explore.
+fn reachable_futures(net: &Net, masks: &[(u128, u128)], labels: &[Option<u32>]) -> Option<HashMap<u128, (u64, bool), FxBuild>> {
+    const LIMIT: usize = 200_000;
+    let bits = |m: &[u8]| m.iter().enumerate().fold(0u128, |acc, (i, &c)| if c > 0 { acc | (1u128 << i) } else { acc });
+    let initial = bits(&net.initial);
+    let goal = bits(&net.final_marking);
+    let mut index: HashMap<u128, usize, FxBuild> = HashMap::with_hasher(FxBuild);
+    let mut markings = vec![initial];
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut own: Vec<u64> = vec![0];
+    index.insert(initial, 0);
+    let mut i = 0;
+    while i < markings.len() {
+        let m = markings[i];
+        for (t, &(inm, outm)) in masks.iter().enumerate() {
+            if m & inm != inm {
+                continue;
+            }
+            let rest = m & !inm;
+            if rest & outm != 0 {
+                return None;
+            }
+            let m2 = rest | outm;
+            if let Some(l) = labels[t] {
+                own[i] |= 1 << l;
+            }
+            let j = match index.get(&m2) {
+                Some(&j) => j,
+                None => {
+                    if markings.len() >= LIMIT {
+                        return None;
+                    }
+                    markings.push(m2);
+                    succ.push(Vec::new());
+                    own.push(0);
+                    index.insert(m2, markings.len() - 1);
+                    markings.len() - 1
+                }
+            };
+            succ[i].push(j);
+        }
+        i += 1;
+    }
+    // Propagate backwards to a fixpoint: what a successor can do, this marking can do.
+    let mut labels_of = own;
+    let mut finishes: Vec<bool> = markings.iter().map(|&m| m == goal).collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for k in (0..markings.len()).rev() {
+            for &j in &succ[k] {
+                let merged = labels_of[k] | labels_of[j];
+                if merged != labels_of[k] {
+                    labels_of[k] = merged;
+                    changed = true;
+                }
+                if finishes[j] && !finishes[k] {
+                    finishes[k] = true;
+                    changed = true;
+                }
+            }
+        }
+    }
+    Some(markings.iter().enumerate().map(|(k, &m)| (m, (labels_of[k], finishes[k]))).collect::<HashMap<_, _, FxBuild>>())
+}
+
+/// A firing would put two tokens in one place: the bit-set search does not apply.
+struct Unsafe;
+
+/// A fast, non-cryptographic hasher for small fixed-size keys (FxHash's multiply-rotate).
+#[derive(Default, Clone, Copy)]
+struct FxBuild;
+
+struct Fx(u64);
+
+impl std::hash::BuildHasher for FxBuild {
+    type Hasher = Fx;
+    fn build_hasher(&self) -> Fx {
+        Fx(0)
+    }
+}
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.write_u64(v as u64);
+        self.write_u64((v >> 64) as u64);
+    }
 }
 
 #[derive(Clone)]
@@ -63,7 +175,7 @@ struct Node {
 impl<'n> Aligner<'n> {
     pub fn new(net: &'n Net) -> Self {
         let mut label_ids = HashMap::new();
-        let transition_label = net
+        let transition_label: Vec<Option<u32>> = net
             .transitions
             .iter()
             .map(|t| {
@@ -73,6 +185,31 @@ impl<'n> Aligner<'n> {
                 })
             })
             .collect();
+        // Bit masks of input and output places, when the net fits the 1-safe fast path.
+        let plain = net.places.len() <= 128
+            && net.initial.iter().chain(&net.final_marking).all(|&c| c <= 1)
+            && net.transitions.iter().all(|t| {
+                let mut i = t.inputs.clone();
+                i.sort_unstable();
+                i.dedup();
+                let mut o = t.outputs.clone();
+                o.sort_unstable();
+                o.dedup();
+                i.len() == t.inputs.len() && o.len() == t.outputs.len()
+            });
+        let safe: Option<Vec<(u128, u128)>> = plain.then(|| {
+            net.transitions
+                .iter()
+                .map(|t| {
+                    let bits = |ps: &[usize]| ps.iter().fold(0u128, |acc, &p| acc | (1u128 << p));
+                    (bits(&t.inputs), bits(&t.outputs))
+                })
+                .collect()
+        });
+        let future = match &safe {
+            Some(masks) if label_ids.len() <= 64 => reachable_futures(net, masks, &transition_label),
+            _ => None,
+        };
         Aligner {
             net,
             label_ids,
@@ -80,6 +217,8 @@ impl<'n> Aligner<'n> {
             empty_cost: None,
             cache: HashMap::new(),
             state_limit: 5_000_000,
+            safe,
+            future,
         }
     }
 
@@ -141,6 +280,123 @@ impl<'n> Aligner<'n> {
     }
 
     fn search(&self, trace: &[Option<u32>]) -> Option<Alignment> {
+        if let Some(masks) = &self.safe {
+            match self.search_safe(trace, masks) {
+                Ok(a) => return a,
+                Err(Unsafe) => {}
+            }
+        }
+        self.search_general(trace)
+    }
+
+    /// The search for 1-safe nets of at most 128 places: a marking is a bit set.
+    /// Returns `Err(Unsafe)` if a firing would put a second token in a place.
+    fn search_safe(&self, trace: &[Option<u32>], masks: &[(u128, u128)]) -> Result<Option<Alignment>, Unsafe> {
+        let n = trace.len();
+        let mut unmatched_after = vec![0u64; n + 1];
+        for i in (0..n).rev() {
+            unmatched_after[i] = unmatched_after[i + 1] + u64::from(trace[i].is_none());
+        }
+        // occurrences[l][pos]: events labelled l at or after pos.
+        let n_labels = self.label_ids.len();
+        let mut occurrences = vec![vec![0u32; n + 1]; if self.future.is_some() { n_labels } else { 0 }];
+        let mut trace_labels = 0u64;
+        if self.future.is_some() {
+            for i in (0..n).rev() {
+                for (l, occ) in occurrences.iter_mut().enumerate() {
+                    occ[i] = occ[i + 1] + u32::from(trace[i] == Some(l as u32));
+                }
+                if let Some(l) = trace[i] {
+                    trace_labels |= 1 << l;
+                }
+            }
+        }
+        // Lower bound on the cost still to come: events no transition has, and events
+        // whose label can no longer fire from this marking, must be log moves. `None`:
+        // the final marking cannot be reached.
+        let h = |m: u128, pos: usize| -> Option<u64> {
+            let mut k = unmatched_after[pos];
+            if let Some(future) = &self.future {
+                let (labels, can_finish) = future.get(&m).copied().unwrap_or((u64::MAX, true));
+                if !can_finish {
+                    return None;
+                }
+                let mut missing = trace_labels & !labels;
+                while missing != 0 {
+                    let l = missing.trailing_zeros() as usize;
+                    k += u64::from(occurrences[l][pos]);
+                    missing &= missing - 1;
+                }
+            }
+            Some(k * DEVIATION)
+        };
+        let to_bits = |m: &[u8]| m.iter().enumerate().fold(0u128, |acc, (i, &c)| if c > 0 { acc | (1u128 << i) } else { acc });
+        let initial = to_bits(&self.net.initial);
+        let goal = to_bits(&self.net.final_marking);
+        // Arena of (marking, position, parent, move); best cost per state.
+        let mut nodes: Vec<(u128, u32, u32, Option<Move>)> = vec![(initial, 0, u32::MAX, None)];
+        let mut best: HashMap<(u128, u32), u64, FxBuild> = HashMap::with_hasher(FxBuild);
+        best.insert((initial, 0), 0);
+        let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
+        heap.push(Reverse((h(initial, 0).unwrap_or(0), 0, 0)));
+        let mut expanded = 0usize;
+        while let Some(Reverse((_, g, id))) = heap.pop() {
+            let (m, pos32, _, _) = nodes[id as usize];
+            let pos = pos32 as usize;
+            if best.get(&(m, pos32)).is_some_and(|&c| c < g) {
+                continue;
+            }
+            if pos == n && m == goal {
+                let mut moves = Vec::new();
+                let mut cur = id;
+                while let Some(mv) = nodes[cur as usize].3 {
+                    moves.push(mv);
+                    cur = nodes[cur as usize].2;
+                }
+                moves.reverse();
+                return Ok(Some(Alignment { cost: g, moves }));
+            }
+            expanded += 1;
+            if self.state_limit > 0 && expanded > self.state_limit {
+                return Ok(None);
+            }
+            let mut push = |m2: u128, npos: usize, cost: u64, mv: Move| {
+                let Some(hv) = h(m2, npos) else { return };
+                let key = (m2, npos as u32);
+                match best.get_mut(&key) {
+                    Some(c) if *c <= cost => return,
+                    Some(c) => *c = cost,
+                    None => {
+                        best.insert(key, cost);
+                    }
+                }
+                nodes.push((m2, npos as u32, id, Some(mv)));
+                heap.push(Reverse((cost + hv, cost, (nodes.len() - 1) as u32)));
+            };
+            if pos < n {
+                push(m, pos + 1, g + DEVIATION, Move::Log { event: pos });
+            }
+            for (t, &(inm, outm)) in masks.iter().enumerate() {
+                if m & inm != inm {
+                    continue;
+                }
+                let rest = m & !inm;
+                if rest & outm != 0 {
+                    return Err(Unsafe);
+                }
+                let m2 = rest | outm;
+                let label = self.transition_label[t];
+                if pos < n && label.is_some() && label == trace[pos] {
+                    push(m2, pos + 1, g, Move::Sync { event: pos, transition: t });
+                }
+                let c = if label.is_some() { DEVIATION } else { SILENT };
+                push(m2, pos, g + c, Move::Model { transition: t });
+            }
+        }
+        Ok(None)
+    }
+
+    fn search_general(&self, trace: &[Option<u32>]) -> Option<Alignment> {
         let n = trace.len();
         // Lower bound: events no transition can match are log moves, whatever happens.
         let mut unmatched_after = vec![0u64; n + 1];
