@@ -55,6 +55,9 @@ pub(crate) struct Args {
     fail_on: Option<FailOn>,
 }
 
+/// Cases aligned together (in parallel) before their results are written in order.
+const BATCH: usize = 2048;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
@@ -126,12 +129,26 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     }
     for log in &args.logs {
         let mut write_err = None;
-        let stats = read_log(
-            log,
-            &opts,
-            &mut |trace| {
+        let mut batch: Vec<crate::log::Trace> = Vec::new();
+        let mut emit = |batch: &mut Vec<crate::log::Trace>,
+                        aligner: &mut Aligner<'_>,
+                        write_err: &mut Option<std::io::Error>| {
+            // Align the batch's new variants in parallel, then report in log order.
+            let encoded: Vec<Vec<Option<u32>>> = batch
+                .iter()
+                .map(|t| {
+                    aligner.encode(
+                        &t.events
+                            .iter()
+                            .map(|e| e.activity.as_str())
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            aligner.prepare(&encoded);
+            for trace in batch.drain(..) {
                 let r = check_case(
-                    &mut aligner,
+                    aligner,
                     &net,
                     &trace,
                     args.verbose || args.format == Format::Json,
@@ -166,12 +183,23 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                 if keep_all {
                     results.push(r);
                 }
+            }
+        };
+        let stats = read_log(
+            log,
+            &opts,
+            &mut |trace| {
+                batch.push(trace);
+                if batch.len() >= BATCH {
+                    emit(&mut batch, &mut aligner, &mut write_err);
+                }
             },
             &mut |r| {
                 rejected += 1;
                 eprintln!("error: {}: {}", r.location, r.reason);
             },
         );
+        emit(&mut batch, &mut aligner, &mut write_err);
         match stats {
             Ok(s) => {
                 totals.cases += s.cases;

@@ -60,9 +60,18 @@ pub struct Aligner<'n> {
 /// Explores the reachability graph of a 1-safe net (up to a size limit) and returns,
 /// per marking, the set of labels that can still fire and whether the final marking
 /// is reachable. `None` when the net is unsafe or too large to explore.
-fn reachable_futures(net: &Net, masks: &[(u128, u128)], labels: &[Option<u32>]) -> Option<HashMap<u128, (u64, bool), FxBuild>> {
+fn reachable_futures(
+    net: &Net,
+    masks: &[(u128, u128)],
+    labels: &[Option<u32>],
+) -> Option<HashMap<u128, (u64, bool), FxBuild>> {
     const LIMIT: usize = 200_000;
-    let bits = |m: &[u8]| m.iter().enumerate().fold(0u128, |acc, (i, &c)| if c > 0 { acc | (1u128 << i) } else { acc });
+    let bits = |m: &[u8]| {
+        m.iter().enumerate().fold(
+            0u128,
+            |acc, (i, &c)| if c > 0 { acc | (1u128 << i) } else { acc },
+        )
+    };
     let initial = bits(&net.initial);
     let goal = bits(&net.final_marking);
     let mut index: HashMap<u128, usize, FxBuild> = HashMap::with_hasher(FxBuild);
@@ -122,7 +131,13 @@ fn reachable_futures(net: &Net, masks: &[(u128, u128)], labels: &[Option<u32>]) 
             }
         }
     }
-    Some(markings.iter().enumerate().map(|(k, &m)| (m, (labels_of[k], finishes[k]))).collect::<HashMap<_, _, FxBuild>>())
+    Some(
+        markings
+            .iter()
+            .enumerate()
+            .map(|(k, &m)| (m, (labels_of[k], finishes[k])))
+            .collect::<HashMap<_, _, FxBuild>>(),
+    )
 }
 
 /// A firing would put two tokens in one place: the bit-set search does not apply.
@@ -187,7 +202,11 @@ impl<'n> Aligner<'n> {
             .collect();
         // Bit masks of input and output places, when the net fits the 1-safe fast path.
         let plain = net.places.len() <= 128
-            && net.initial.iter().chain(&net.final_marking).all(|&c| c <= 1)
+            && net
+                .initial
+                .iter()
+                .chain(&net.final_marking)
+                .all(|&c| c <= 1)
             && net.transitions.iter().all(|t| {
                 let mut i = t.inputs.clone();
                 i.sort_unstable();
@@ -207,7 +226,9 @@ impl<'n> Aligner<'n> {
                 .collect()
         });
         let future = match &safe {
-            Some(masks) if label_ids.len() <= 64 => reachable_futures(net, masks, &transition_label),
+            Some(masks) if label_ids.len() <= 64 => {
+                reachable_futures(net, masks, &transition_label)
+            }
             _ => None,
         };
         Aligner {
@@ -246,6 +267,24 @@ impl<'n> Aligner<'n> {
         let a = self.search(trace);
         self.cache.insert(trace.to_vec(), a.clone());
         a
+    }
+
+    /// Aligns every trace not seen before, in parallel, so that later [`Aligner::align`]
+    /// calls are answered from the cache. Results do not depend on the thread count.
+    pub fn prepare(&mut self, traces: &[Vec<Option<u32>>]) {
+        use rayon::prelude::*;
+        let mut todo: Vec<&Vec<Option<u32>>> = traces
+            .iter()
+            .filter(|t| !self.cache.contains_key(*t))
+            .collect();
+        todo.sort();
+        todo.dedup();
+        let this = &*self;
+        let done: Vec<(Vec<Option<u32>>, Option<Alignment>)> = todo
+            .par_iter()
+            .map(|t| ((*t).clone(), this.search(t)))
+            .collect();
+        self.cache.extend(done);
     }
 
     /// pm4py's fitness: 1 − deviations / (events + visible moves of the cheapest run).
@@ -291,7 +330,11 @@ impl<'n> Aligner<'n> {
 
     /// The search for 1-safe nets of at most 128 places: a marking is a bit set.
     /// Returns `Err(Unsafe)` if a firing would put a second token in a place.
-    fn search_safe(&self, trace: &[Option<u32>], masks: &[(u128, u128)]) -> Result<Option<Alignment>, Unsafe> {
+    fn search_safe(
+        &self,
+        trace: &[Option<u32>],
+        masks: &[(u128, u128)],
+    ) -> Result<Option<Alignment>, Unsafe> {
         let n = trace.len();
         let mut unmatched_after = vec![0u64; n + 1];
         for i in (0..n).rev() {
@@ -299,7 +342,8 @@ impl<'n> Aligner<'n> {
         }
         // occurrences[l][pos]: events labelled l at or after pos.
         let n_labels = self.label_ids.len();
-        let mut occurrences = vec![vec![0u32; n + 1]; if self.future.is_some() { n_labels } else { 0 }];
+        let mut occurrences =
+            vec![vec![0u32; n + 1]; if self.future.is_some() { n_labels } else { 0 }];
         let mut trace_labels = 0u64;
         if self.future.is_some() {
             for i in (0..n).rev() {
@@ -330,7 +374,12 @@ impl<'n> Aligner<'n> {
             }
             Some(k * DEVIATION)
         };
-        let to_bits = |m: &[u8]| m.iter().enumerate().fold(0u128, |acc, (i, &c)| if c > 0 { acc | (1u128 << i) } else { acc });
+        let to_bits = |m: &[u8]| {
+            m.iter().enumerate().fold(
+                0u128,
+                |acc, (i, &c)| if c > 0 { acc | (1u128 << i) } else { acc },
+            )
+        };
         let initial = to_bits(&self.net.initial);
         let goal = to_bits(&self.net.final_marking);
         // Arena of (marking, position, parent, move); best cost per state.
@@ -387,7 +436,15 @@ impl<'n> Aligner<'n> {
                 let m2 = rest | outm;
                 let label = self.transition_label[t];
                 if pos < n && label.is_some() && label == trace[pos] {
-                    push(m2, pos + 1, g, Move::Sync { event: pos, transition: t });
+                    push(
+                        m2,
+                        pos + 1,
+                        g,
+                        Move::Sync {
+                            event: pos,
+                            transition: t,
+                        },
+                    );
                 }
                 let c = if label.is_some() { DEVIATION } else { SILENT };
                 push(m2, pos, g + c, Move::Model { transition: t });

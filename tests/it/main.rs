@@ -4,6 +4,7 @@
 
 mod assess;
 mod cli;
+mod conformance;
 mod corpus;
 mod errors;
 mod graph;
