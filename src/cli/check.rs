@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{ExitStatus, usage_error};
-use crate::conformance::{CaseResult, check_case};
+use crate::conformance::{ActivityMap, CaseResult, check_case};
 use crate::log::{LogOptions, ReadStats, read_log};
 use crate::petri::Net;
 use crate::petri::align::Aligner;
@@ -72,10 +72,12 @@ enum FailOn {
     Nonconforming,
 }
 
-fn load_net(args: &Args, color: bool) -> Result<(Net, String), ExitStatus> {
+type Loaded = (Net, String, Option<ActivityMap>);
+
+fn load_net(args: &Args, color: bool) -> Result<Loaded, ExitStatus> {
     if let Some(m) = &args.model {
         return crate::petri::pnml::read_pnml(m)
-            .map(|n| (n, m.display().to_string()))
+            .map(|n| (n, m.display().to_string(), None))
             .map_err(|e| usage_error(&e));
     }
     let Some(path) = &args.procedure else {
@@ -96,11 +98,15 @@ fn load_net(args: &Args, color: bool) -> Result<(Net, String), ExitStatus> {
         )));
     };
     let net = crate::petri::compile::compile(&p);
-    Ok((net, p.ast().id.text.clone()))
+    Ok((
+        net,
+        p.ast().id.text.clone(),
+        Some(ActivityMap::from_procedure(&p)),
+    ))
 }
 
 pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
-    let (net, name) = match load_net(args, color) {
+    let (net, name, activity_map) = match load_net(args, color) {
         Ok(x) => x,
         Err(status) => return status,
     };
@@ -119,6 +125,8 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     let mut totals = ReadStats::default();
     let mut rejected = 0usize;
     let mut unreadable = false;
+    // Events the procedure maps to `ignore`, to recorded events or to monitors.
+    let mut set_aside = 0usize;
     let keep_all = matches!(args.format, Format::Json | Format::Junit | Format::Human);
     let mut summary = Summary::default();
     if args.format == Format::Csv {
@@ -188,7 +196,10 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         let stats = read_log(
             log,
             &opts,
-            &mut |trace| {
+            &mut |mut trace| {
+                if let Some(map) = &activity_map {
+                    set_aside += map.apply(&mut trace);
+                }
                 batch.push(trace);
                 if batch.len() >= BATCH {
                     emit(&mut batch, &mut aligner, &mut write_err);

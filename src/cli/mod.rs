@@ -5,6 +5,7 @@
 
 mod assess;
 mod check;
+mod export;
 mod fmt;
 mod graph;
 mod lint;
@@ -64,6 +65,8 @@ enum Command {
     Assess(assess::Args),
     /// Check recorded cases against the permitted paths: optimal alignments, located deviations.
     Check(check::Args),
+    /// Export a procedure's control flow for other tools (PNML workflow net).
+    Export(export::Args),
     /// Draw a procedure's decision graph as Graphviz DOT or Mermaid.
     Graph(graph::Args),
     /// List the lint rules, or print one rule's documentation.
@@ -98,6 +101,7 @@ where
         Command::Graph(a) => graph::run(&a, color),
         Command::Assess(a) => assess::run(&a, color),
         Command::Check(a) => check::run(&a, color),
+        Command::Export(a) => export::run(&a, color),
         Command::Rules(a) => rules::run(&a),
     };
     status.into()

@@ -210,3 +210,67 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace) -> Vec<Finding> {
     out.sort_by_key(|f| (f.event_index.unwrap_or(usize::MAX), f.code));
     out
 }
+
+/// How a procedure reads activity names of an external log.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityMap {
+    /// Log label → step (`None`: `ignore`).
+    pub labels: std::collections::BTreeMap<String, Option<String>>,
+    /// Recorded events and monitor names: checked by other perspectives, not control flow.
+    pub not_control_flow: std::collections::BTreeSet<String>,
+}
+
+impl ActivityMap {
+    pub fn from_procedure(p: &crate::model::Procedure) -> Self {
+        let mut map = ActivityMap::default();
+        for s in &p.ast().sections {
+            if let crate::ast::Section::Mapping { items, .. } = s {
+                for item in items {
+                    if let crate::ast::MapItem::Activity { label, target, .. } = item {
+                        map.labels
+                            .insert(label.value.clone(), target.as_ref().map(|t| t.text.clone()));
+                    }
+                }
+            }
+        }
+        for (name, info) in &p.symbols.steps {
+            if matches!(
+                info.role,
+                crate::model::StepRole::Event | crate::model::StepRole::Monitor
+            ) {
+                map.not_control_flow.insert(name.clone());
+            }
+        }
+        map
+    }
+
+    /// Renames a trace's activities to steps and drops ignored and non-control-flow
+    /// events. Returns how many events were set aside.
+    pub fn apply(&self, trace: &mut Trace) -> usize {
+        let before = trace.events.len();
+        trace.events.retain_mut(|e| {
+            let step = match self.labels.get(&e.activity) {
+                Some(Some(step)) => step.clone(),
+                Some(None) => return false,
+                None => e.activity.clone(),
+            };
+            if self.not_control_flow.contains(&step) {
+                return false;
+            }
+            e.activity = step;
+            true
+        });
+        before - trace.events.len()
+    }
+
+    /// The log label for a step, when exactly one label maps to it.
+    pub fn label_for(&self, step: &str) -> Option<&str> {
+        let mut found = self
+            .labels
+            .iter()
+            .filter(|(_, s)| s.as_deref() == Some(step))
+            .map(|(l, _)| l.as_str());
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+}

@@ -8,7 +8,8 @@
 
 mod xes;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
@@ -85,6 +86,56 @@ pub struct ReadStats {
     pub events_read: usize,
     pub events_in_cases: usize,
     pub events_rejected: usize,
+}
+
+fn hash(s: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// The case id of a row, if it has one.
+fn case_of(rec: &crate::input::RawRecord, field: &str) -> Option<String> {
+    match rec {
+        crate::input::RawRecord::JsonText(t) => {
+            let m: HashMap<&str, &serde_json::value::RawValue> = serde_json::from_str(t).ok()?;
+            let raw = m.get(field)?;
+            match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
+                serde_json::Value::String(s) => Some(s),
+                serde_json::Value::Null => None,
+                other => Some(other.to_string()),
+            }
+        }
+        other => other.get_text(field),
+    }
+    .filter(|c| !c.is_empty())
+}
+
+/// Every field of a row as text.
+fn attributes(rec: &crate::input::RawRecord) -> Result<BTreeMap<String, String>, String> {
+    let text = |v: serde_json::Value| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    Ok(match rec {
+        crate::input::RawRecord::Text(..) => rec
+            .text_fields()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        crate::input::RawRecord::JsonText(t) => {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(t)
+                .map_err(|e| format!("not a JSON object: {e}"))?
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, text(v)))
+                .collect()
+        }
+        crate::input::RawRecord::Json(m) => m
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), text(v.clone())))
+            .collect(),
+    })
 }
 
 /// Builds an event from attribute pairs; a missing activity attribute is an error.
@@ -168,8 +219,44 @@ pub fn read_log(
         } else {
             crate::input::InputFormat::Jsonl
         };
-        let mut cases: BTreeMap<String, (usize, Vec<Event>)> = BTreeMap::new();
+        // Pass 1: how many events each case has (by a hash of its id), so that pass 2
+        // can hand a case on as soon as its last event is read. Memory grows with the
+        // number of cases in flight, not with the log.
+        let mut expected: HashMap<u64, u32> = HashMap::new();
+        crate::input::read_records(path, format, &mut |_, rec| {
+            if let Ok(rec) = rec {
+                if let Some(case) = case_of(&rec, &opts.case) {
+                    *expected.entry(hash(&case)).or_default() += 1;
+                }
+            }
+        })?;
+        // Pass 2: build events; hand cases on in order of first appearance, each as soon
+        // as it and every case that started before it are complete.
+        let mut open: HashMap<String, (usize, Vec<Event>)> = HashMap::new();
+        let mut ready: BTreeMap<usize, Option<(String, Vec<Event>)>> = BTreeMap::new();
         let mut order = 0usize;
+        let mut emit = |id: String, events: Vec<Event>, stats: &mut ReadStats| {
+            stats.cases += 1;
+            stats.events_in_cases += events.len();
+            let mut t = Trace { id, events };
+            if !opts.keep_file_order {
+                t.sort_by_time();
+            }
+            each(t);
+        };
+        let mut flush = |ready: &mut BTreeMap<usize, Option<(String, Vec<Event>)>>,
+                         stats: &mut ReadStats,
+                         all: bool| {
+            while let Some(mut entry) = ready.first_entry() {
+                if entry.get().is_none() && !all {
+                    break;
+                }
+                if let Some((id, events)) = entry.get_mut().take() {
+                    emit(id, events, stats);
+                }
+                entry.remove();
+            }
+        };
         crate::input::read_records(path, format, &mut |loc, rec| {
             stats.events_read += 1;
             let rec = match rec {
@@ -183,37 +270,16 @@ pub fn read_log(
                     return;
                 }
             };
-            let attrs: BTreeMap<String, String> = match &rec {
-                crate::input::RawRecord::Text(..) => rec
-                    .text_fields()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                crate::input::RawRecord::JsonText(t) => match serde_json::from_str::<
-                    serde_json::Map<String, serde_json::Value>,
-                >(t)
-                {
-                    Ok(m) => m
-                        .into_iter()
-                        .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
-                        .collect(),
-                    Err(e) => {
-                        stats.events_rejected += 1;
-                        reject(Rejected {
-                            location: loc.to_string(),
-                            reason: format!("not a JSON object: {e}"),
-                        });
-                        return;
-                    }
-                },
-                crate::input::RawRecord::Json(m) => m
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                        )
-                    })
-                    .collect(),
+            let attrs = match attributes(&rec) {
+                Ok(a) => a,
+                Err(reason) => {
+                    stats.events_rejected += 1;
+                    reject(Rejected {
+                        location: loc.to_string(),
+                        reason,
+                    });
+                    return;
+                }
             };
             let Some(case) = attrs.get(&opts.case).filter(|c| !c.is_empty()).cloned() else {
                 stats.events_rejected += 1;
@@ -225,11 +291,21 @@ pub fn read_log(
             };
             match make_event(attrs, opts) {
                 Ok(e) => {
-                    let entry = cases.entry(case).or_insert_with(|| {
+                    let entry = open.entry(case.clone()).or_insert_with(|| {
                         order += 1;
+                        ready.insert(order, None);
                         (order, Vec::new())
                     });
                     entry.1.push(e);
+                    let done = expected
+                        .get(&hash(&case))
+                        .is_some_and(|&n| entry.1.len() >= n as usize);
+                    if done {
+                        if let Some((o, events)) = open.remove(&case) {
+                            ready.insert(o, Some((case, events)));
+                            flush(&mut ready, &mut stats, false);
+                        }
+                    }
                 }
                 Err(reason) => {
                     stats.events_rejected += 1;
@@ -237,20 +313,28 @@ pub fn read_log(
                         location: loc.to_string(),
                         reason,
                     });
+                    // Pass 1 counted this event; the case is complete one event sooner.
+                    let n = expected.get_mut(&hash(&case)).map(|n| {
+                        *n = n.saturating_sub(1);
+                        *n
+                    });
+                    let complete = open
+                        .get(&case)
+                        .is_some_and(|(_, evs)| n.is_some_and(|n| evs.len() >= n as usize));
+                    if complete {
+                        if let Some((o, events)) = open.remove(&case) {
+                            ready.insert(o, Some((case, events)));
+                            flush(&mut ready, &mut stats, false);
+                        }
+                    }
                 }
             }
         })?;
-        let mut all: Vec<(String, (usize, Vec<Event>))> = cases.into_iter().collect();
-        all.sort_by_key(|(_, (o, _))| *o);
-        for (id, (_, events)) in all {
-            stats.cases += 1;
-            stats.events_in_cases += events.len();
-            let mut t = Trace { id, events };
-            if !opts.keep_file_order {
-                t.sort_by_time();
-            }
-            each(t);
+        // Cases whose count was off (a rejected event, a hash collision) go last, in order.
+        for (id, (o, events)) in open {
+            ready.insert(o, Some((id, events)));
         }
+        flush(&mut ready, &mut stats, true);
         return Ok(stats);
     }
     Err(format!(

@@ -22,7 +22,7 @@ pub fn compile(p: &Procedure) -> Net {
         .collect();
     for (id, n) in &nodes {
         if n.kind != NodeKind::Join {
-            let place = net.add_place(format!("p_{}", sanitize(&n.name)));
+            let place = net.add_place(format!("p{}_{}", id.0, sanitize(&n.name)));
             input.insert(*id, place);
         }
     }

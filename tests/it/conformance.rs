@@ -267,3 +267,83 @@ fn check_formats_and_exit_codes() {
     assert_eq!(v["summary"]["cases"], 2);
     assert_eq!(v["cases"][1]["findings"][0]["code"], "incomplete");
 }
+
+#[test]
+fn cases_spread_through_a_log_are_grouped() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("n.pnml");
+    std::fs::write(&net, NET).unwrap();
+    let log = dir.path().join("log.jsonl");
+    let lines: Vec<String> = [("c1", "a", 1), ("c2", "a", 2), ("c1", "c", 4), ("c2", "b", 3), ("c1", "b", 3), ("c2", "c", 5)]
+        .iter()
+        .map(|(c, a, m)| format!("{{\"case:concept:name\":\"{c}\",\"concept:name\":\"{a}\",\"time:timestamp\":\"2026-01-01T10:0{m}:00Z\"}}"))
+        .collect();
+    std::fs::write(&log, lines.join("\n")).unwrap();
+    let (code, out, err) = procedo(&[
+        "check",
+        "--model",
+        net.to_str().unwrap(),
+        log.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "case_id,conforming,cost,fitness,events,deviations,codes\nc1,true,2,1,3,0,\nc2,true,2,1,3,0,\n"
+    );
+    // In file order c1 is a, c, b: still conforming (b and c are parallel).
+    let (_, out, _) = procedo(&[
+        "check",
+        "--model",
+        net.to_str().unwrap(),
+        log.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--keep-file-order",
+    ]);
+    assert!(out.contains("c1,true,2,1,3,0,"), "{out}");
+}
+
+#[test]
+fn the_bpic2013_procedure_checks_the_log_and_exports_a_workflow_net() {
+    let (code, out, err) = procedo(&[
+        "check",
+        "-p",
+        "procedures/bpic2013/bpic2013_incident.proc",
+        "examples/data/BPI_Challenge_2013_incidents.xes.gz",
+        "--activity",
+        "concept:name,lifecycle:transition",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("7554 cases: 6943 conforming (91.9%)"), "{out}");
+    assert!(out.contains("unexpected-step  753"), "{out}");
+    // Every shipped procedure exports a net whose ids are unique and which reads back.
+    for p in [
+        "procedures/bpic2013/bpic2013_incident.proc",
+        "procedures/itsm/it_service_desk.proc",
+        "procedures/police/police_call_grading.proc",
+        "procedures/ambulance/ambulance_arp_dispatch.proc",
+    ] {
+        let (code, pnml, err) = procedo(&["export", p]);
+        assert_eq!(code, 0, "{p}: {err}");
+        let net = parse_pnml(&pnml).unwrap();
+        let mut ids: Vec<&String> = net
+            .places
+            .iter()
+            .chain(net.transitions.iter().map(|t| &t.id))
+            .collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "{p}: duplicate ids in the exported net");
+        assert_eq!(
+            net.initial.iter().map(|&x| x as usize).sum::<usize>(),
+            1,
+            "{p}"
+        );
+        // The empty trace can be aligned: the net has a complete run.
+        let mut al = Aligner::new(&net);
+        assert!(al.empty_cost().is_some(), "{p}: no path from start to end");
+    }
+}
