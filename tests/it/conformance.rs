@@ -347,3 +347,52 @@ fn the_bpic2013_procedure_checks_the_log_and_exports_a_workflow_net() {
         assert!(al.empty_cost().is_some(), "{p}: no path from start to end");
     }
 }
+
+/// The net procedo exports for its own BPIC 2013 procedure, aligned by pm4py (A*): the
+/// same cost for every case pm4py answered, and the exported net is unchanged.
+#[test]
+fn pm4py_agrees_on_the_exported_procedure_net() {
+    let (code, pnml, _) = procedo(&["export", "procedures/bpic2013/bpic2013_incident.proc"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        pnml,
+        std::fs::read_to_string("tests/oracle/bpic2013_incident_procedure.pnml").unwrap(),
+        "the export changed: re-run the oracle (tests/oracle/SOURCES.md)"
+    );
+    let (code, out, err) = procedo(&[
+        "check",
+        "--model",
+        "tests/oracle/bpic2013_incident_procedure.pnml",
+        "examples/data/BPI_Challenge_2013_incidents.xes.gz",
+        "--activity",
+        "concept:name,lifecycle:transition",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ours: BTreeMap<&str, &str> = out
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0], f[2])
+        })
+        .collect();
+    let oracle =
+        std::fs::read_to_string("tests/oracle/bpic2013_incident_procedure.costs.csv").unwrap();
+    let mut compared = 0;
+    for line in oracle.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[2] == "True" {
+            continue;
+        }
+        assert_eq!(
+            ours[f[0]].parse::<f64>().unwrap(),
+            f[3].parse::<f64>().unwrap(),
+            "case {}",
+            f[0]
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, 7552);
+}
