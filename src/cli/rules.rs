@@ -15,14 +15,14 @@ pub(crate) fn run(args: &Args) -> ExitStatus {
         None => {
             for r in &rules {
                 let m = r.meta();
-                println!(
-                    "{:28} {:12} {:8} {}",
-                    m.name,
-                    m.category.name(),
-                    format!("{:?}", m.default_severity).to_lowercase(),
-                    m.summary
-                );
+                let sev = format!("{:?}", m.default_severity).to_lowercase();
+                let sev = if m.enabled_by_default() { sev } else { format!("{sev} (off)") };
+                println!("{:34} {:26} {:14} {}", m.name, m.category.name(), sev, m.summary);
             }
+            println!(
+                "\n{} rules; `procedo rules NAME` prints one, with examples.",
+                rules.len()
+            );
             ExitStatus::Success
         }
         Some(name) => match rules.iter().find(|r| r.meta().name == name) {

@@ -403,6 +403,9 @@ impl Cx<'_> {
     /// The values of `dom` one cell test selects (ignoring `not`), when known.
     pub fn test_set(&self, t: &CellTest, dom: &Dom) -> Option<Vals> {
         match (dom, &t.kind) {
+            (Dom::Finite(vs), TestKind::Equals(e)) if bare_in(e, vs).is_some() => {
+                Some(Vals::Finite(bare_in(e, vs).into_iter().collect()))
+            }
             (Dom::Finite(_), TestKind::Equals(e)) => match self.const_of(e)? {
                 Const::Sym(s) => Some(Vals::Finite([s].into_iter().collect())),
                 _ => None,
@@ -468,9 +471,13 @@ impl Cx<'_> {
                 }
             }
             ExprKind::Binary(op, l, r) => {
-                let (subject, value, op) = if self.const_of(r).is_some() && self.const_of(l).is_none() {
+                let is_value = |x: &Expr, other: &Expr| {
+                    self.const_of(x).is_some()
+                        || matches!(self.dom_of(other), Dom::Finite(vs) if bare_in(x, &vs).is_some())
+                };
+                let (subject, value, op) = if is_value(r, l) && !is_value(l, r) {
                     (l, r, *op)
-                } else if self.const_of(l).is_some() && self.const_of(r).is_none() {
+                } else if is_value(l, r) && !is_value(r, l) {
                     (r, l, flip(*op))
                 } else {
                     return Some(env.clone());
@@ -547,6 +554,16 @@ impl Cx<'_> {
             return env.restrict(&self.key_of(cond), &full, &set, want);
         }
         Some(env.clone())
+    }
+}
+
+/// A bare name that is one of the domain's values (`priority` the level, not the keyword).
+fn bare_in(e: &Expr, values: &[String]) -> Option<String> {
+    match &e.kind {
+        ExprKind::Path(parts) if parts.len() == 1 && values.contains(&parts[0].text) => {
+            Some(parts[0].text.clone())
+        }
+        _ => None,
     }
 }
 

@@ -35,6 +35,9 @@ impl Rule for UnusedFact {
         }
         let mut used = referenced_names(file);
         for s in &file.sections {
+            if let Section::Links { items, .. } = s {
+                used.extend(items.iter().map(|l| l.via.text.clone()));
+            }
             if let Section::Mapping { items, .. } = s {
                 for m in items {
                     match m {
