@@ -189,6 +189,23 @@ fn severity_name(s: Severity) -> &'static str {
     }
 }
 
+/// The complete procedure an example stands for: a fragment (starting at a
+/// section) gets the shared header and, unless it declares `ends`, `ends closed`.
+pub fn example_procedure(text: &str) -> String {
+    if text.starts_with("procedure ") || text.starts_with("library ") || text.starts_with("##") {
+        return text.to_string();
+    }
+    let mut out = String::from(
+        "procedure example \"Example\"\n  version \"1.0\"\n  owner \"Control room manager\"\n  effective 2026-01-01\n",
+    );
+    if !text.starts_with("ends\n") && !text.contains("\nends\n") {
+        out.push_str("\nends\n  closed \"Closed\"\n");
+    }
+    out.push('\n');
+    out.push_str(text);
+    out
+}
+
 /// The Markdown documentation of a rule, generated from its metadata.
 pub fn rule_doc(m: &RuleMeta) -> String {
     let enabled = if m.enabled_by_default() {
@@ -204,8 +221,8 @@ pub fn rule_doc(m: &RuleMeta) -> String {
         cat = m.category.name(),
         sev = severity_name(m.default_severity),
         why = m.explanation,
-        bad = m.bad,
-        good = m.good,
+        bad = example_procedure(m.bad),
+        good = example_procedure(m.good),
     )
 }
 

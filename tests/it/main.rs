@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod errors;
 mod graph;
+mod lint;
 mod robustness;
 
 /// Renders diagnostics the way the CLI does with `--color never`.

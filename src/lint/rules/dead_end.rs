@@ -19,7 +19,7 @@ static META: RuleMeta = RuleMeta {
 or block continues the flow. Jumping to an event or a monitor leaves the handler with nothing to \
 do next and the incident never closed: no end state is ever recorded on that path.",
     bad: "facts\n  urgent: bool\n\nevents\n  call_presented \"Call presented\"\n\nflow\n  step answer\n  decide route on urgent\n    when true\n      step dispatch\n      end closed\n    else -> call_presented\n  end\n",
-    good: "facts\n  urgent: bool\n\nevents\n  call_presented \"Call presented\"\n\nflow\n  step answer\n  decide route on urgent\n    when true\n      step dispatch\n      end closed\n    else -> answer\n  end\n",
+    good: "facts\n  urgent: bool\n\nevents\n  call_presented \"Call presented\"\n\nflow\n  step answer\n  decide route on urgent\n    when true\n      step dispatch\n      end closed\n    else\n      end closed\n  end\n",
 };
 
 impl Rule for DeadEnd {

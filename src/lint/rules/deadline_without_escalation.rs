@@ -18,8 +18,8 @@ static META: RuleMeta = RuleMeta {
 escalation (`escalate at 100% to supervisor`) makes a late step someone's problem while it can \
 still be fixed. Many limits are short on purpose and watched on the wallboard instead, so this \
 rule is a preview: enable it in `procedo.yaml` to review them.",
-    bad: "roles\n  supervisor \"Supervisor\"\n\nflow\n  step answer\n  step dispatch\n    within 10m of answer\n  end closed\n",
-    good: "roles\n  supervisor \"Supervisor\"\n\nflow\n  step answer\n  step dispatch\n    within 10m of answer\n    escalate at 100% to supervisor\n  end closed\n",
+    bad: "roles\n  supervisor \"Supervisor\"\n\nflow\n  step answer\n    by supervisor\n  step dispatch\n    within 10m of answer\n  end closed\n",
+    good: "roles\n  supervisor \"Supervisor\"\n\nflow\n  step answer\n    by supervisor\n  step dispatch\n    within 10m of answer\n    escalate at 100% to supervisor\n  end closed\n",
 };
 
 impl Rule for DeadlineWithoutEscalation {

@@ -15,8 +15,8 @@ static META: RuleMeta = RuleMeta {
     explanation: "A misspelt rule name or a malformed comment silences nothing, so the finding it was \
 meant for is still reported, or worse, the author believes it was looked at. `procedo rules` lists \
 the rule names.",
-    bad: "facts\n  urgent: bool\n  # procedo: allow(unused-facts) reason \"kept for the 2025 log import\"\n  legacy_code: text\n\nflow\n  decide route on urgent\n    when true\n      step dispatch\n    else\n      step advise\n  end\n  end closed\n",
-    good: "facts\n  urgent: bool\n  # procedo: allow(unused-fact) reason \"kept for the 2025 log import\"\n  legacy_code: text\n\nflow\n  decide route on urgent\n    when true\n      step dispatch\n    else\n      step advise\n  end\n  end closed\n",
+    bad: "facts\n  urgent: bool\n  # procedo: allow(unused-facts) reason \"kept for the 2025 log import\"\n  legacy_code: text\n\nflow\n  decide route on urgent\n    when true\n      step dispatch\n    else\n      step advise\n  end\n  end closed\n\nmapping\n  attribute \"LEGACY_CODE\" -> legacy_code\n",
+    good: "facts\n  urgent: bool\n  # procedo: allow(unused-fact) reason \"kept for the 2025 log import\"\n  legacy_code: text\n\nflow\n  decide route on urgent\n    when true\n      step dispatch\n    else\n      step advise\n  end\n  end closed\n\nmapping\n  attribute \"LEGACY_CODE\" -> legacy_code\n",
 };
 
 impl Rule for InvalidAllowComment {
