@@ -53,7 +53,10 @@ pub(crate) fn lint_paths(files: &[PathBuf]) -> Result<LintReport, Vec<Diagnostic
             configs.insert(root.clone(), Config::load(&root)?);
         }
         let config = &configs[&root];
-        let rel = f.strip_prefix(&root).map_or_else(|_| relative_path(&f.display().to_string(), &root), |p| relative_path(&p.display().to_string(), Path::new("")));
+        let rel = f.strip_prefix(&root).map_or_else(
+            |_| relative_path(&f.display().to_string(), &root),
+            |p| relative_path(&p.display().to_string(), Path::new("")),
+        );
         if config.is_ignored(&rel) {
             report.ignored += 1;
             continue;

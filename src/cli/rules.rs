@@ -16,8 +16,18 @@ pub(crate) fn run(args: &Args) -> ExitStatus {
             for r in &rules {
                 let m = r.meta();
                 let sev = format!("{:?}", m.default_severity).to_lowercase();
-                let sev = if m.enabled_by_default() { sev } else { format!("{sev} (off)") };
-                println!("{:34} {:26} {:14} {}", m.name, m.category.name(), sev, m.summary);
+                let sev = if m.enabled_by_default() {
+                    sev
+                } else {
+                    format!("{sev} (off)")
+                };
+                println!(
+                    "{:34} {:26} {:14} {}",
+                    m.name,
+                    m.category.name(),
+                    sev,
+                    m.summary
+                );
             }
             println!(
                 "\n{} rules; `procedo rules NAME` prints one, with examples.",

@@ -93,8 +93,11 @@ impl Config {
         match std::fs::read_to_string(&path) {
             Ok(text) => Config::parse(&SourceFile::new(path.display().to_string(), text)),
             Err(e) => Err(vec![
-                Diagnostic::error("bad-config", format!("cannot read `{}`: {e}", path.display()))
-                    .with_help("check the file's permissions"),
+                Diagnostic::error(
+                    "bad-config",
+                    format!("cannot read `{}`: {e}", path.display()),
+                )
+                .with_help("check the file's permissions"),
             ]),
         }
     }
@@ -171,7 +174,11 @@ fn key_span(text: &str, key: &str) -> Span {
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
         let bare = trimmed.trim_start_matches(['"', '\'']);
-        if bare.starts_with(key) && bare[key.len()..].trim_start_matches(['"', '\'']).starts_with(':') {
+        if bare.starts_with(key)
+            && bare[key.len()..]
+                .trim_start_matches(['"', '\''])
+                .starts_with(':')
+        {
             let start = offset + indent;
             return Span::new(start, start + trimmed.find(':').unwrap_or(key.len()));
         }
@@ -183,7 +190,10 @@ fn key_span(text: &str, key: &str) -> Span {
 /// Matches a path against a glob: `*` and `?` within one path segment, `**` any
 /// number of segments. A glob without `/` matches a file or folder name anywhere.
 pub fn glob_matches(glob: &str, path: &str) -> bool {
-    let path_segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let path_segs: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
     let glob = glob.trim_start_matches("./");
     if !glob.contains('/') {
         return path_segs.iter().any(|s| segment_matches(glob, s));
@@ -247,7 +257,8 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(bad[0].location().unwrap().1, 2);
-        let bad = Config::parse(&SourceFile::new("procedo.yaml", "rules:\n  x: loud\n")).unwrap_err();
+        let bad =
+            Config::parse(&SourceFile::new("procedo.yaml", "rules:\n  x: loud\n")).unwrap_err();
         assert_eq!(bad[0].location().unwrap().1, 2, "{:?}", bad[0]);
         assert!(Config::parse(&SourceFile::new("procedo.yaml", "# nothing\n")).is_ok());
     }

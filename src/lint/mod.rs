@@ -60,10 +60,16 @@ impl Category {
     /// What the category is for, in one line (for the rule index).
     pub fn description(self) -> &'static str {
         match self {
-            Category::Correctness => "the procedure is wrong: a path, table or time limit cannot work as written",
-            Category::Suspicious => "probably a mistake; allow it inline with a reason when it is intended",
+            Category::Correctness => {
+                "the procedure is wrong: a path, table or time limit cannot work as written"
+            }
+            Category::Suspicious => {
+                "probably a mistake; allow it inline with a reason when it is intended"
+            }
             Category::Style => "naming, metadata and documentation that make procedures readable",
-            Category::PerformanceOfOperations => "the procedure works but will make the control room slower or less safe",
+            Category::PerformanceOfOperations => {
+                "the procedure works but will make the control room slower or less safe"
+            }
             Category::Preview => "new rules, off unless enabled in `procedo.yaml`",
         }
     }

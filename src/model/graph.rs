@@ -206,8 +206,7 @@ impl DecisionGraph {
         };
         let mut stack = vec![start];
         while let Some(n) = stack.pop() {
-            if avoid.contains(&NodeId(n.index())) || std::mem::replace(&mut seen[n.index()], true)
-            {
+            if avoid.contains(&NodeId(n.index())) || std::mem::replace(&mut seen[n.index()], true) {
                 continue;
             }
             for e in self.g.edges_directed(n, Direction::Outgoing) {
@@ -225,9 +224,8 @@ impl DecisionGraph {
         let Some(start) = self.start else {
             return false;
         };
-        let flow = petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| {
-            e.weight().kind == EdgeKind::Flow
-        });
+        let flow =
+            petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| e.weight().kind == EdgeKind::Flow);
         let doms = petgraph::algo::dominators::simple_fast(&flow, start);
         let target = NodeIndex::new(b.0);
         if doms.immediate_dominator(target).is_none() && target != start {
@@ -244,14 +242,11 @@ impl DecisionGraph {
         let Some(start) = self.start else {
             return out;
         };
-        let flow = petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| {
-            e.weight().kind == EdgeKind::Flow
-        });
+        let flow =
+            petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| e.weight().kind == EdgeKind::Flow);
         let doms = petgraph::algo::dominators::simple_fast(&flow, start);
         for n in self.g.node_indices() {
-            out[n.index()] = doms
-                .immediate_dominator(n)
-                .map(|d| NodeId(d.index()));
+            out[n.index()] = doms.immediate_dominator(n).map(|d| NodeId(d.index()));
         }
         out
     }
@@ -259,9 +254,8 @@ impl DecisionGraph {
     /// Strongly connected components along flow edges that contain a cycle,
     /// each sorted by node id; components in order of their first node.
     pub fn cycles(&self) -> Vec<Vec<NodeId>> {
-        let flow = petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| {
-            e.weight().kind == EdgeKind::Flow
-        });
+        let flow =
+            petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| e.weight().kind == EdgeKind::Flow);
         let mut out: Vec<Vec<NodeId>> = petgraph::algo::tarjan_scc(&flow)
             .into_iter()
             .filter(|c| {

@@ -8,7 +8,9 @@ use crate::diagnostic::Severity;
 
 /// Escapes the message part of a workflow command.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value of a workflow command.
@@ -25,9 +27,15 @@ pub fn to_github(r: &LintReport, base: &Path) -> String {
             Severity::Warning => "warning",
             Severity::Info => "notice",
         };
-        let mut props = vec![format!("title={}", escape_property(&format!("procedo({})", d.code)))];
+        let mut props = vec![format!(
+            "title={}",
+            escape_property(&format!("procedo({})", d.code))
+        )];
         if let Some(src) = &d.source {
-            props.insert(0, format!("file={}", escape_property(&relative_path(src.name(), base))));
+            props.insert(
+                0,
+                format!("file={}", escape_property(&relative_path(src.name(), base))),
+            );
             if let Some(((l, c), (el, ec))) = region(d) {
                 props.insert(1, format!("line={l},col={c},endLine={el},endColumn={ec}"));
             }
@@ -37,7 +45,11 @@ pub fn to_github(r: &LintReport, base: &Path) -> String {
             message.push_str("\nhelp: ");
             message.push_str(h);
         }
-        out.push_str(&format!("::{command} {}::{}\n", props.join(","), escape_data(&message)));
+        out.push_str(&format!(
+            "::{command} {}::{}\n",
+            props.join(","),
+            escape_data(&message)
+        ));
     }
     out
 }

@@ -68,5 +68,8 @@ fn diff_paths(path: &Path, base: &Path) -> Option<PathBuf> {
 pub fn region(d: &Diagnostic) -> Option<((usize, usize), (usize, usize))> {
     let src = d.source.as_ref()?;
     let l = d.labels.first()?;
-    Some((src.line_col(l.span.start), src.line_col(l.span.end.max(l.span.start))))
+    Some((
+        src.line_col(l.span.start),
+        src.line_col(l.span.end.max(l.span.start)),
+    ))
 }

@@ -75,11 +75,11 @@ pub fn to_sarif(r: &LintReport, base: &Path) -> Value {
             "properties": { "category": m.category.name(), "tags": [m.category.name()] },
         }));
     }
-    let all = r
-        .diagnostics
-        .iter()
-        .map(|d| (d, None))
-        .chain(r.allowed.iter().map(|a| (&a.diagnostic, Some(a.reason.clone()))));
+    let all = r.diagnostics.iter().map(|d| (d, None)).chain(
+        r.allowed
+            .iter()
+            .map(|a| (&a.diagnostic, Some(a.reason.clone()))),
+    );
     let mut results = Vec::new();
     for (d, allowed) in all {
         if !index.contains_key(&d.code) {
@@ -111,7 +111,8 @@ pub fn to_sarif(r: &LintReport, base: &Path) -> Value {
                 "artifactLocation": { "uri": uri_path(&file), "uriBaseId": "%SRCROOT%" },
             });
             if let Some(((l, c), (el, ec))) = region(d) {
-                physical["region"] = json!({ "startLine": l, "startColumn": c, "endLine": el, "endColumn": ec });
+                physical["region"] =
+                    json!({ "startLine": l, "startColumn": c, "endLine": el, "endColumn": ec });
             }
             result["locations"] = json!([{ "physicalLocation": physical }]);
             let related: Vec<Value> = d
@@ -134,7 +135,8 @@ pub fn to_sarif(r: &LintReport, base: &Path) -> Value {
             if !related.is_empty() {
                 result["relatedLocations"] = Value::Array(related);
             }
-            result["partialFingerprints"] = json!({ "procedoFingerprint/v1": fingerprint(d, &file) });
+            result["partialFingerprints"] =
+                json!({ "procedoFingerprint/v1": fingerprint(d, &file) });
         }
         if let Some(reason) = allowed {
             let mut s = json!({ "kind": "inSource", "status": "accepted" });

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-use procedo::lint::{self, Config, all_rules, check_rule, example_procedure, rule_doc, rules_index};
+use procedo::lint::{
+    self, Config, all_rules, check_rule, example_procedure, rule_doc, rules_index,
+};
 
 fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -91,7 +93,11 @@ fn fixtures_trigger_their_rule_and_near_misses_do_not() {
                     rel.display()
                 );
                 let rendered = crate::render(&found);
-                assert!(rendered.contains("help:"), "{}: no help line\n{rendered}", rel.display());
+                assert!(
+                    rendered.contains("help:"),
+                    "{}: no help line\n{rendered}",
+                    rel.display()
+                );
                 insta::assert_snapshot!(format!("{name}__{stem}"), rendered);
             } else {
                 good += 1;
@@ -103,7 +109,10 @@ fn fixtures_trigger_their_rule_and_near_misses_do_not() {
                 );
             }
         }
-        assert!(bad >= 1 && good >= 1, "tests/lint/{name}/ needs a bad*.proc and a good*.proc");
+        assert!(
+            bad >= 1 && good >= 1,
+            "tests/lint/{name}/ needs a bad*.proc and a good*.proc"
+        );
     }
 }
 
@@ -111,7 +120,11 @@ fn fixtures_trigger_their_rule_and_near_misses_do_not() {
 /// the default configuration enables, plus the rule itself.
 fn lint_example(text: &str, rule: &str) -> Vec<procedo::Diagnostic> {
     let root = manifest().join("tests/lint");
-    let built = procedo::model::build_text(&root, &format!("{rule}-example.proc"), &example_procedure(text));
+    let built = procedo::model::build_text(
+        &root,
+        &format!("{rule}-example.proc"),
+        &example_procedure(text),
+    );
     let p = built.procedure.unwrap_or_else(|| {
         panic!(
             "the example of `{rule}` does not build:\n{}",
@@ -137,7 +150,11 @@ fn documented_examples_trigger_exactly_their_rule() {
             problems.push(format!(
                 "the bad example of `{}` also triggers: {}",
                 m.name,
-                others.iter().map(|d| format!("{} ({})", d.code, d.message)).collect::<Vec<_>>().join("; ")
+                others
+                    .iter()
+                    .map(|d| format!("{} ({})", d.code, d.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ));
         }
         let good = lint_example(m.good, m.name);
@@ -145,7 +162,10 @@ fn documented_examples_trigger_exactly_their_rule() {
             problems.push(format!(
                 "the fixed example of `{}` triggers: {}",
                 m.name,
-                good.iter().map(|d| format!("{} ({})", d.code, d.message)).collect::<Vec<_>>().join("; ")
+                good.iter()
+                    .map(|d| format!("{} ({})", d.code, d.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ));
         }
     }
@@ -223,12 +243,13 @@ fn procedo_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
 fn validate_sarif(text: &str) {
     // The 2.1.0 schema's `run.language` pattern has a stray `]` that regex checkers
     // reject (the OASIS errata fixed it); apply the errata pattern in memory.
-    let schema_text = std::fs::read_to_string(manifest().join("tests/sarif/sarif-schema-2.1.0.json"))
-        .unwrap()
-        .replace(
-            r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#,
-            r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#,
-        );
+    let schema_text =
+        std::fs::read_to_string(manifest().join("tests/sarif/sarif-schema-2.1.0.json"))
+            .unwrap()
+            .replace(
+                r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#,
+                r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#,
+            );
     let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
     let log: serde_json::Value = serde_json::from_str(text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -236,7 +257,11 @@ fn validate_sarif(text: &str) {
         .iter_errors(&log)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "SARIF does not validate:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "SARIF does not validate:\n{}",
+        errors.join("\n")
+    );
     assert_eq!(log["version"], "2.1.0");
 }
 
@@ -251,12 +276,17 @@ fn sarif_of_the_library_validates_against_the_schema() {
     assert!(rules.len() >= 30);
     for r in rules {
         let uri = r["helpUri"].as_str().unwrap();
-        assert!(uri.ends_with(&format!("docs/rules/{}.md", r["id"].as_str().unwrap())), "{uri}");
+        assert!(
+            uri.ends_with(&format!("docs/rules/{}.md", r["id"].as_str().unwrap())),
+            "{uri}"
+        );
     }
     // Allowed findings are present, suppressed in source with their reason.
     for res in run["results"].as_array().unwrap() {
         assert_eq!(res["suppressions"][0]["kind"], "inSource", "{res}");
-        let uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+        let uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
         assert!(uri.starts_with("procedures/"), "{uri}");
         let idx = res["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[idx]["id"], res["ruleId"]);
@@ -277,11 +307,20 @@ fn sarif_of_findings_and_front_end_errors_validates() {
     validate_sarif(&out);
     let log: serde_json::Value = serde_json::from_str(&out).unwrap();
     let results = log["runs"][0]["results"].as_array().unwrap();
-    let ids: Vec<&str> = results.iter().map(|r| r["ruleId"].as_str().unwrap()).collect();
-    assert!(ids.contains(&"table-gap") && ids.contains(&"syntax"), "{ids:?}");
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"table-gap") && ids.contains(&"syntax"),
+        "{ids:?}"
+    );
     let gap = results.iter().find(|r| r["ruleId"] == "table-gap").unwrap();
     let loc = &gap["locations"][0]["physicalLocation"];
-    assert_eq!(loc["artifactLocation"]["uri"], "tests/lint/table-gap/bad.proc");
+    assert_eq!(
+        loc["artifactLocation"]["uri"],
+        "tests/lint/table-gap/bad.proc"
+    );
     assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
     assert!(loc["region"]["startLine"].as_u64().unwrap() > 1);
 }
@@ -296,10 +335,22 @@ fn deny_warnings_github_annotations_and_show_allowed() {
         out.starts_with("::warning file=tests/lint/unused-fact/bad.proc,line="),
         "{out}"
     );
-    assert!(out.contains("title=procedo(unused-fact)::fact `caller_age` is never used%0Ahelp: "), "{out}");
-    let (code, out, _) = procedo_cmd(&["lint", "--show-allowed", "tests/lint/allow-without-reason/good.proc"]);
+    assert!(
+        out.contains("title=procedo(unused-fact)::fact `caller_age` is never used%0Ahelp: "),
+        "{out}"
+    );
+    let (code, out, _) = procedo_cmd(&[
+        "lint",
+        "--show-allowed",
+        "tests/lint/allow-without-reason/good.proc",
+    ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("unused-fact — fact `legacy_code` is never used (reason: kept for the 2025 log import)"), "{out}");
+    assert!(
+        out.contains(
+            "unused-fact — fact `legacy_code` is never used (reason: kept for the 2025 log import)"
+        ),
+        "{out}"
+    );
     assert!(out.contains("0 errors, 0 warnings, 1 allowed"), "{out}");
 }
 
@@ -316,22 +367,36 @@ fn scratch(config: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
 
 #[test]
 fn configuration_sets_severities_ignores_paths_and_reports_its_own_errors() {
-    let unused = std::fs::read_to_string(manifest().join("tests/lint/unused-fact/bad.proc")).unwrap();
-    let naming = std::fs::read_to_string(manifest().join("tests/lint/naming-convention/bad.proc")).unwrap();
+    let unused =
+        std::fs::read_to_string(manifest().join("tests/lint/unused-fact/bad.proc")).unwrap();
+    let naming =
+        std::fs::read_to_string(manifest().join("tests/lint/naming-convention/bad.proc")).unwrap();
     let dir = scratch(
         "rules:\n  unused-fact: error\ncategories:\n  style: off\nignore:\n  - \"drafts/**\"\n",
-        &[("a.proc", &unused), ("b.proc", &naming), ("drafts/c.proc", "not a procedure\n")],
+        &[
+            ("a.proc", &unused),
+            ("b.proc", &naming),
+            ("drafts/c.proc", "not a procedure\n"),
+        ],
     );
     let (code, out, err) = procedo_in(dir.path(), &["lint", "--format", "json", "."]);
     assert_eq!(code, 1, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["files"], 2);
     assert_eq!(v["ignored"], 1);
-    let codes: Vec<&str> = v["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["unused-fact"], "{out}");
     assert_eq!(v["diagnostics"][0]["severity"], "error");
 
-    let dir = scratch("rules:\n  unused-fact: off\n  no-such-rule: warning\n", &[("a.proc", &unused)]);
+    let dir = scratch(
+        "rules:\n  unused-fact: off\n  no-such-rule: warning\n",
+        &[("a.proc", &unused)],
+    );
     let (code, _, err) = procedo_in(dir.path(), &["lint", "--color", "never", "."]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown rule `no-such-rule`"), "{err}");
@@ -349,7 +414,11 @@ fn allow_comments_cover_their_line_the_next_line_and_whole_blocks() {
     let built = procedo::model::build_text(manifest(), "allow.proc", text);
     let p = built.procedure.unwrap();
     let outcome = lint::run_with(&p, &Config::default());
-    let left: Vec<String> = outcome.findings.iter().map(|d| format!("{}: {}", d.code, d.message)).collect();
+    let left: Vec<String> = outcome
+        .findings
+        .iter()
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect();
     assert_eq!(left, ["unused-fact: fact `c` is never used"], "{left:?}");
     let allowed: Vec<(&str, Option<&str>)> = outcome
         .allowed

@@ -154,12 +154,20 @@ impl IntervalSet {
         if self.whole() {
             for p in &mut self.parts {
                 if p.lo.is_finite() {
-                    let lo = if p.lo_in { p.lo.ceil() } else { (p.lo + 1.0).floor() };
+                    let lo = if p.lo_in {
+                        p.lo.ceil()
+                    } else {
+                        (p.lo + 1.0).floor()
+                    };
                     p.lo = lo;
                     p.lo_in = true;
                 }
                 if p.hi.is_finite() {
-                    let hi = if p.hi_in { p.hi.floor() } else { (p.hi - 1.0).ceil() };
+                    let hi = if p.hi_in {
+                        p.hi.floor()
+                    } else {
+                        (p.hi - 1.0).ceil()
+                    };
                     p.hi = hi;
                     p.hi_in = true;
                 }
@@ -307,7 +315,9 @@ impl Vals {
 
     pub fn intersect(&self, o: &Vals) -> Vals {
         match (self, o) {
-            (Vals::Finite(a), Vals::Finite(b)) => Vals::Finite(a.intersection(b).cloned().collect()),
+            (Vals::Finite(a), Vals::Finite(b)) => {
+                Vals::Finite(a.intersection(b).cloned().collect())
+            }
             (Vals::Num(a), Vals::Num(b)) => Vals::Num(a.intersect(b)),
             _ => self.clone(),
         }
@@ -389,7 +399,11 @@ impl Env {
     /// `None` when no value is left.
     pub fn restrict(&self, key: &str, full: &Vals, set: &Vals, keep: bool) -> Option<Env> {
         let cur = self.0.get(key).cloned().unwrap_or_else(|| full.clone());
-        let next = if keep { cur.intersect(set) } else { cur.minus(set) };
+        let next = if keep {
+            cur.intersect(set)
+        } else {
+            cur.minus(set)
+        };
         if next.is_empty() {
             return None;
         }
@@ -418,18 +432,20 @@ impl Cx<'_> {
                 Const::Num(n, _) => Some(Vals::Num(IntervalSet::of(*k, Interval::cmp(*op, n)))),
                 _ => None,
             },
-            (Dom::Numeric(k), TestKind::Range(a, b)) => match (self.const_of(a)?, self.const_of(b)?) {
-                (Const::Num(a, _), Const::Num(b, _)) => Some(Vals::Num(IntervalSet::of(
-                    *k,
-                    Interval {
-                        lo: a,
-                        lo_in: true,
-                        hi: b,
-                        hi_in: true,
-                    },
-                ))),
-                _ => None,
-            },
+            (Dom::Numeric(k), TestKind::Range(a, b)) => {
+                match (self.const_of(a)?, self.const_of(b)?) {
+                    (Const::Num(a, _), Const::Num(b, _)) => Some(Vals::Num(IntervalSet::of(
+                        *k,
+                        Interval {
+                            lo: a,
+                            lo_in: true,
+                            hi: b,
+                            hi_in: true,
+                        },
+                    ))),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -493,8 +509,14 @@ impl Cx<'_> {
                     span: cond.span,
                 };
                 let (set, keep) = match op {
-                    BinaryOp::Eq => (self.test_set(&test(TestKind::Equals((**value).clone())), &dom), want),
-                    BinaryOp::Ne => (self.test_set(&test(TestKind::Equals((**value).clone())), &dom), !want),
+                    BinaryOp::Eq => (
+                        self.test_set(&test(TestKind::Equals((**value).clone())), &dom),
+                        want,
+                    ),
+                    BinaryOp::Ne => (
+                        self.test_set(&test(TestKind::Equals((**value).clone())), &dom),
+                        !want,
+                    ),
                     BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                         let c = match op {
                             BinaryOp::Lt => CmpOp::Lt,
@@ -502,7 +524,10 @@ impl Cx<'_> {
                             BinaryOp::Gt => CmpOp::Gt,
                             _ => CmpOp::Ge,
                         };
-                        (self.test_set(&test(TestKind::Compare(c, (**value).clone())), &dom), want)
+                        (
+                            self.test_set(&test(TestKind::Compare(c, (**value).clone())), &dom),
+                            want,
+                        )
                     }
                     _ => (None, want),
                 };
@@ -588,8 +613,9 @@ mod tests {
         assert!(a.intersect(&b).is_empty());
         let c = a.union(&b);
         assert_eq!(c, IntervalSet::all(NumKind::Int));
-        let d = IntervalSet::of(NumKind::Decimal, Interval::cmp(CmpOp::Gt, 2.0))
-            .intersect(&IntervalSet::of(NumKind::Decimal, Interval::cmp(CmpOp::Lt, 3.0)));
+        let d = IntervalSet::of(NumKind::Decimal, Interval::cmp(CmpOp::Gt, 2.0)).intersect(
+            &IntervalSet::of(NumKind::Decimal, Interval::cmp(CmpOp::Lt, 3.0)),
+        );
         assert!(!d.is_empty());
         let ge5 = IntervalSet::of(NumKind::Int, Interval::cmp(CmpOp::Ge, 5.0));
         assert_eq!(ge5.complement().describe(), "<= 4");

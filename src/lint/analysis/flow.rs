@@ -71,7 +71,10 @@ impl<'p> Cx<'p> {
             match (&key, self.full(&dom)) {
                 (Some(key), Some(full)) => match self.cell_set(&b.tests, &dom) {
                     Some(set) => {
-                        branches.push(rest.as_ref().and_then(|e| e.restrict(key, &full, &set, true)));
+                        branches.push(
+                            rest.as_ref()
+                                .and_then(|e| e.restrict(key, &full, &set, true)),
+                        );
                         rest = rest.and_then(|e| e.restrict(key, &full, &set, false));
                     }
                     None => {

@@ -48,12 +48,14 @@ pub enum Dom {
     Opaque,
 }
 
+/// Level → target kind → (limit in ms, the target's `when` text).
+pub type Targets = BTreeMap<String, BTreeMap<String, Vec<(f64, Option<String>)>>>;
+
 /// Procedure-wide facts the analyses need: symbols, parameter constants, targets.
 pub struct Cx<'p> {
     pub p: &'p Procedure,
     params: BTreeMap<String, Const>,
-    /// Level → target kind → (limit in ms, the target's `when` text).
-    pub targets: BTreeMap<String, BTreeMap<String, Vec<(f64, Option<String>)>>>,
+    pub targets: Targets,
 }
 
 impl<'p> Cx<'p> {
@@ -75,8 +77,7 @@ impl<'p> Cx<'p> {
                 }
             }
         }
-        let mut targets: BTreeMap<String, BTreeMap<String, Vec<(f64, Option<String>)>>> =
-            BTreeMap::new();
+        let mut targets: Targets = BTreeMap::new();
         for s in &file.sections {
             if let Section::Priority(pr) = s {
                 for item in &pr.items {
@@ -192,24 +193,21 @@ impl<'p> Cx<'p> {
                 .get(&n.text)
                 .filter(|s| !s.outcomes.is_empty())
                 .map(|s| Type::Enum(s.outcomes.clone())),
-            ExprKind::Binary(op, _, _)
-                if matches!(
-                    op,
-                    BinaryOp::And
-                        | BinaryOp::Or
-                        | BinaryOp::Eq
-                        | BinaryOp::Ne
-                        | BinaryOp::Lt
-                        | BinaryOp::Le
-                        | BinaryOp::Gt
-                        | BinaryOp::Ge
-                        | BinaryOp::In
-                        | BinaryOp::NotIn
-                        | BinaryOp::Matches
-                ) =>
-            {
-                Some(Type::Bool)
-            }
+            ExprKind::Binary(
+                BinaryOp::And
+                | BinaryOp::Or
+                | BinaryOp::Eq
+                | BinaryOp::Ne
+                | BinaryOp::Lt
+                | BinaryOp::Le
+                | BinaryOp::Gt
+                | BinaryOp::Ge
+                | BinaryOp::In
+                | BinaryOp::NotIn
+                | BinaryOp::Matches,
+                _,
+                _,
+            ) => Some(Type::Bool),
             ExprKind::Unary(UnaryOp::Not, _) | ExprKind::IsMissing { .. } => Some(Type::Bool),
             _ => None,
         }
@@ -230,7 +228,8 @@ impl<'p> Cx<'p> {
 
     /// The domain of a subject expression.
     pub fn dom_of(&self, e: &Expr) -> Dom {
-        self.type_of(e).map_or(Dom::Opaque, |t| self.dom_of_type(&t))
+        self.type_of(e)
+            .map_or(Dom::Opaque, |t| self.dom_of_type(&t))
     }
 
     /// Every value a subject can take, as a set.
@@ -359,7 +358,9 @@ pub fn band_model(name: &str, indicators: &[ast::Indicator], bands: &ast::Bands)
                 }
             }
             let key = (sum * 1000.0).round() as i64;
-            let better = seen.get(&key).is_none_or(|(_, old)| names.len() < old.len());
+            let better = seen
+                .get(&key)
+                .is_none_or(|(_, old)| names.len() < old.len());
             if better {
                 seen.insert(key, (sum, names));
             }
@@ -394,12 +395,20 @@ impl BandModel {
         match &self.totals {
             Some(ts) => ts
                 .iter()
-                .find(|(t, _)| !set.intersect(&IntervalSet::of(NumKind::Decimal, Interval::point(*t))).is_empty())
+                .find(|(t, _)| {
+                    !set.intersect(&IntervalSet::of(NumKind::Decimal, Interval::point(*t)))
+                        .is_empty()
+                })
                 .cloned(),
             None => {
                 let range = IntervalSet::of(
                     NumKind::Decimal,
-                    Interval { lo: self.range.0, lo_in: true, hi: self.range.1, hi_in: true },
+                    Interval {
+                        lo: self.range.0,
+                        lo_in: true,
+                        hi: self.range.1,
+                        hi_in: true,
+                    },
                 );
                 set.intersect(&range).sample().map(|x| (x, Vec::new()))
             }

@@ -72,7 +72,11 @@ impl TableModel {
         if !self.exact {
             return None;
         }
-        let full: Vec<Vec<bool>> = self.cols.iter().map(|c| vec![true; c.atoms.len()]).collect();
+        let full: Vec<Vec<bool>> = self
+            .cols
+            .iter()
+            .map(|c| vec![true; c.atoms.len()])
+            .collect();
         let rows: Vec<&RowModel> = self.rows.iter().collect();
         uncovered(&full, &rows, 0)
     }
@@ -151,7 +155,11 @@ impl TableModel {
 
 fn uncovered(bx: &[Vec<bool>], rows: &[&RowModel], c: usize) -> Option<Vec<usize>> {
     if c == bx.len() {
-        return if rows.is_empty() { Some(Vec::new()) } else { None };
+        return if rows.is_empty() {
+            Some(Vec::new())
+        } else {
+            None
+        };
     }
     for (a, _) in bx[c].iter().enumerate().filter(|(_, m)| **m) {
         let next: Vec<&RowModel> = rows.iter().copied().filter(|r| r.sets[c][a]).collect();
@@ -187,7 +195,9 @@ pub fn patterns_meet(a: &str, b: &str) -> bool {
         x == "*"
             || y == "*"
             || (x.chars().count() == y.chars().count()
-                && x.chars().zip(y.chars()).all(|(p, q)| p == q || p == '?' || q == '?'))
+                && x.chars()
+                    .zip(y.chars())
+                    .all(|(p, q)| p == q || p == '?' || q == '?'))
     })
 }
 
@@ -250,11 +260,21 @@ impl Cx<'_> {
                     let mut atoms = Vec::new();
                     let mut lo = f64::NEG_INFINITY;
                     for &p in &points {
-                        atoms.push(Interval { lo, lo_in: false, hi: p, hi_in: false });
+                        atoms.push(Interval {
+                            lo,
+                            lo_in: false,
+                            hi: p,
+                            hi_in: false,
+                        });
                         atoms.push(Interval::point(p));
                         lo = p;
                     }
-                    atoms.push(Interval { lo, lo_in: false, hi: f64::INFINITY, hi_in: false });
+                    atoms.push(Interval {
+                        lo,
+                        lo_in: false,
+                        hi: f64::INFINITY,
+                        hi_in: false,
+                    });
                     let atoms: Vec<Atom> = atoms
                         .into_iter()
                         .filter(|i| !IntervalSet::of(*k, *i).is_empty())
@@ -277,10 +297,7 @@ impl Cx<'_> {
                     cell_sets.push(views);
                 }
                 Dom::Opaque => {
-                    let texty = matches!(
-                        self.type_of(e),
-                        Some(Type::Text) | Some(Type::Code(_))
-                    );
+                    let texty = matches!(self.type_of(e), Some(Type::Text) | Some(Type::Code(_)));
                     let mut lits: Vec<String> = Vec::new();
                     let mut plain = texty;
                     let mut views = Vec::new();
@@ -333,10 +350,7 @@ impl Cx<'_> {
                         exact = false;
                         (vec![true; n], None)
                     }
-                    CellView::Set(v) => (
-                        col.atoms.iter().map(|a| atom_in(a, v)).collect(),
-                        None,
-                    ),
+                    CellView::Set(v) => (col.atoms.iter().map(|a| atom_in(a, v)).collect(), None),
                     CellView::Patterns(ps, negated) => {
                         let hits: Vec<bool> = col
                             .atoms

@@ -32,7 +32,9 @@ impl Rule for AllowWithoutReason {
             .map(|d| {
                 Diagnostic::warning(META.name, "this allow comment gives no reason")
                     .with_label(d.span, "no `reason \"...\"`")
-                    .with_help("say why the finding is fine here: `# procedo: allow(RULE) reason \"...\"`")
+                    .with_help(
+                        "say why the finding is fine here: `# procedo: allow(RULE) reason \"...\"`",
+                    )
             })
             .collect()
     }

@@ -3,7 +3,7 @@
 
 use crate::ast::{DecisionDef, Section};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::lint::analysis::{band_model, decisions, domain::num_text, NumKind};
+use crate::lint::analysis::{NumKind, band_model, decisions, domain::num_text};
 use crate::lint::{Category, Rule, RuleMeta};
 use crate::model::Procedure;
 
@@ -30,13 +30,19 @@ impl Rule for BandGapOrOverlap {
     fn check(&self, p: &Procedure) -> Vec<Diagnostic> {
         let mut models = Vec::new();
         for s in &p.ast().sections {
-            if let Section::Validity { indicators, bands, .. } = s {
+            if let Section::Validity {
+                indicators, bands, ..
+            } = s
+            {
                 models.push((band_model("validity", indicators, bands), bands.span));
             }
         }
         for (d, _) in decisions(p.ast()) {
             if let DecisionDef::Score(sc) = d {
-                models.push((band_model(&sc.name.text, &sc.indicators, &sc.bands), sc.bands.span));
+                models.push((
+                    band_model(&sc.name.text, &sc.indicators, &sc.bands),
+                    sc.bands.span,
+                ));
             }
         }
         let mut out = Vec::new();

@@ -2,7 +2,7 @@
 
 use crate::ast::{DecisionDef, Section};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::lint::analysis::{band_model, decisions, domain::num_text, NumKind};
+use crate::lint::analysis::{NumKind, band_model, decisions, domain::num_text};
 use crate::lint::{Category, Rule, RuleMeta};
 use crate::model::Procedure;
 
@@ -29,7 +29,10 @@ impl Rule for BandUnreachable {
     fn check(&self, p: &Procedure) -> Vec<Diagnostic> {
         let mut models = Vec::new();
         for s in &p.ast().sections {
-            if let Section::Validity { indicators, bands, .. } = s {
+            if let Section::Validity {
+                indicators, bands, ..
+            } = s
+            {
                 models.push(band_model("validity", indicators, bands));
             }
         }

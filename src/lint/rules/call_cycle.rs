@@ -25,7 +25,11 @@ This rule follows calls by id through every file the procedure uses.",
 };
 
 /// Procedure id → (the calls it makes, by id).
-fn call_graph(unit: &Arc<Unit>, out: &mut BTreeMap<String, Vec<String>>, seen: &mut Vec<std::path::PathBuf>) {
+fn call_graph(
+    unit: &Arc<Unit>,
+    out: &mut BTreeMap<String, Vec<String>>,
+    seen: &mut Vec<std::path::PathBuf>,
+) {
     if seen.contains(&unit.path) {
         return;
     }
@@ -43,7 +47,9 @@ fn call_graph(unit: &Arc<Unit>, out: &mut BTreeMap<String, Vec<String>>, seen: &
                 });
             }
         }
-        out.entry(parsed.file.id.text.clone()).or_default().extend(calls);
+        out.entry(parsed.file.id.text.clone())
+            .or_default()
+            .extend(calls);
     }
     for (_, used) in &unit.uses {
         call_graph(used, out, seen);

@@ -30,7 +30,9 @@ impl Rule for CapabilityNotProvided {
     fn check(&self, p: &Procedure) -> Vec<Diagnostic> {
         let res = &p.symbols.resources;
         let mut out = Vec::new();
-        let Some(body) = Cx::new(p).flow() else { return out };
+        let Some(body) = Cx::new(p).flow() else {
+            return out;
+        };
         all_stmts(body, &mut |s| {
             let attrs = match s {
                 Stmt::Step(x) => &x.attrs,
@@ -39,10 +41,19 @@ impl Rule for CapabilityNotProvided {
                 _ => return,
             };
             for a in attrs {
-                let StepAttr::Needs { resource, capabilities, .. } = a else { continue };
+                let StepAttr::Needs {
+                    resource,
+                    capabilities,
+                    ..
+                } = a
+                else {
+                    continue;
+                };
                 if resource.text == "any" {
                     let wanted: Vec<&str> = capabilities.iter().map(|c| c.text.as_str()).collect();
-                    let ok = res.values().any(|caps| wanted.iter().all(|w| caps.iter().any(|c| c == w)));
+                    let ok = res
+                        .values()
+                        .any(|caps| wanted.iter().all(|w| caps.iter().any(|c| c == w)));
                     if !ok && !wanted.is_empty() {
                         out.push(
                             Diagnostic::error(META.name, format!("no resource type has all of [{}]", wanted.join(", ")))
@@ -52,19 +63,39 @@ impl Rule for CapabilityNotProvided {
                     }
                     continue;
                 }
-                let Some(caps) = res.get(&resource.text) else { continue };
+                let Some(caps) = res.get(&resource.text) else {
+                    continue;
+                };
                 for c in capabilities {
                     if !caps.contains(&c.text) {
-                        let others: Vec<&String> = res.iter().filter(|(_, cs)| cs.contains(&c.text)).map(|(n, _)| n).collect();
+                        let others: Vec<&String> = res
+                            .iter()
+                            .filter(|(_, cs)| cs.contains(&c.text))
+                            .map(|(n, _)| n)
+                            .collect();
                         let help = if others.is_empty() {
-                            format!("add `{}` to the capabilities of `{}` in `resources`, or remove it here", c.text, resource.text)
+                            format!(
+                                "add `{}` to the capabilities of `{}` in `resources`, or remove it here",
+                                c.text, resource.text
+                            )
                         } else {
-                            format!("`{}` has it: ask for that type, or add the capability to `{}`", others.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("`, `"), resource.text)
+                            format!(
+                                "`{}` has it: ask for that type, or add the capability to `{}`",
+                                others
+                                    .iter()
+                                    .map(|s| s.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join("`, `"),
+                                resource.text
+                            )
                         };
                         out.push(
-                            Diagnostic::error(META.name, format!("`{}` has no `{}` capability", resource.text, c.text))
-                                .with_label(c.span, format!("not a capability of `{}`", resource.text))
-                                .with_help(help),
+                            Diagnostic::error(
+                                META.name,
+                                format!("`{}` has no `{}` capability", resource.text, c.text),
+                            )
+                            .with_label(c.span, format!("not a capability of `{}`", resource.text))
+                            .with_help(help),
                         );
                     }
                 }

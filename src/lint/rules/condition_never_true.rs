@@ -37,12 +37,18 @@ impl Rule for ConditionNeverTrue {
         for s in &file.sections {
             match s {
                 Section::Validity { indicators, .. } => {
-                    conds.extend(indicators.iter().map(|i| (&i.when, "this indicator never scores", Env::default())));
+                    conds.extend(
+                        indicators
+                            .iter()
+                            .map(|i| (&i.when, "this indicator never scores", Env::default())),
+                    );
                 }
                 Section::Priority(pr) => {
                     for item in &pr.items {
                         match item {
-                            PriorityItem::Override(o) => conds.push((&o.when, "this override never fires", Env::default())),
+                            PriorityItem::Override(o) => {
+                                conds.push((&o.when, "this override never fires", Env::default()))
+                            }
                             PriorityItem::Target(t) => {
                                 if let Some(w) = &t.when {
                                     conds.push((w, "this target never applies", Env::default()));
@@ -64,7 +70,11 @@ impl Rule for ConditionNeverTrue {
         }
         for (d, _) in decisions(file) {
             if let crate::ast::DecisionDef::Score(sc) = d {
-                conds.extend(sc.indicators.iter().map(|i| (&i.when, "this indicator never scores", Env::default())));
+                conds.extend(
+                    sc.indicators
+                        .iter()
+                        .map(|i| (&i.when, "this indicator never scores", Env::default())),
+                );
             }
         }
         let mut flow_conds: Vec<(Expr, &'static str, Env)> = Vec::new();
@@ -89,9 +99,14 @@ impl Rule for ConditionNeverTrue {
         for (e, what, env) in all {
             if cx.refine(&env, &e, true).is_none() {
                 out.push(
-                    Diagnostic::warning(META.name, format!("this condition can never be true: {what}"))
-                        .with_label(e.span, "never true here")
-                        .with_help("check the comparisons (`and` where `or` was meant?) and the values tested"),
+                    Diagnostic::warning(
+                        META.name,
+                        format!("this condition can never be true: {what}"),
+                    )
+                    .with_label(e.span, "never true here")
+                    .with_help(
+                        "check the comparisons (`and` where `or` was meant?) and the values tested",
+                    ),
                 );
             }
         }

@@ -2,8 +2,8 @@
 
 use crate::ast::{BranchBody, Stmt};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::lint::analysis::flow::all_stmts;
 use crate::lint::analysis::Cx;
+use crate::lint::analysis::flow::all_stmts;
 use crate::lint::{Category, Rule, RuleMeta};
 use crate::model::graph::NodeKind;
 use crate::model::{Procedure, StepRole};
@@ -48,7 +48,7 @@ impl Rule for DeadEnd {
             _ => {}
         });
         let mut explained = false;
-        for (target, span) in jumps {
+        for (target, _) in jumps {
             let what = match p.symbols.steps.get(&target.text).map(|s| s.role) {
                 Some(StepRole::Event) => "an event",
                 Some(StepRole::Monitor) => "a monitor",
@@ -58,11 +58,18 @@ impl Rule for DeadEnd {
             out.push(
                 Diagnostic::error(
                     META.name,
-                    format!("this path stops here: `{}` is {what}, not a step", target.text),
+                    format!(
+                        "this path stops here: `{}` is {what}, not a step",
+                        target.text
+                    ),
                 )
-                .with_label(target.span, format!("{what} does not continue the flow"))
-                .with_label(span, "the path jumps here")
-                .with_help("jump to a step of the flow instead, or finish the path with `end STATE`"),
+                .with_label(
+                    target.span,
+                    format!("the path jumps here, but {what} does not continue the flow"),
+                )
+                .with_help(
+                    "jump to a step of the flow instead, or finish the path with `end STATE`",
+                ),
             );
         }
         if explained {

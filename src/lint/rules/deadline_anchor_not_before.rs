@@ -51,7 +51,10 @@ fn unmet(p: &Procedure, a: &Anchor, at: NodeId) -> Vec<String> {
                 }
             }
             if p.graph.reachable_avoiding(&nodes)[at.0] {
-                xs.iter().flat_map(|x| x.names()).map(|n| n.text.clone()).collect()
+                xs.iter()
+                    .flat_map(|x| x.names())
+                    .map(|n| n.text.clone())
+                    .collect()
             } else {
                 Vec::new()
             }
@@ -76,27 +79,45 @@ impl Rule for DeadlineAnchorNotBefore {
                 _ => return,
             };
             let Some(name) = stmt_name(s) else { return };
-            let Some(at) = p.graph.by_name(&name) else { return };
+            let Some(at) = p.graph.by_name(&name) else {
+                return;
+            };
             if reachable.binary_search(&at).is_err() {
                 return;
             }
             for a in attrs {
-                let StepAttr::Within { of: Some(anchor), span, .. } = a else { continue };
+                let StepAttr::Within {
+                    of: Some(anchor),
+                    span,
+                    ..
+                } = a
+                else {
+                    continue;
+                };
                 let missing = unmet(p, anchor, at);
                 if missing.is_empty() {
                     continue;
                 }
-                let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+                let list = missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let why = if missing.contains(&name) {
                     "a step cannot be timed from itself".to_string()
                 } else {
                     format!("{list} does not happen before `{name}` on every path")
                 };
                 out.push(
-                    Diagnostic::error(META.name, format!("`{name}` is timed from {list}, which may not have happened"))
-                        .with_label(anchor.span(), why)
-                        .with_label(*span, "the time limit")
-                        .with_help("time the step from a step that always comes before it, or from an event"),
+                    Diagnostic::error(
+                        META.name,
+                        format!("`{name}` is timed from {list}, which may not have happened"),
+                    )
+                    .with_label(anchor.span(), why)
+                    .with_label(*span, "the time limit")
+                    .with_help(
+                        "time the step from a step that always comes before it, or from an event",
+                    ),
                 );
             }
         });

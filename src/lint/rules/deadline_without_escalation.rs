@@ -29,7 +29,9 @@ impl Rule for DeadlineWithoutEscalation {
 
     fn check(&self, p: &Procedure) -> Vec<Diagnostic> {
         let mut out = Vec::new();
-        let Some(body) = Cx::new(p).flow() else { return out };
+        let Some(body) = Cx::new(p).flow() else {
+            return out;
+        };
         all_stmts(body, &mut |s| {
             let (attrs, name) = match s {
                 Stmt::Step(x) => (&x.attrs, x.name.clone()),

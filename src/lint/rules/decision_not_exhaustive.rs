@@ -36,7 +36,9 @@ impl Rule for DecisionNotExhaustive {
             }
             let Some(subject) = &d.subject else { return };
             let info = cx.decide(d, env);
-            let Some(missing) = info.uncovered(&cx) else { return };
+            let Some(missing) = info.uncovered(&cx) else {
+                return;
+            };
             if missing.is_empty() {
                 return;
             }
@@ -46,13 +48,24 @@ impl Rule for DecisionNotExhaustive {
             };
             let subject_text = crate::fmt::expr_to_string(subject);
             let values = missing.describe(&order);
+            let phrase = if !matches!(info.dom, Dom::Numeric(_)) {
+                format!("{subject_text} = {values}")
+            } else if values.starts_with(['<', '>']) {
+                format!("{subject_text} {values}")
+            } else if values.contains("..") {
+                format!("{subject_text} in {values}")
+            } else {
+                format!("{subject_text} = {values}")
+            };
             out.push(
                 Diagnostic::error(
                     META.name,
-                    format!("`decide {}` has no branch for {subject_text} = {values}", d.name.text),
+                    format!("`decide {}` has no branch for {phrase}", d.name.text),
                 )
                 .with_label(d.span, format!("no `when` for {values} and no `else`"))
-                .with_help(format!("add a `when` for {values} saying what to do, or an `else` branch")),
+                .with_help(format!(
+                    "add a `when` for {values} saying what to do, or an `else` branch"
+                )),
             );
         });
         out

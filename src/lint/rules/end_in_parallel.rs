@@ -34,21 +34,47 @@ impl Rule for EndInParallel {
         let Some(body) = cx.flow() else { return out };
         all_stmts(body, &mut |s| {
             let Stmt::Parallel(par) = s else { return };
-            let name = par.name.as_ref().map_or("parallel".to_string(), |n| format!("parallel {}", n.text));
+            let name = par
+                .name
+                .as_ref()
+                .map_or("parallel".to_string(), |n| format!("parallel {}", n.text));
             for b in &par.branches {
                 all_stmts(&b.body, &mut |inner| {
                     let found = match inner {
-                        Stmt::End { state, span, .. } => Some((*span, format!("`end {}` closes the case while the other branches run", state.text))),
-                        Stmt::Goto { target, span, .. } => Some((*span, format!("`go to {}` leaves the block before the other branches finish", target.text))),
+                        Stmt::End { state, span, .. } => Some((
+                            *span,
+                            format!(
+                                "`end {}` closes the case while the other branches run",
+                                state.text
+                            ),
+                        )),
+                        Stmt::Goto { target, span, .. } => Some((
+                            *span,
+                            format!(
+                                "`go to {}` leaves the block before the other branches finish",
+                                target.text
+                            ),
+                        )),
                         Stmt::Decide(d) => {
-                            let jump = d.branches.iter().find_map(|b| match &b.body {
-                                BranchBody::Goto(t) => Some((b.span, t.text.clone())),
-                                _ => None,
-                            }).or_else(|| match &d.otherwise {
-                                Some((BranchBody::Goto(t), s)) => Some((*s, t.text.clone())),
-                                _ => None,
-                            });
-                            jump.map(|(s, t)| (s, format!("`-> {t}` leaves the block before the other branches finish")))
+                            let jump = d
+                                .branches
+                                .iter()
+                                .find_map(|b| match &b.body {
+                                    BranchBody::Goto(t) => Some((b.span, t.text.clone())),
+                                    _ => None,
+                                })
+                                .or_else(|| match &d.otherwise {
+                                    Some((BranchBody::Goto(t), s)) => Some((*s, t.text.clone())),
+                                    _ => None,
+                                });
+                            jump.map(|(s, t)| {
+                                (
+                                    s,
+                                    format!(
+                                        "`-> {t}` leaves the block before the other branches finish"
+                                    ),
+                                )
+                            })
                         }
                         _ => None,
                     };

@@ -38,7 +38,9 @@ impl Rule for EndStateNeverReached {
             .map(|n| n.name.as_str())
             .collect();
         for s in &p.ast().sections {
-            let Section::Ends { items, .. } = s else { continue };
+            let Section::Ends { items, .. } = s else {
+                continue;
+            };
             for e in items {
                 if !reached.contains(&e.name.text.as_str()) {
                     out.push(

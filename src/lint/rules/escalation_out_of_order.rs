@@ -13,6 +13,9 @@ use crate::model::{Procedure, Unit};
 
 pub struct EscalationOutOfOrder;
 
+/// One escalation: its moment, how it is written, its roles and its line.
+type Rung = (f64, String, Vec<String>, crate::source::Span);
+
 static META: RuleMeta = RuleMeta {
     name: "escalation-out-of-order",
     category: Category::Suspicious,
@@ -26,7 +29,11 @@ chance. Escalations with different `when` conditions are separate ladders.",
     good: "roles\n  resolver \"Resolver\" reports to team_lead\n  team_lead \"Team lead\"\n\nflow\n  step log\n  step resolve\n    within 4h of log\n    escalate at 50% to resolver\n    escalate at 75% to team_lead\n  end closed\n",
 };
 
-fn reports(unit: &Arc<Unit>, out: &mut BTreeMap<String, String>, seen: &mut Vec<std::path::PathBuf>) {
+fn reports(
+    unit: &Arc<Unit>,
+    out: &mut BTreeMap<String, String>,
+    seen: &mut Vec<std::path::PathBuf>,
+) {
     if seen.contains(&unit.path) {
         return;
     }
@@ -89,35 +96,57 @@ impl Rule for EscalationOutOfOrder {
                 ds.iter().all(|d| d.0 == first).then_some(first)
             });
             // Ladders by condition: (moment, text, roles, span).
-            let mut ladders: BTreeMap<Option<String>, Vec<(f64, String, Vec<String>, crate::source::Span)>> = BTreeMap::new();
+            let mut ladders: BTreeMap<Option<String>, Vec<Rung>> = BTreeMap::new();
             for a in attrs {
-                let StepAttr::Escalate { trigger, to, when, span } = a else { continue };
+                let StepAttr::Escalate {
+                    trigger,
+                    to,
+                    when,
+                    span,
+                } = a
+                else {
+                    continue;
+                };
                 let (moment, text) = match trigger {
                     EscalateTrigger::Percent(pc) => {
                         let pc: f64 = pc.parse().unwrap_or(0.0);
                         match limit_ms {
-                            Some(l) => (l * pc / 100.0, format!("{pc}%")),
-                            None => (pc, format!("{pc}%")),
+                            Some(l) => (l * pc / 100.0, format!("at {pc}%")),
+                            None => (pc, format!("at {pc}%")),
                         }
                     }
                     EscalateTrigger::After(e) => match cx.durations(e, &levels).first() {
-                        Some((ms, _)) if limit_ms.is_some() => (*ms, format!("after {}", num_text(*ms, NumKind::Duration))),
+                        Some((ms, _)) if limit_ms.is_some() => {
+                            (*ms, format!("after {}", num_text(*ms, NumKind::Duration)))
+                        }
                         _ => continue,
                     },
                 };
                 let roles = to.iter().map(|r| r.text.clone()).collect();
-                ladders.entry(when.as_ref().map(crate::fmt::expr_to_string)).or_default().push((moment, text, roles, *span));
+                ladders
+                    .entry(when.as_ref().map(crate::fmt::expr_to_string))
+                    .or_default()
+                    .push((moment, text, roles, *span));
             }
             for ladder in ladders.values() {
                 for pair in ladder.windows(2) {
                     let (a, b) = (&pair[0], &pair[1]);
                     let problem = if b.0 < a.0 {
-                        Some(format!("the escalation {} is listed after the one {}, which comes later", b.1, a.1))
+                        Some(format!(
+                            "the escalation {} is listed after the one {}, but happens before it",
+                            b.1, a.1
+                        ))
                     } else if b.0 == a.0 {
                         Some(format!("two escalations fall at the same moment ({})", b.1))
                     } else {
-                        let top_a = a.2.iter().find(|r| !a.2.iter().any(|o| above(&line, o, r))).cloned();
-                        let top_b = b.2.iter().find(|r| !b.2.iter().any(|o| above(&line, o, r))).cloned();
+                        let top_a =
+                            a.2.iter()
+                                .find(|r| !a.2.iter().any(|o| above(&line, o, r)))
+                                .cloned();
+                        let top_b =
+                            b.2.iter()
+                                .find(|r| !b.2.iter().any(|o| above(&line, o, r)))
+                                .cloned();
                         match (top_a, top_b) {
                             (Some(ta), Some(tb)) if above(&line, &ta, &tb) => Some(format!(
                                 "the escalation {} goes to `{tb}`, who reports to `{ta}`, called earlier",

@@ -55,17 +55,24 @@ impl Rule for ImpossibleBranch {
                 };
                 if info.branches[i].is_none() && !duplicate {
                     let label = match (&info.key, &before) {
-                        (Some(k), Some(e)) => match e.get(k).cloned().or_else(|| cx.full(&info.dom)) {
-                            Some(v) => format!("here `{k}` can only be {}", v.describe(&order)),
-                            None => "this can never be true here".into(),
-                        },
+                        (Some(k), Some(e)) => {
+                            match e.get(k).cloned().or_else(|| cx.full(&info.dom)) {
+                                Some(v) => format!("here `{k}` can only be {}", v.describe(&order)),
+                                None => "this can never be true here".into(),
+                            }
+                        }
                         (Some(k), None) => format!("the branches above take every value of `{k}`"),
                         _ => "this condition can never be true here".into(),
                     };
                     out.push(
-                        Diagnostic::error(META.name, format!("this branch of `decide {}` can never be taken", d.name.text))
-                            .with_label(b.span, label)
-                            .with_help("remove the branch, or change the values it tests so it can be reached"),
+                        Diagnostic::error(
+                            META.name,
+                            format!("this branch of `decide {}` can never be taken", d.name.text),
+                        )
+                        .with_label(b.span, label)
+                        .with_help(
+                            "remove the branch, or change the values it tests so it can be reached",
+                        ),
                     );
                 }
                 seen_tests.extend(texts);
@@ -80,9 +87,12 @@ impl Rule for ImpossibleBranch {
                 && info.branches.iter().any(Option::is_some)
             {
                 out.push(
-                    Diagnostic::error(META.name, format!("the `else` of `decide {}` can never be taken", d.name.text))
-                        .with_label(*span, "the branches above already cover every value")
-                        .with_help("remove the `else`, or turn the last `when` into the `else`"),
+                    Diagnostic::error(
+                        META.name,
+                        format!("the `else` of `decide {}` can never be taken", d.name.text),
+                    )
+                    .with_label(*span, "the branches above already cover every value")
+                    .with_help("remove the `else`, or turn the last `when` into the `else`"),
                 );
             }
         });
@@ -91,7 +101,12 @@ impl Rule for ImpossibleBranch {
 }
 
 /// What is left after the first `n` branches.
-fn recompute_rest(cx: &Cx, d: &crate::ast::Decide, env: &crate::lint::analysis::Env, n: usize) -> Option<crate::lint::analysis::Env> {
+fn recompute_rest(
+    cx: &Cx,
+    d: &crate::ast::Decide,
+    env: &crate::lint::analysis::Env,
+    n: usize,
+) -> Option<crate::lint::analysis::Env> {
     let mut partial = d.clone();
     partial.branches.truncate(n);
     cx.decide(&partial, env).rest

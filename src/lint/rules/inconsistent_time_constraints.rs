@@ -71,7 +71,11 @@ impl Rule for InconsistentTimeConstraints {
         let usable = |name: &str| -> bool {
             match g.by_name(name) {
                 Some(n) => !in_loop[n.0] && reachable.binary_search(&n).is_ok(),
-                None => p.symbols.steps.get(name).is_some_and(|s| s.role == crate::model::StepRole::Event),
+                None => p
+                    .symbols
+                    .steps
+                    .get(name)
+                    .is_some_and(|s| s.role == crate::model::StepRole::Event),
             }
         };
         let mut bounds: Vec<Bound> = Vec::new();
@@ -108,24 +112,64 @@ impl Rule for InconsistentTimeConstraints {
                     return;
                 }
                 for a in attrs {
-                    let StepAttr::Within { limit, of: Some(Anchor::Ref { name: anchor, .. }), span, .. } = a else { continue };
+                    let StepAttr::Within {
+                        limit,
+                        of: Some(Anchor::Ref { name: anchor, .. }),
+                        span,
+                        ..
+                    } = a
+                    else {
+                        continue;
+                    };
                     if !usable(&anchor.text) || anchor.text == name {
                         continue;
                     }
-                    let Some(max) = cx.durations(limit, &levels).iter().map(|d| d.0).reduce(f64::max) else { continue };
+                    let Some(max) = cx
+                        .durations(limit, &levels)
+                        .iter()
+                        .map(|d| d.0)
+                        .reduce(f64::max)
+                    else {
+                        continue;
+                    };
                     let (ix, is) = (point(&anchor.text), point(&name));
-                    bounds.push(Bound { from: ix, to: is, w: (max, 0), why: format!("`{name}` is due within {} of `{}`", num_text(max, NumKind::Duration), anchor.text), span: Some(*span) });
-                    bounds.push(Bound { from: is, to: ix, w: (0.0, 0), why: format!("`{name}` is timed from `{}`, so comes after it", anchor.text), span: Some(*span) });
+                    bounds.push(Bound {
+                        from: ix,
+                        to: is,
+                        w: (max, 0),
+                        why: format!(
+                            "`{name}` is due within {} of `{}`",
+                            num_text(max, NumKind::Duration),
+                            anchor.text
+                        ),
+                        span: Some(*span),
+                    });
+                    bounds.push(Bound {
+                        from: is,
+                        to: ix,
+                        w: (0.0, 0),
+                        why: format!(
+                            "`{name}` is timed from `{}`, so comes after it",
+                            anchor.text
+                        ),
+                        span: Some(*span),
+                    });
                 }
             });
         }
         // Constraints without a condition.
         for s in &p.ast().sections {
-            let Section::Constraints { items, .. } = s else { continue };
+            let Section::Constraints { items, .. } = s else {
+                continue;
+            };
             for c in items.iter().filter(|c| c.when.is_none()) {
                 let (first, then, within) = match &c.kind {
                     ConstraintKind::Precedence { first, then } => (first, then, None),
-                    ConstraintKind::Response { first, then, within } => (first, then, within.as_ref()),
+                    ConstraintKind::Response {
+                        first,
+                        then,
+                        within,
+                    } => (first, then, within.as_ref()),
                     _ => continue,
                 };
                 if !usable(&first.text) || !usable(&then.text) {
@@ -136,17 +180,30 @@ impl Rule for InconsistentTimeConstraints {
                     from: ib,
                     to: ia,
                     w: (0.0, -1),
-                    why: format!("`{}` requires `{}` after `{}`", c.name.text, then.text, first.text),
+                    why: format!(
+                        "`{}` requires `{}` after `{}`",
+                        c.name.text, then.text, first.text
+                    ),
                     span: Some(c.span),
                 });
                 if let Some(w) = within
-                    && let Some(max) = cx.durations(w, &levels).iter().map(|d| d.0).reduce(f64::max)
+                    && let Some(max) = cx
+                        .durations(w, &levels)
+                        .iter()
+                        .map(|d| d.0)
+                        .reduce(f64::max)
                 {
                     bounds.push(Bound {
                         from: ia,
                         to: ib,
                         w: (max, 0),
-                        why: format!("`{}` requires `{}` within {} of `{}`", c.name.text, then.text, num_text(max, NumKind::Duration), first.text),
+                        why: format!(
+                            "`{}` requires `{}` within {} of `{}`",
+                            c.name.text,
+                            then.text,
+                            num_text(max, NumKind::Duration),
+                            first.text
+                        ),
                         span: Some(c.span),
                     });
                 }
@@ -167,11 +224,18 @@ impl Rule for InconsistentTimeConstraints {
                 d = d.with_label(s, b.why.clone());
             }
         }
-        let flow_facts: Vec<&str> = cycle.iter().filter(|b| b.span.is_none()).map(|b| b.why.as_str()).collect();
+        let flow_facts: Vec<&str> = cycle
+            .iter()
+            .filter(|b| b.span.is_none())
+            .map(|b| b.why.as_str())
+            .collect();
         let help = if flow_facts.is_empty() {
             "relax or remove one of these rules".to_string()
         } else {
-            format!("{}; change the order of the steps or relax one of the rules", flow_facts.join("; "))
+            format!(
+                "{}; change the order of the steps or relax one of the rules",
+                flow_facts.join("; ")
+            )
         };
         vec![d.with_help(help)]
     }

@@ -31,19 +31,34 @@ impl Rule for MatrixGap {
         for (d, _) in decisions(p.ast()) {
             let DecisionDef::Matrix(m) = d else { continue };
             let axes = [
-                ("row", &m.rows_by, m.rows.iter().map(|r| &r.key).collect::<Vec<_>>()),
-                ("column", &m.cols_by, m.col_values.iter().collect::<Vec<_>>()),
+                (
+                    "row",
+                    &m.rows_by,
+                    m.rows.iter().map(|r| &r.key).collect::<Vec<_>>(),
+                ),
+                (
+                    "column",
+                    &m.cols_by,
+                    m.col_values.iter().collect::<Vec<_>>(),
+                ),
             ];
             for (what, subject, keys) in axes {
-                let Dom::Finite(all) = cx.dom_of(subject) else { continue };
+                let Dom::Finite(all) = cx.dom_of(subject) else {
+                    continue;
+                };
                 let mut listed: Vec<String> = Vec::new();
                 for k in keys {
-                    let Some(Const::Sym(v)) = cx.const_of(k) else { continue };
+                    let Some(Const::Sym(v)) = cx.const_of(k) else {
+                        continue;
+                    };
                     if listed.contains(&v) {
                         out.push(
-                            Diagnostic::error(META.name, format!("matrix `{}` has two {what}s for `{v}`", m.name.text))
-                                .with_label(k.span, "listed again here")
-                                .with_help(format!("keep one {what} for `{v}`")),
+                            Diagnostic::error(
+                                META.name,
+                                format!("matrix `{}` has two {what}s for `{v}`", m.name.text),
+                            )
+                            .with_label(k.span, "listed again here")
+                            .with_help(format!("keep one {what} for `{v}`")),
                         );
                     }
                     listed.push(v);
@@ -51,11 +66,24 @@ impl Rule for MatrixGap {
                 let missing: Vec<&String> = all.iter().filter(|v| !listed.contains(v)).collect();
                 if !missing.is_empty() {
                     let subject = crate::fmt::expr_to_string(subject);
-                    let list = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+                    let list = missing
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     out.push(
-                        Diagnostic::error(META.name, format!("matrix `{}` has no {what} for {subject} = {list}", m.name.text))
-                            .with_label(m.name.span, format!("incidents with {subject} = {list} get no result"))
-                            .with_help(format!("add a {what} for {list}")),
+                        Diagnostic::error(
+                            META.name,
+                            format!(
+                                "matrix `{}` has no {what} for {subject} = {list}",
+                                m.name.text
+                            ),
+                        )
+                        .with_label(
+                            m.name.span,
+                            format!("incidents with {subject} = {list} get no result"),
+                        )
+                        .with_help(format!("add a {what} for {list}")),
                     );
                 }
             }

@@ -29,7 +29,9 @@ impl Rule for MissingDocComment {
 
     fn check(&self, p: &Procedure) -> Vec<Diagnostic> {
         let mut out = Vec::new();
-        let Some(body) = Cx::new(p).flow() else { return out };
+        let Some(body) = Cx::new(p).flow() else {
+            return out;
+        };
         all_stmts(body, &mut |s| {
             let Stmt::Step(st) = s else { return };
             if st.kind == StepKind::Step || !st.docs.is_empty() {

@@ -43,7 +43,11 @@ impl Rule for MissingMetadata {
         if missing.is_empty() {
             return Vec::new();
         }
-        let kind = if file.kind == FileKind::Procedure { "procedure" } else { "library" };
+        let kind = if file.kind == FileKind::Procedure {
+            "procedure"
+        } else {
+            "library"
+        };
         let list = match missing.as_slice() {
             [one] => one.to_string(),
             [rest @ .., last] => format!("{} or {last}", rest.join(", ")),

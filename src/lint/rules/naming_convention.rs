@@ -24,7 +24,8 @@ bands are exempt: `P1` and `cat1` are how services name them.",
 fn snake(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !s.contains("__")
         && !s.ends_with('_')
 }
@@ -84,8 +85,12 @@ impl Rule for NamingConvention {
                         }
                     }
                 }
-                Section::Params { items, .. } => names.extend(items.iter().map(|x| ("parameter", &x.name))),
-                Section::Roles { items, .. } => names.extend(items.iter().map(|x| ("role", &x.name))),
+                Section::Params { items, .. } => {
+                    names.extend(items.iter().map(|x| ("parameter", &x.name)))
+                }
+                Section::Roles { items, .. } => {
+                    names.extend(items.iter().map(|x| ("role", &x.name)))
+                }
                 Section::Resources { items, .. } => {
                     for r in items {
                         names.push(("resource type", &r.name));
@@ -94,7 +99,9 @@ impl Rule for NamingConvention {
                 }
                 Section::Calendar(c) => names.push(("calendar", &c.name)),
                 Section::Clock(c) => names.push(("clock", &c.name)),
-                Section::Validity { indicators, .. } => names.extend(indicators.iter().map(|x| ("indicator", &x.name))),
+                Section::Validity { indicators, .. } => {
+                    names.extend(indicators.iter().map(|x| ("indicator", &x.name)))
+                }
                 Section::Priority(pr) => {
                     for item in &pr.items {
                         if let PriorityItem::Method(d) = item {
@@ -110,12 +117,24 @@ impl Rule for NamingConvention {
                         }
                     }
                 }
-                Section::Ends { items, .. } => names.extend(items.iter().map(|x| ("end state", &x.name))),
-                Section::Events { items, .. } => names.extend(items.iter().map(|x| ("event", &x.name))),
-                Section::Constraints { items, .. } => names.extend(items.iter().map(|x| ("constraint", &x.name))),
-                Section::Standards { items, .. } => names.extend(items.iter().map(|x| ("standard", &x.name))),
-                Section::Exemptions { items, .. } => names.extend(items.iter().map(|x| ("exemption", &x.name))),
-                Section::Links { items, .. } => names.extend(items.iter().map(|x| ("link", &x.name))),
+                Section::Ends { items, .. } => {
+                    names.extend(items.iter().map(|x| ("end state", &x.name)))
+                }
+                Section::Events { items, .. } => {
+                    names.extend(items.iter().map(|x| ("event", &x.name)))
+                }
+                Section::Constraints { items, .. } => {
+                    names.extend(items.iter().map(|x| ("constraint", &x.name)))
+                }
+                Section::Standards { items, .. } => {
+                    names.extend(items.iter().map(|x| ("standard", &x.name)))
+                }
+                Section::Exemptions { items, .. } => {
+                    names.extend(items.iter().map(|x| ("exemption", &x.name)))
+                }
+                Section::Links { items, .. } => {
+                    names.extend(items.iter().map(|x| ("link", &x.name)))
+                }
                 Section::Flow { body, .. } => {
                     all_stmts(body, &mut |s| match s {
                         Stmt::Step(x) => names.push(("step", &x.name)),
@@ -137,17 +156,37 @@ impl Rule for NamingConvention {
         let mut out = Vec::new();
         if !file.id.text.split('.').all(snake) {
             out.push(
-                Diagnostic::warning(META.name, format!("procedure id `{}` is not lower snake case", file.id.text))
-                    .with_label(file.id.span, "use lower-case words joined by `_`, parts joined by `.`")
-                    .with_help(format!("rename it `{}`", file.id.text.split('.').map(suggestion).collect::<Vec<_>>().join("."))),
+                Diagnostic::warning(
+                    META.name,
+                    format!("procedure id `{}` is not lower snake case", file.id.text),
+                )
+                .with_label(
+                    file.id.span,
+                    "use lower-case words joined by `_`, parts joined by `.`",
+                )
+                .with_help(format!(
+                    "rename it `{}`",
+                    file.id
+                        .text
+                        .split('.')
+                        .map(suggestion)
+                        .collect::<Vec<_>>()
+                        .join(".")
+                )),
             );
         }
         for (what, n) in names {
             if !snake(&n.text) {
                 out.push(
-                    Diagnostic::warning(META.name, format!("{what} `{}` is not lower snake case", n.text))
-                        .with_label(n.span, "use lower-case words joined by `_`")
-                        .with_help(format!("rename it `{}` (and every use of it)", suggestion(&n.text))),
+                    Diagnostic::warning(
+                        META.name,
+                        format!("{what} `{}` is not lower snake case", n.text),
+                    )
+                    .with_label(n.span, "use lower-case words joined by `_`")
+                    .with_help(format!(
+                        "rename it `{}` (and every use of it)",
+                        suggestion(&n.text)
+                    )),
                 );
             }
         }

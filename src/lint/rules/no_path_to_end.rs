@@ -48,11 +48,9 @@ impl Rule for NoPathToEnd {
                     blocked.insert((d.span, "else".into()));
                 }
             }
-            Stmt::Repeat(r) => {
-                if cx.refine(env, &r.until, true).is_none() {
-                    blocked.insert((r.until_span, crate::fmt::expr_to_string(&r.until)));
-                    why.push((r.until_span, crate::fmt::expr_to_string(&r.until)));
-                }
+            Stmt::Repeat(r) if cx.refine(env, &r.until, true).is_none() => {
+                blocked.insert((r.until_span, crate::fmt::expr_to_string(&r.until)));
+                why.push((r.until_span, crate::fmt::expr_to_string(&r.until)));
             }
             _ => {}
         });
@@ -60,7 +58,11 @@ impl Rule for NoPathToEnd {
             return Vec::new();
         }
         let g = &p.graph;
-        let ends: Vec<_> = g.nodes().filter(|(_, n)| n.kind == NodeKind::End).map(|(i, _)| i).collect();
+        let ends: Vec<_> = g
+            .nodes()
+            .filter(|(_, n)| n.kind == NodeKind::End)
+            .map(|(i, _)| i)
+            .collect();
         let free = g.can_reach(&ends, &|_, _, _| false);
         let guarded = g.can_reach(&ends, &|from, _, label| {
             let span = g.node(from).span;
@@ -72,9 +74,10 @@ impl Rule for NoPathToEnd {
                 continue;
             }
             let n = g.node(id);
-            let blocked_here = g.flow_successors(id).iter().any(|(_, l)| {
-                l.is_some_and(|l| blocked.contains(&(n.span, l.to_string())))
-            });
+            let blocked_here = g
+                .flow_successors(id)
+                .iter()
+                .any(|(_, l)| l.is_some_and(|l| blocked.contains(&(n.span, l.to_string()))));
             if !blocked_here {
                 continue;
             }

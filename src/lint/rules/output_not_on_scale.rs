@@ -56,10 +56,12 @@ impl Rule for OutputNotOnScale {
                             .rows
                             .iter()
                             .filter_map(|r| match r.cells.get(ci) {
-                                Some(Cell::Tests(ts, _)) => ts.first().and_then(|t| match &t.kind {
-                                    TestKind::Equals(e) => bare(e),
-                                    _ => None,
-                                }),
+                                Some(Cell::Tests(ts, _)) => {
+                                    ts.first().and_then(|t| match &t.kind {
+                                        TestKind::Equals(e) => bare(e),
+                                        _ => None,
+                                    })
+                                }
                                 _ => None,
                             })
                             .collect();
@@ -67,7 +69,12 @@ impl Rule for OutputNotOnScale {
                     }
                 }
                 DecisionDef::Matrix(m) => {
-                    values.push(m.rows.iter().flat_map(|r| r.cells.iter().filter_map(bare)).collect());
+                    values.push(
+                        m.rows
+                            .iter()
+                            .flat_map(|r| r.cells.iter().filter_map(bare))
+                            .collect(),
+                    );
                 }
                 DecisionDef::Score(_) => {}
             }
@@ -78,9 +85,15 @@ impl Rule for OutputNotOnScale {
                 }
                 for (v, span) in col.iter().filter(|(v, _)| !levels.contains(v)) {
                     out.push(
-                        Diagnostic::error(META.name, format!("`{v}` is not a level of the priority scale"))
-                            .with_label(*span, format!("the other outputs of `{}` are levels", d.name().text))
-                            .with_help(format!("use one of the levels {}", levels.join(", "))),
+                        Diagnostic::error(
+                            META.name,
+                            format!("`{v}` is not a level of the priority scale"),
+                        )
+                        .with_label(
+                            *span,
+                            format!("the other outputs of `{}` are levels", d.name().text),
+                        )
+                        .with_help(format!("use one of the levels {}", levels.join(", "))),
                     );
                 }
             }

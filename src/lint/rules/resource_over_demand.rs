@@ -28,7 +28,11 @@ impl Rule for ResourceOverDemand {
 
     fn check(&self, p: &Procedure) -> Vec<Diagnostic> {
         let mut counts: std::collections::BTreeMap<String, (u32, Vec<String>)> = Default::default();
-        fn gather(unit: &crate::model::Unit, counts: &mut std::collections::BTreeMap<String, (u32, Vec<String>)>, depth: usize) {
+        fn gather(
+            unit: &crate::model::Unit,
+            counts: &mut std::collections::BTreeMap<String, (u32, Vec<String>)>,
+            depth: usize,
+        ) {
             if depth > 32 {
                 return;
             }
@@ -40,7 +44,10 @@ impl Rule for ResourceOverDemand {
                     if let Section::Resources { items, .. } = s {
                         for r in items {
                             if let Some(c) = r.count {
-                                counts.insert(r.name.text.clone(), (c, r.capabilities.iter().map(|c| c.text.clone()).collect()));
+                                counts.insert(
+                                    r.name.text.clone(),
+                                    (c, r.capabilities.iter().map(|c| c.text.clone()).collect()),
+                                );
                             }
                         }
                     }
@@ -49,7 +56,9 @@ impl Rule for ResourceOverDemand {
         }
         gather(&p.unit, &mut counts, 0);
         let mut out = Vec::new();
-        let Some(body) = Cx::new(p).flow() else { return out };
+        let Some(body) = Cx::new(p).flow() else {
+            return out;
+        };
         all_stmts(body, &mut |s| {
             let attrs = match s {
                 Stmt::Step(x) => &x.attrs,
@@ -58,15 +67,29 @@ impl Rule for ResourceOverDemand {
                 _ => return,
             };
             for a in attrs {
-                let StepAttr::Needs { count, resource, capabilities, span } = a else { continue };
+                let StepAttr::Needs {
+                    count,
+                    resource,
+                    capabilities,
+                    span,
+                } = a
+                else {
+                    continue;
+                };
                 let available: Option<u32> = if resource.text == "any" {
                     let fitting: Vec<u32> = counts
                         .values()
                         .filter(|(_, caps)| capabilities.iter().all(|c| caps.contains(&c.text)))
                         .map(|(n, _)| *n)
                         .collect();
-                    (!fitting.is_empty() && fitting.len() == p.symbols.resources.values().filter(|caps| capabilities.iter().all(|c| caps.contains(&c.text))).count())
-                        .then(|| fitting.iter().sum())
+                    (!fitting.is_empty()
+                        && fitting.len()
+                            == p.symbols
+                                .resources
+                                .values()
+                                .filter(|caps| capabilities.iter().all(|c| caps.contains(&c.text)))
+                                .count())
+                    .then(|| fitting.iter().sum())
                 } else {
                     counts.get(&resource.text).map(|c| c.0)
                 };
@@ -74,9 +97,17 @@ impl Rule for ResourceOverDemand {
                     && *count > n
                 {
                     out.push(
-                        Diagnostic::warning(META.name, format!("this step needs {count} `{}` but only {n} exist", resource.text))
-                            .with_label(*span, format!("more than the {n} declared"))
-                            .with_help("check the `count` in `resources`, or ask for no more than exist"),
+                        Diagnostic::warning(
+                            META.name,
+                            format!(
+                                "this step needs {count} `{}` but only {n} exist",
+                                resource.text
+                            ),
+                        )
+                        .with_label(*span, format!("more than the {n} declared"))
+                        .with_help(
+                            "check the `count` in `resources`, or ask for no more than exist",
+                        ),
                     );
                 }
             }

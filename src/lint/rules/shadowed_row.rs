@@ -41,15 +41,23 @@ impl Rule for ShadowedRow {
                 let row = &model.rows[i];
                 let mut d = Diagnostic::error(
                     META.name,
-                    format!("row {} of table `{}` never applies", row.number, t.name.text),
+                    format!(
+                        "row {} of table `{}` never applies",
+                        row.number, t.name.text
+                    ),
                 )
-                .with_label(row.span, "every input this row matches is taken by a row above");
+                .with_label(
+                    row.span,
+                    "every input this row matches is taken by a row above",
+                );
                 for (j, r) in model.rows[..i].iter().enumerate() {
                     if model.overlap(j, i).is_some() {
                         d = d.with_label(r.span, format!("row {} comes first", r.number));
                     }
                 }
-                out.push(d.with_help("move the row above the more general rows that take its inputs, or remove it"));
+                out.push(d.with_help(
+                    "move the row above the more general rows that take its inputs, or remove it",
+                ));
             }
         }
         out

@@ -42,7 +42,8 @@ impl Rule for SuperfluousDecision {
                 BranchBody::Block(_) => None,
             };
             let Some(first) = key(bodies[0]) else { return };
-            let all_same = bodies.len() > 1 && bodies.iter().all(|b| key(b).as_ref() == Some(&first));
+            let all_same =
+                bodies.len() > 1 && bodies.iter().all(|b| key(b).as_ref() == Some(&first));
             if all_same && d.otherwise.is_some() {
                 let where_to = if first.is_empty() {
                     "the next step".to_string()
@@ -50,9 +51,15 @@ impl Rule for SuperfluousDecision {
                     format!("`{}`", first.trim_start_matches("-> "))
                 };
                 out.push(
-                    Diagnostic::warning(META.name, format!("every branch of `decide {}` leads to {where_to}", d.name.text))
-                        .with_label(d.span, "the answer to this decision changes nothing")
-                        .with_help("send a branch where it should go, or remove the decision"),
+                    Diagnostic::warning(
+                        META.name,
+                        format!(
+                            "every branch of `decide {}` leads to {where_to}",
+                            d.name.text
+                        ),
+                    )
+                    .with_label(d.span, "the answer to this decision changes nothing")
+                    .with_help("send a branch where it should go, or remove the decision"),
                 );
             }
         });

@@ -31,7 +31,10 @@ impl Rule for TableGap {
         let mut out = Vec::new();
         for (d, _) in decisions(p.ast()) {
             let DecisionDef::Table(t) = d else { continue };
-            if !matches!(t.hit, HitPolicy::Unique | HitPolicy::First | HitPolicy::Any | HitPolicy::Priority) {
+            if !matches!(
+                t.hit,
+                HitPolicy::Unique | HitPolicy::First | HitPolicy::Any | HitPolicy::Priority
+            ) {
                 continue;
             }
             let model = cx.table_model(t);

@@ -41,14 +41,20 @@ impl Rule for TableOverlap {
                     if t.hit == HitPolicy::Any && model.rows[a].outputs == model.rows[b].outputs {
                         continue;
                     }
-                    let Some(point) = model.overlap(a, b) else { continue };
+                    let Some(point) = model.overlap(a, b) else {
+                        continue;
+                    };
                     found += 1;
                     if found > 10 {
                         break;
                     }
                     let (ra, rb) = (&model.rows[a], &model.rows[b]);
                     let input = model.describe_for(&point, &[a, b]);
-                    let what = if t.hit == HitPolicy::Any { "with different outputs " } else { "" };
+                    let what = if t.hit == HitPolicy::Any {
+                        "with different outputs "
+                    } else {
+                        ""
+                    };
                     out.push(
                         Diagnostic::error(
                             META.name,

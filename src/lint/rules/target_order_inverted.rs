@@ -37,12 +37,23 @@ impl Rule for TargetOrderInverted {
         for s in &p.ast().sections {
             let Section::Priority(pr) = s else { continue };
             for item in &pr.items {
-                let PriorityItem::Target(t) = item else { continue };
-                let Some(r) = rank(&t.level.text) else { continue };
+                let PriorityItem::Target(t) = item else {
+                    continue;
+                };
+                let Some(r) = rank(&t.level.text) else {
+                    continue;
+                };
                 for (kind, e) in &t.entries {
                     if let Some(Const::Num(ms, NumKind::Duration)) = cx.const_of(e) {
                         let when = t.when.as_ref().map(crate::fmt::expr_to_string);
-                        targets.push((r, kind.text.clone(), ms, when, e.span, t.level.text.clone()));
+                        targets.push((
+                            r,
+                            kind.text.clone(),
+                            ms,
+                            when,
+                            e.span,
+                            t.level.text.clone(),
+                        ));
                     }
                 }
             }

@@ -2,8 +2,8 @@
 
 use crate::ast::Stmt;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::lint::analysis::flow::all_stmts;
 use crate::lint::analysis::Cx;
+use crate::lint::analysis::flow::all_stmts;
 use crate::lint::{Category, Rule, RuleMeta};
 use crate::model::Procedure;
 use crate::model::graph::NodeKind;
@@ -36,12 +36,18 @@ impl Rule for UnboundedLoop {
         let mut repeats = Vec::new();
         all_stmts(body, &mut |s| {
             if let Stmt::Repeat(r) = s {
-                repeats.push((r.span, r.max.is_some(), r.name.as_ref().map(|n| n.text.clone())));
+                repeats.push((
+                    r.span,
+                    r.max.is_some(),
+                    r.name.as_ref().map(|n| n.text.clone()),
+                ));
             }
         });
         for (span, bounded, name) in &repeats {
             if !bounded {
-                let what = name.as_ref().map_or("this `repeat`".to_string(), |n| format!("`repeat {n}`"));
+                let what = name
+                    .as_ref()
+                    .map_or("this `repeat`".to_string(), |n| format!("`repeat {n}`"));
                 out.push(
                     Diagnostic::warning(META.name, format!("{what} has no limit on how often it runs"))
                         .with_label(*span, "no `at most N`")
@@ -58,9 +64,12 @@ impl Rule for UnboundedLoop {
             if has_repeat {
                 continue;
             }
-            let leaves = scc
-                .iter()
-                .any(|&n| p.graph.flow_successors(n).iter().any(|(t, _)| !scc.contains(t)));
+            let leaves = scc.iter().any(|&n| {
+                p.graph
+                    .flow_successors(n)
+                    .iter()
+                    .any(|(t, _)| !scc.contains(t))
+            });
             if !leaves {
                 continue;
             }

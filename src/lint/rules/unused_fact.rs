@@ -68,7 +68,9 @@ impl Rule for UnusedFact {
             });
         }
         for s in &file.sections {
-            let Section::Facts { items, .. } = s else { continue };
+            let Section::Facts { items, .. } = s else {
+                continue;
+            };
             for item in items {
                 let FactItem::Fact(f) = item else { continue };
                 if !used.contains(&f.name.text) {

@@ -43,7 +43,12 @@ impl Rule for UnusedResourceType {
                     _ => return,
                 };
                 for a in attrs {
-                    if let StepAttr::Needs { resource, capabilities, .. } = a {
+                    if let StepAttr::Needs {
+                        resource,
+                        capabilities,
+                        ..
+                    } = a
+                    {
                         if resource.text == "any" {
                             for (n, caps) in &p.symbols.resources {
                                 if capabilities.iter().all(|c| caps.contains(&c.text)) {
@@ -58,7 +63,9 @@ impl Rule for UnusedResourceType {
             });
         }
         for s in &file.sections {
-            let Section::Resources { items, .. } = s else { continue };
+            let Section::Resources { items, .. } = s else {
+                continue;
+            };
             for r in items {
                 if !used.contains(&r.name.text) {
                     out.push(

@@ -43,7 +43,11 @@ impl Rule for UnusedRole {
         for s in &file.sections {
             match s {
                 Section::Roles { items, .. } => {
-                    used.extend(items.iter().filter_map(|r| r.reports_to.as_ref().map(|n| n.text.clone())));
+                    used.extend(
+                        items
+                            .iter()
+                            .filter_map(|r| r.reports_to.as_ref().map(|n| n.text.clone())),
+                    );
                 }
                 Section::Priority(pr) => {
                     for item in &pr.items {
@@ -72,7 +76,9 @@ impl Rule for UnusedRole {
                 };
                 for a in attrs {
                     match a {
-                        StepAttr::By(rs, _) | StepAttr::To(rs, _) | StepAttr::Escalate { to: rs, .. } => {
+                        StepAttr::By(rs, _)
+                        | StepAttr::To(rs, _)
+                        | StepAttr::Escalate { to: rs, .. } => {
                             used.extend(rs.iter().map(|r| r.text.clone()));
                         }
                         _ => {}
@@ -81,7 +87,9 @@ impl Rule for UnusedRole {
             });
         }
         for s in &file.sections {
-            let Section::Roles { items, .. } = s else { continue };
+            let Section::Roles { items, .. } = s else {
+                continue;
+            };
             for r in items {
                 if !used.contains(&r.name.text) {
                     out.push(
