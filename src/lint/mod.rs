@@ -223,7 +223,7 @@ pub fn rule_doc(m: &RuleMeta) -> String {
     format!(
         "# {name}\n\n{summary}.\n\n- Category: {cat}\n- Default severity: {sev}\n{enabled}\n## Why\n\n{why}\n\n## Example\n\n```proc\n{bad}```\n\n## Use instead\n\n```proc\n{good}```\n\n## Silencing it\n\nIn `procedo.yaml` at the procedures root:\n\n```yaml\nrules:\n  {name}: off\n```\n\nor for one line or block, with the reason it is fine:\n\n```proc\n# procedo: allow({name}) reason \"why this is intended\"\n```\n",
         name = m.name,
-        summary = m.summary,
+        summary = upper_first(m.summary),
         cat = m.category.name(),
         sev = severity_name(m.default_severity),
         why = m.explanation,
