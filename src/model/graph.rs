@@ -71,6 +71,8 @@ pub struct DecisionGraph {
     g: DiGraph<Node, Edge>,
     start: Option<NodeIndex>,
     by_name: BTreeMap<String, NodeIndex>,
+    /// Immediate dominators along flow edges, computed on first use.
+    idoms: std::sync::OnceLock<Vec<Option<NodeId>>>,
 }
 
 /// A serialisable view: nodes in order and edges as index pairs.
@@ -221,34 +223,47 @@ impl DecisionGraph {
     /// Whether `a` dominates `b`: every flow path from the start to `b` passes
     /// through `a` (a node dominates itself). False when `b` is unreachable.
     pub fn dominates(&self, a: NodeId, b: NodeId) -> bool {
-        let Some(start) = self.start else {
+        let idoms = self.idoms();
+        let Some(start) = self.start() else {
             return false;
         };
-        let flow =
-            petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| e.weight().kind == EdgeKind::Flow);
-        let doms = petgraph::algo::dominators::simple_fast(&flow, start);
-        let target = NodeIndex::new(b.0);
-        if doms.immediate_dominator(target).is_none() && target != start {
+        if b != start && idoms.get(b.0).copied().flatten().is_none() {
             return false;
         }
-        doms.dominators(target)
-            .is_some_and(|mut it| it.any(|d| d.index() == a.0))
+        let mut cur = b;
+        for _ in 0..=idoms.len() {
+            if cur == a {
+                return true;
+            }
+            match idoms.get(cur.0).copied().flatten() {
+                Some(up) => cur = up,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    fn idoms(&self) -> &[Option<NodeId>] {
+        self.idoms.get_or_init(|| {
+            let mut out = vec![None; self.g.node_count()];
+            let Some(start) = self.start else {
+                return out;
+            };
+            let flow = petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| {
+                e.weight().kind == EdgeKind::Flow
+            });
+            let doms = petgraph::algo::dominators::simple_fast(&flow, start);
+            for n in self.g.node_indices() {
+                out[n.index()] = doms.immediate_dominator(n).map(|d| NodeId(d.index()));
+            }
+            out
+        })
     }
 
     /// The immediate dominator of every node reachable from the start (the start
     /// has none). Indexed by node.
     pub fn immediate_dominators(&self) -> Vec<Option<NodeId>> {
-        let mut out = vec![None; self.g.node_count()];
-        let Some(start) = self.start else {
-            return out;
-        };
-        let flow =
-            petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| e.weight().kind == EdgeKind::Flow);
-        let doms = petgraph::algo::dominators::simple_fast(&flow, start);
-        for n in self.g.node_indices() {
-            out[n.index()] = doms.immediate_dominator(n).map(|d| NodeId(d.index()));
-        }
-        out
+        self.idoms().to_vec()
     }
 
     /// Strongly connected components along flow edges that contain a cycle,
@@ -348,6 +363,7 @@ pub(super) fn compile(file: &ast::File, source: &SourceFile) -> (DecisionGraph, 
         g: c.g,
         start: Some(start),
         by_name: c.by_name,
+        idoms: std::sync::OnceLock::new(),
     };
     (graph, c.diags)
 }

@@ -78,7 +78,10 @@ impl TableModel {
             .map(|c| vec![true; c.atoms.len()])
             .collect();
         let rows: Vec<&RowModel> = self.rows.iter().collect();
-        uncovered(&full, &rows, 0)
+        match uncovered(&full, &rows, 0, &mut BUDGET.clone()) {
+            Search::Found(w) => Some(w),
+            Search::Covered | Search::GaveUp => None,
+        }
     }
 
     /// Whether row `i` (0-based) is covered by the rows before it.
@@ -86,8 +89,21 @@ impl TableModel {
         if !self.exact {
             return false;
         }
+        let row = &self.rows[i];
+        let contains = |r: &RowModel| {
+            r.sets
+                .iter()
+                .zip(&row.sets)
+                .all(|(outer, inner)| inner.iter().zip(outer).all(|(x, o)| !*x || *o))
+        };
+        if self.rows[..i].iter().any(contains) {
+            return true;
+        }
         let rows: Vec<&RowModel> = self.rows[..i].iter().collect();
-        uncovered(&self.rows[i].sets, &rows, 0).is_none()
+        matches!(
+            uncovered(&row.sets, &rows, 0, &mut BUDGET.clone()),
+            Search::Covered
+        )
     }
 
     /// An input both rows match, one atom per column, when they overlap. For
@@ -153,30 +169,50 @@ impl TableModel {
     }
 }
 
-fn uncovered(bx: &[Vec<bool>], rows: &[&RowModel], c: usize) -> Option<Vec<usize>> {
+/// How many cells the exact search may visit before it gives up (and reports nothing).
+const BUDGET: usize = 200_000;
+
+enum Search {
+    Found(Vec<usize>),
+    Covered,
+    GaveUp,
+}
+
+fn uncovered(bx: &[Vec<bool>], rows: &[&RowModel], c: usize, budget: &mut usize) -> Search {
     if c == bx.len() {
         return if rows.is_empty() {
-            Some(Vec::new())
+            Search::Found(Vec::new())
         } else {
-            None
+            Search::Covered
         };
     }
     for (a, _) in bx[c].iter().enumerate().filter(|(_, m)| **m) {
+        *budget = budget.saturating_sub(rows.len() + 1);
+        if *budget == 0 {
+            return Search::GaveUp;
+        }
         let next: Vec<&RowModel> = rows.iter().copied().filter(|r| r.sets[c][a]).collect();
         if next.is_empty() {
             // Nothing matches here: complete the witness with any atom per column.
             let mut w = vec![a];
             for col in &bx[c + 1..] {
-                w.push(col.iter().position(|m| *m)?);
+                match col.iter().position(|m| *m) {
+                    Some(i) => w.push(i),
+                    None => return Search::Covered,
+                }
             }
-            return Some(w);
+            return Search::Found(w);
         }
-        if let Some(mut rest) = uncovered(bx, &next, c + 1) {
-            rest.insert(0, a);
-            return Some(rest);
+        match uncovered(bx, &next, c + 1, budget) {
+            Search::Found(mut rest) => {
+                rest.insert(0, a);
+                return Search::Found(rest);
+            }
+            Search::GaveUp => return Search::GaveUp,
+            Search::Covered => {}
         }
     }
-    None
+    Search::Covered
 }
 
 /// Whether two code or text patterns (`*` a whole part, `?` one character) can
