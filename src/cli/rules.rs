@@ -37,7 +37,9 @@ pub(crate) fn run(args: &Args) -> ExitStatus {
         }
         Some(name) => match rules.iter().find(|r| r.meta().name == name) {
             Some(r) => {
-                print!("{}", crate::lint::rule_doc(r.meta()));
+                let root = std::env::temp_dir();
+                let said = crate::lint::example_output(r.meta(), &root);
+                print!("{}", crate::lint::rule_doc_with(r.meta(), said.as_deref()));
                 ExitStatus::Success
             }
             None => usage_error(&format!(

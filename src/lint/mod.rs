@@ -212,6 +212,34 @@ pub fn example_procedure(text: &str) -> String {
     out
 }
 
+/// What the rule reports on its bad example, rendered as the CLI prints it.
+/// `root` is the procedures root `use` paths resolve against; `None` when the
+/// example does not build there.
+pub fn example_output(m: &RuleMeta, root: &std::path::Path) -> Option<String> {
+    let built = crate::model::build_text(root, "example.proc", &example_procedure(m.bad));
+    let p = built.procedure?;
+    let rule = find_rule(m.name)?;
+    let found = check_rule(&p, rule);
+    (!found.is_empty()).then(|| crate::diagnostic::render(&found, false))
+}
+
+/// The Markdown documentation of a rule, generated from its metadata, with what
+/// procedo says about the bad example when it is given.
+pub fn rule_doc_with(m: &RuleMeta, said: Option<&str>) -> String {
+    let doc = rule_doc(m);
+    match said {
+        Some(text) => doc.replacen(
+            "\n## Use instead\n",
+            &format!(
+                "\nprocedo says:\n\n```text\n{}```\n\n## Use instead\n",
+                text.trim_end_matches('\n').to_string() + "\n"
+            ),
+            1,
+        ),
+        None => doc,
+    }
+}
+
 /// The Markdown documentation of a rule, generated from its metadata.
 pub fn rule_doc(m: &RuleMeta) -> String {
     let enabled = if m.enabled_by_default() {

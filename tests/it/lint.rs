@@ -181,7 +181,16 @@ fn rule_docs_are_generated_from_metadata() {
     }
     let mut expected = vec![("README.md".to_string(), rules_index())];
     for r in all_rules() {
-        expected.push((format!("{}.md", r.meta().name), rule_doc(r.meta())));
+        let said = lint::example_output(r.meta(), &manifest().join("tests/lint"));
+        assert!(
+            said.is_some(),
+            "the bad example of `{}` gives no output",
+            r.meta().name
+        );
+        expected.push((
+            format!("{}.md", r.meta().name),
+            lint::rule_doc_with(r.meta(), said.as_deref()),
+        ));
     }
     let mut stale = Vec::new();
     for (file, text) in &expected {
