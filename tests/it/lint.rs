@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-use procedo::lint::{
-    self, Config, all_rules, check_rule, example_procedure, rule_doc, rules_index,
-};
+use procedo::lint::{self, Config, all_rules, check_rule, example_procedure, rules_index};
 
 fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
