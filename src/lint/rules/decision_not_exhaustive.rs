@@ -21,6 +21,53 @@ decision on the same subject are not required.",
     good: "priority\n  scale P1 > P2 > P3\n\nflow\n  decide route on priority\n    when P1\n      step dispatch\n    when P2\n      step schedule\n    else\n      step advise\n  end\n  end closed\n",
 };
 
+/// The one subject every `when` condition of a subject-less `decide` tests, when
+/// the conditions only compare it with values (so the analysis is exact for it).
+fn single_subject(cx: &Cx, d: &crate::ast::Decide) -> Option<(String, Dom)> {
+    use crate::ast::{BinaryOp, ExprKind, UnaryOp};
+    fn go(cx: &Cx, e: &crate::ast::Expr, key: &mut Option<(String, Dom)>) -> bool {
+        let mut subject = |x: &crate::ast::Expr| -> bool {
+            let dom = cx.dom_of(x);
+            if !matches!(dom, Dom::Finite(_)) || !matches!(x.kind, ExprKind::Path(_)) {
+                return false;
+            }
+            let k = cx.key_of(x);
+            match key {
+                Some((old, _)) => *old == k,
+                None => {
+                    *key = Some((k, dom));
+                    true
+                }
+            }
+        };
+        match &e.kind {
+            ExprKind::Binary(BinaryOp::And | BinaryOp::Or, l, r) => {
+                go(cx, l, key) && go(cx, r, key)
+            }
+            ExprKind::Unary(UnaryOp::Not, x) => go(cx, x, key),
+            ExprKind::Binary(BinaryOp::Eq | BinaryOp::Ne, l, r) => {
+                (cx.const_of(r).is_some() && subject(l)) || (cx.const_of(l).is_some() && subject(r))
+            }
+            ExprKind::Binary(BinaryOp::In | BinaryOp::NotIn, l, r) => {
+                matches!(&r.kind, ExprKind::List(xs) if xs.iter().all(|x| cx.const_of(x).is_some()))
+                    && subject(l)
+            }
+            ExprKind::Path(_) => {
+                matches!(cx.dom_of(e), Dom::Finite(vs) if vs == ["true", "false"]) && subject(e)
+            }
+            _ => false,
+        }
+    }
+    let mut key = None;
+    for b in &d.branches {
+        let c = crate::lint::analysis::flow::branch_condition(&b.tests)?;
+        if !go(cx, &c, &mut key) {
+            return None;
+        }
+    }
+    key
+}
+
 impl Rule for DecisionNotExhaustive {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -34,21 +81,33 @@ impl Rule for DecisionNotExhaustive {
             if d.otherwise.is_some() {
                 return;
             }
-            let Some(subject) = &d.subject else { return };
             let info = cx.decide(d, env);
-            let Some(missing) = info.uncovered(&cx) else {
-                return;
+            let (subject_text, missing, dom) = match &d.subject {
+                Some(subject) => {
+                    let Some(m) = info.uncovered(&cx) else { return };
+                    (crate::fmt::expr_to_string(subject), m, info.dom.clone())
+                }
+                // `when CONDITION` branches that all test one subject with a finite domain.
+                None => {
+                    let Some((key, dom)) = single_subject(&cx, d) else {
+                        return;
+                    };
+                    let Some(rest) = &info.rest else { return };
+                    let Some(m) = rest.get(&key).cloned().or_else(|| cx.full(&dom)) else {
+                        return;
+                    };
+                    (key, m, dom)
+                }
             };
             if missing.is_empty() {
                 return;
             }
-            let order = match &info.dom {
+            let order = match &dom {
                 Dom::Finite(vs) => vs.clone(),
                 _ => Vec::new(),
             };
-            let subject_text = crate::fmt::expr_to_string(subject);
             let values = missing.describe(&order);
-            let phrase = if !matches!(info.dom, Dom::Numeric(_)) {
+            let phrase = if !matches!(dom, Dom::Numeric(_)) {
                 format!("{subject_text} = {values}")
             } else if values.starts_with(['<', '>']) {
                 format!("{subject_text} {values}")
@@ -62,9 +121,9 @@ impl Rule for DecisionNotExhaustive {
                     META.name,
                     format!("`decide {}` has no branch for {phrase}", d.name.text),
                 )
-                .with_label(d.span, format!("no `when` for {values} and no `else`"))
+                .with_label(d.span, format!("no `when` for {phrase} and no `else`"))
                 .with_help(format!(
-                    "add a `when` for {values} saying what to do, or an `else` branch"
+                    "add a `when` for {phrase} saying what to do, or an `else` branch"
                 )),
             );
         });
