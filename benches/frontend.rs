@@ -76,5 +76,44 @@ fn frontend(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, frontend);
+/// Every lint rule (preview ones included) on the generated procedure and on the
+/// shipped library.
+fn lint(c: &mut Criterion) {
+    let text = generate(10_000);
+    let lines = text.lines().count();
+    let root = std::env::temp_dir();
+    let Some(p) = procedo::model::build_text(&root, "big.proc", &text).procedure else {
+        return;
+    };
+    let mut all = procedo::lint::Config::default();
+    all.categories
+        .insert(procedo::lint::Category::Preview, procedo::lint::Level::Info);
+    let mut g = c.benchmark_group("lint");
+    g.sample_size(10);
+    g.bench_function(format!("rules_{lines}_lines"), |b| {
+        b.iter(|| black_box(procedo::lint::run_with(black_box(&p), &all)))
+    });
+    let lib = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("procedures");
+    let mut loader = procedo::Loader::new(&lib);
+    let shipped: Vec<procedo::Procedure> = [
+        "itsm/it_service_desk.proc",
+        "police/police_call_grading.proc",
+        "ambulance/ambulance_arp_dispatch.proc",
+        "shared/methane_report.proc",
+    ]
+    .iter()
+    .filter_map(|f| loader.load_path(&lib.join(f)).ok())
+    .filter_map(|u| procedo::build(&u).procedure)
+    .collect();
+    g.bench_function("rules_shipped_library", |b| {
+        b.iter(|| {
+            for p in &shipped {
+                black_box(procedo::lint::run_with(p, &all));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, frontend, lint);
 criterion_main!(benches);

@@ -15,19 +15,31 @@ pub(crate) fn run(args: &Args) -> ExitStatus {
         None => {
             for r in &rules {
                 let m = r.meta();
+                let sev = format!("{:?}", m.default_severity).to_lowercase();
+                let sev = if m.enabled_by_default() {
+                    sev
+                } else {
+                    format!("{sev} (off)")
+                };
                 println!(
-                    "{:28} {:12} {:8} {}",
+                    "{:34} {:26} {:14} {}",
                     m.name,
                     m.category.name(),
-                    format!("{:?}", m.default_severity).to_lowercase(),
+                    sev,
                     m.summary
                 );
             }
+            println!(
+                "\n{} rules; `procedo rules NAME` prints one, with examples.",
+                rules.len()
+            );
             ExitStatus::Success
         }
         Some(name) => match rules.iter().find(|r| r.meta().name == name) {
             Some(r) => {
-                print!("{}", crate::lint::rule_doc(r.meta()));
+                let root = std::env::temp_dir();
+                let said = crate::lint::example_output(r.meta(), &root);
+                print!("{}", crate::lint::rule_doc_with(r.meta(), said.as_deref()));
                 ExitStatus::Success
             }
             None => usage_error(&format!(

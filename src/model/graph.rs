@@ -71,6 +71,8 @@ pub struct DecisionGraph {
     g: DiGraph<Node, Edge>,
     start: Option<NodeIndex>,
     by_name: BTreeMap<String, NodeIndex>,
+    /// Immediate dominators along flow edges, computed on first use.
+    idoms: std::sync::OnceLock<Vec<Option<NodeId>>>,
 }
 
 /// A serialisable view: nodes in order and edges as index pairs.
@@ -142,6 +144,148 @@ impl DecisionGraph {
                 }
             }
         }
+        out.sort();
+        out
+    }
+
+    /// Flow predecessors of a node.
+    pub fn predecessors(&self, id: NodeId) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = self
+            .g
+            .edges_directed(NodeIndex::new(id.0), Direction::Incoming)
+            .filter(|e| e.weight().kind == EdgeKind::Flow)
+            .map(|e| NodeId(e.source().index()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Flow edges leaving a node, with their labels.
+    pub fn flow_successors(&self, id: NodeId) -> Vec<(NodeId, Option<&str>)> {
+        self.successors(id)
+            .into_iter()
+            .filter(|(_, e)| e.kind == EdgeKind::Flow)
+            .map(|(n, e)| (n, e.label.as_deref()))
+            .collect()
+    }
+
+    /// Nodes from which one of `targets` can be reached along flow edges, skipping
+    /// the edges for which `blocked(from, to, label)` is true. Indexed by node.
+    pub fn can_reach(
+        &self,
+        targets: &[NodeId],
+        blocked: &dyn Fn(NodeId, NodeId, Option<&str>) -> bool,
+    ) -> Vec<bool> {
+        let mut seen = vec![false; self.g.node_count()];
+        let mut stack: Vec<NodeIndex> = targets.iter().map(|t| NodeIndex::new(t.0)).collect();
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut seen[n.index()], true) {
+                continue;
+            }
+            for e in self.g.edges_directed(n, Direction::Incoming) {
+                let w = e.weight();
+                if w.kind == EdgeKind::Flow
+                    && !blocked(
+                        NodeId(e.source().index()),
+                        NodeId(n.index()),
+                        w.label.as_deref(),
+                    )
+                {
+                    stack.push(e.source());
+                }
+            }
+        }
+        seen
+    }
+
+    /// Nodes reachable from the start along flow edges without passing through any
+    /// of `avoid`. Indexed by node. `avoid` nodes themselves are not entered.
+    pub fn reachable_avoiding(&self, avoid: &[NodeId]) -> Vec<bool> {
+        let mut seen = vec![false; self.g.node_count()];
+        let Some(start) = self.start else {
+            return seen;
+        };
+        let mut stack = vec![start];
+        while let Some(n) = stack.pop() {
+            if avoid.contains(&NodeId(n.index())) || std::mem::replace(&mut seen[n.index()], true) {
+                continue;
+            }
+            for e in self.g.edges_directed(n, Direction::Outgoing) {
+                if e.weight().kind == EdgeKind::Flow {
+                    stack.push(e.target());
+                }
+            }
+        }
+        seen
+    }
+
+    /// Whether `a` dominates `b`: every flow path from the start to `b` passes
+    /// through `a` (a node dominates itself). False when `b` is unreachable.
+    pub fn dominates(&self, a: NodeId, b: NodeId) -> bool {
+        let idoms = self.idoms();
+        let Some(start) = self.start() else {
+            return false;
+        };
+        if b != start && idoms.get(b.0).copied().flatten().is_none() {
+            return false;
+        }
+        let mut cur = b;
+        for _ in 0..=idoms.len() {
+            if cur == a {
+                return true;
+            }
+            match idoms.get(cur.0).copied().flatten() {
+                Some(up) => cur = up,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    fn idoms(&self) -> &[Option<NodeId>] {
+        self.idoms.get_or_init(|| {
+            let mut out = vec![None; self.g.node_count()];
+            let Some(start) = self.start else {
+                return out;
+            };
+            let flow = petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| {
+                e.weight().kind == EdgeKind::Flow
+            });
+            let doms = petgraph::algo::dominators::simple_fast(&flow, start);
+            for n in self.g.node_indices() {
+                out[n.index()] = doms.immediate_dominator(n).map(|d| NodeId(d.index()));
+            }
+            out
+        })
+    }
+
+    /// The immediate dominator of every node reachable from the start (the start
+    /// has none). Indexed by node.
+    pub fn immediate_dominators(&self) -> Vec<Option<NodeId>> {
+        self.idoms().to_vec()
+    }
+
+    /// Strongly connected components along flow edges that contain a cycle,
+    /// each sorted by node id; components in order of their first node.
+    pub fn cycles(&self) -> Vec<Vec<NodeId>> {
+        let flow =
+            petgraph::visit::EdgeFiltered::from_fn(&self.g, |e| e.weight().kind == EdgeKind::Flow);
+        let mut out: Vec<Vec<NodeId>> = petgraph::algo::tarjan_scc(&flow)
+            .into_iter()
+            .filter(|c| {
+                c.len() > 1
+                    || self
+                        .g
+                        .edges_directed(c[0], Direction::Outgoing)
+                        .any(|e| e.target() == c[0] && e.weight().kind == EdgeKind::Flow)
+            })
+            .map(|c| {
+                let mut v: Vec<NodeId> = c.into_iter().map(|n| NodeId(n.index())).collect();
+                v.sort();
+                v
+            })
+            .collect();
         out.sort();
         out
     }
@@ -219,11 +363,12 @@ pub(super) fn compile(file: &ast::File, source: &SourceFile) -> (DecisionGraph, 
         g: c.g,
         start: Some(start),
         by_name: c.by_name,
+        idoms: std::sync::OnceLock::new(),
     };
     (graph, c.diags)
 }
 
-fn tests_label(tests: &[CellTest]) -> String {
+pub fn tests_label(tests: &[CellTest]) -> String {
     tests
         .iter()
         .map(|t| {

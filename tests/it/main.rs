@@ -8,6 +8,7 @@ mod conformance;
 mod corpus;
 mod errors;
 mod graph;
+mod lint;
 mod robustness;
 
 /// Renders diagnostics the way the CLI does with `--color never`.

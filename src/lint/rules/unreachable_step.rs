@@ -15,7 +15,7 @@ static META: RuleMeta = RuleMeta {
     explanation: "A step that can never be reached is either dead text or a sign that a branch or \
 `go to` is missing. Handlers following the procedure will never do it, and an audit will never \
 expect it.",
-    bad: "flow\n  step answer\n  end closed\n  step record\n",
+    bad: "flow\n  step answer\n  end closed\n  step record\n  end closed\n",
     good: "flow\n  step answer\n  step record\n  end closed\n",
 };
 
