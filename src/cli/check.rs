@@ -223,11 +223,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                 unreadable = true;
             }
         }
-        if let Some(e) = write_err {
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                eprintln!("error: cannot write output: {e}");
-                return ExitStatus::Error;
-            }
+        if let Some(e) = write_err
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            eprintln!("error: cannot write output: {e}");
+            return ExitStatus::Error;
         }
     }
     match args.format {

@@ -59,10 +59,10 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     if args.labels == Labels::Log {
         let map = ActivityMap::from_procedure(&p);
         for t in &mut net.transitions {
-            if let Some(step) = &t.label {
-                if let Some(label) = map.label_for(step) {
-                    t.label = Some(label.to_string());
-                }
+            if let Some(step) = &t.label
+                && let Some(label) = map.label_for(step)
+            {
+                t.label = Some(label.to_string());
             }
         }
     }

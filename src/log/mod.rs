@@ -224,10 +224,10 @@ pub fn read_log(
         // number of cases in flight, not with the log.
         let mut expected: HashMap<u64, u32> = HashMap::new();
         crate::input::read_records(path, format, &mut |_, rec| {
-            if let Ok(rec) = rec {
-                if let Some(case) = case_of(&rec, &opts.case) {
-                    *expected.entry(hash(&case)).or_default() += 1;
-                }
+            if let Ok(rec) = rec
+                && let Some(case) = case_of(&rec, &opts.case)
+            {
+                *expected.entry(hash(&case)).or_default() += 1;
             }
         })?;
         // Pass 2: build events; hand cases on in order of first appearance, each as soon
@@ -300,11 +300,9 @@ pub fn read_log(
                     let done = expected
                         .get(&hash(&case))
                         .is_some_and(|&n| entry.1.len() >= n as usize);
-                    if done {
-                        if let Some((o, events)) = open.remove(&case) {
-                            ready.insert(o, Some((case, events)));
-                            flush(&mut ready, &mut stats, false);
-                        }
+                    if done && let Some((o, events)) = open.remove(&case) {
+                        ready.insert(o, Some((case, events)));
+                        flush(&mut ready, &mut stats, false);
                     }
                 }
                 Err(reason) => {
@@ -321,11 +319,9 @@ pub fn read_log(
                     let complete = open
                         .get(&case)
                         .is_some_and(|(_, evs)| n.is_some_and(|n| evs.len() >= n as usize));
-                    if complete {
-                        if let Some((o, events)) = open.remove(&case) {
-                            ready.insert(o, Some((case, events)));
-                            flush(&mut ready, &mut stats, false);
-                        }
+                    if complete && let Some((o, events)) = open.remove(&case) {
+                        ready.insert(o, Some((case, events)));
+                        flush(&mut ready, &mut stats, false);
                     }
                 }
             }

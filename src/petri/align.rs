@@ -319,11 +319,10 @@ impl<'n> Aligner<'n> {
     }
 
     fn search(&self, trace: &[Option<u32>]) -> Option<Alignment> {
-        if let Some(masks) = &self.safe {
-            match self.search_safe(trace, masks) {
-                Ok(a) => return a,
-                Err(Unsafe) => {}
-            }
+        if let Some(masks) = &self.safe
+            && let Ok(a) = self.search_safe(trace, masks)
+        {
+            return a;
         }
         self.search_general(trace)
     }

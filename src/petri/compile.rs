@@ -28,10 +28,10 @@ pub fn compile(p: &Procedure) -> Net {
     }
     let sink = net.add_place("sink");
     net.final_marking[sink] = 1;
-    if let Some(start) = g.start() {
-        if let Some(&p0) = input.get(&start) {
-            net.initial[p0] = 1;
-        }
+    if let Some(start) = g.start()
+        && let Some(&p0) = input.get(&start)
+    {
+        net.initial[p0] = 1;
     }
     // Each edge into a join has its own place, so that the join waits for all branches.
     let mut edge_place: BTreeMap<(NodeId, NodeId, usize), usize> = BTreeMap::new();

@@ -64,12 +64,11 @@ pub fn parse_pnml(text: &str) -> Result<Net, String> {
                         1,
                     )),
                     b"toolspecific" => {
-                        if attr(e, b"activity").as_deref() == Some("$invisible$") {
-                            if let Some(t) = transitions.last_mut() {
-                                if stack.last().is_some_and(|s| s == b"transition") {
-                                    t.invisible = true;
-                                }
-                            }
+                        if attr(e, b"activity").as_deref() == Some("$invisible$")
+                            && let Some(t) = transitions.last_mut()
+                            && stack.last().is_some_and(|s| s == b"transition")
+                        {
+                            t.invisible = true;
                         }
                     }
                     _ => {}
