@@ -140,6 +140,9 @@ fn reachable_futures(
     )
 }
 
+/// A marking (tokens per place) and a trace position.
+type GeneralState = (Box<[u8]>, u32);
+
 /// A firing would put two tokens in one place: the bit-set search does not apply.
 struct Unsafe;
 
@@ -461,7 +464,7 @@ impl<'n> Aligner<'n> {
         }
         let h = |pos: usize| unmatched_after[pos] * DEVIATION;
         let mut nodes: Vec<Node> = Vec::new();
-        let mut best: HashMap<(Box<[u8]>, u32), (u64, u32)> = HashMap::new();
+        let mut best: HashMap<GeneralState, (u64, u32)> = HashMap::new();
         let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
         let start = Node {
             marking: self.net.initial.clone().into_boxed_slice(),
