@@ -56,7 +56,7 @@ pub(crate) struct Args {
 }
 
 /// Cases aligned together (in parallel) before their results are written in order.
-const BATCH: usize = 2048;
+const BATCH: usize = 512;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -193,24 +193,47 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                 }
             }
         };
-        let stats = read_log(
-            log,
-            &opts,
-            &mut |mut trace| {
+        // One thread reads and groups the log while this one aligns and reports: batches
+        // of cases pass through a bounded channel, so memory stays bounded.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<crate::log::Trace>>(2);
+        let (stats, rejected_here) = std::thread::scope(|scope| {
+            let opts = &opts;
+            let reader = scope.spawn(move || {
+                let mut pending: Vec<crate::log::Trace> = Vec::new();
+                let mut rejected = 0usize;
+                let stats = read_log(
+                    log,
+                    opts,
+                    &mut |trace| {
+                        pending.push(trace);
+                        if pending.len() >= BATCH {
+                            let _ = tx.send(std::mem::take(&mut pending));
+                        }
+                    },
+                    &mut |r| {
+                        rejected += 1;
+                        eprintln!("error: {}: {}", r.location, r.reason);
+                    },
+                );
+                if !pending.is_empty() {
+                    let _ = tx.send(pending);
+                }
+                (stats, rejected)
+            });
+            for mut received in rx {
                 if let Some(map) = &activity_map {
-                    set_aside += map.apply(&mut trace);
+                    for trace in &mut received {
+                        set_aside += map.apply(trace);
+                    }
                 }
-                batch.push(trace);
-                if batch.len() >= BATCH {
-                    emit(&mut batch, &mut aligner, &mut write_err);
-                }
-            },
-            &mut |r| {
-                rejected += 1;
-                eprintln!("error: {}: {}", r.location, r.reason);
-            },
-        );
-        emit(&mut batch, &mut aligner, &mut write_err);
+                batch.append(&mut received);
+                emit(&mut batch, &mut aligner, &mut write_err);
+            }
+            reader
+                .join()
+                .unwrap_or_else(|_| (Err("the log reader stopped unexpectedly".to_string()), 0))
+        });
+        rejected += rejected_here;
         match stats {
             Ok(s) => {
                 totals.cases += s.cases;

@@ -11,10 +11,37 @@ mod xes;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 
 pub use xes::read_xes;
+
+/// An event's attributes as (key, text) pairs; keys are shared between events.
+pub type Attributes = Vec<(Arc<str>, String)>;
+
+/// The text of attribute `key`, if present.
+pub fn attribute<'a>(attrs: &'a Attributes, key: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .find(|(k, _)| &**k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Shares attribute keys between events: one allocation per distinct key.
+#[derive(Default)]
+pub(crate) struct Interner(HashMap<Box<str>, Arc<str>>);
+
+impl Interner {
+    pub(crate) fn get(&mut self, key: &str) -> Arc<str> {
+        if let Some(k) = self.0.get(key) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(key);
+        self.0.insert(key.into(), k.clone());
+        k
+    }
+}
 
 /// One recorded event.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +51,7 @@ pub struct Event {
     pub timestamp: Option<DateTime<FixedOffset>>,
     pub resource: Option<String>,
     /// Every other attribute, as text.
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: Attributes,
 }
 
 /// One case: its id and events in log order.
@@ -112,7 +139,7 @@ fn case_of(rec: &crate::input::RawRecord, field: &str) -> Option<String> {
 }
 
 /// Every field of a row as text.
-fn attributes(rec: &crate::input::RawRecord) -> Result<BTreeMap<String, String>, String> {
+fn attributes(rec: &crate::input::RawRecord, keys: &mut Interner) -> Result<Attributes, String> {
     let text = |v: serde_json::Value| match v {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
@@ -120,33 +147,30 @@ fn attributes(rec: &crate::input::RawRecord) -> Result<BTreeMap<String, String>,
     Ok(match rec {
         crate::input::RawRecord::Text(..) => rec
             .text_fields()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (keys.get(k), v.to_string()))
             .collect(),
         crate::input::RawRecord::JsonText(t) => {
-            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(t)
+            serde_json::from_str::<HashMap<&str, serde_json::Value>>(t)
                 .map_err(|e| format!("not a JSON object: {e}"))?
                 .into_iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, text(v)))
+                .map(|(k, v)| (keys.get(k), text(v)))
                 .collect()
         }
         crate::input::RawRecord::Json(m) => m
             .iter()
             .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), text(v.clone())))
+            .map(|(k, v)| (keys.get(k), text(v.clone())))
             .collect(),
     })
 }
 
 /// Builds an event from attribute pairs; a missing activity attribute is an error.
-pub(crate) fn make_event(
-    attrs: BTreeMap<String, String>,
-    opts: &LogOptions,
-) -> Result<Event, String> {
+pub(crate) fn make_event(attrs: Attributes, opts: &LogOptions) -> Result<Event, String> {
     let mut parts = Vec::with_capacity(opts.activity.len());
     for key in &opts.activity {
-        match attrs.get(key) {
-            Some(v) => parts.push(v.as_str()),
+        match attribute(&attrs, key) {
+            Some(v) => parts.push(v),
             None => {
                 return Err(format!(
                     "the event has no `{key}` attribute for its activity"
@@ -155,7 +179,7 @@ pub(crate) fn make_event(
         }
     }
     let activity = parts.join("+");
-    let timestamp = match attrs.get(&opts.timestamp) {
+    let timestamp = match attribute(&attrs, &opts.timestamp) {
         Some(t) => {
             let parsed = match &opts.timestamp_format {
                 Some(f) => crate::eval::value::timestamp_with_format(t, f).ok(),
@@ -167,7 +191,7 @@ pub(crate) fn make_event(
         }
         None => None,
     };
-    let resource = attrs.get(&opts.resource).cloned();
+    let resource = attribute(&attrs, &opts.resource).map(str::to_string);
     Ok(Event {
         activity,
         timestamp,
@@ -233,6 +257,7 @@ pub fn read_log(
         // Pass 2: build events; hand cases on in order of first appearance, each as soon
         // as it and every case that started before it are complete.
         let mut open: HashMap<String, (usize, Vec<Event>)> = HashMap::new();
+        let mut keys = Interner::default();
         let mut ready: BTreeMap<usize, Option<(String, Vec<Event>)>> = BTreeMap::new();
         let mut order = 0usize;
         let mut emit = |id: String, events: Vec<Event>, stats: &mut ReadStats| {
@@ -270,7 +295,7 @@ pub fn read_log(
                     return;
                 }
             };
-            let attrs = match attributes(&rec) {
+            let attrs = match attributes(&rec, &mut keys) {
                 Ok(a) => a,
                 Err(reason) => {
                     stats.events_rejected += 1;
@@ -281,7 +306,10 @@ pub fn read_log(
                     return;
                 }
             };
-            let Some(case) = attrs.get(&opts.case).filter(|c| !c.is_empty()).cloned() else {
+            let Some(case) = attribute(&attrs, &opts.case)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+            else {
                 stats.events_rejected += 1;
                 reject(Rejected {
                     location: loc.to_string(),

@@ -1,11 +1,10 @@
 //! XES (IEEE 1849) reader, streaming one trace at a time with quick-xml.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use quick_xml::events::{BytesStart, Event as Xml};
 
-use super::{LogOptions, Rejected, Trace, make_event};
+use super::{Attributes, Interner, LogOptions, Rejected, Trace, make_event};
 
 const ATTRIBUTE_TAGS: [&[u8]; 7] = [
     b"string", b"date", b"int", b"float", b"boolean", b"id", b"list",
@@ -48,7 +47,8 @@ pub fn read_xes(
     let mut trace_id: Option<String> = None;
     let mut trace_no = 0usize;
     let mut events = Vec::new();
-    let mut event_attrs: BTreeMap<String, String> = BTreeMap::new();
+    let mut event_attrs: Attributes = Vec::new();
+    let mut keys = Interner::default();
     let mut event_no = 0usize;
     loop {
         let pos = xml.buffer_position();
@@ -87,7 +87,7 @@ pub fn read_xes(
                         key_value(e).map_err(|m| format!("{file}: trace {trace_no}: {m}"))?;
                     if let (Some(k), Some(v)) = (key, value) {
                         if in_event {
-                            event_attrs.insert(k, v);
+                            event_attrs.push((keys.get(&k), v));
                         } else if k == "concept:name" {
                             trace_id = Some(v);
                         }

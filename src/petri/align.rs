@@ -386,12 +386,16 @@ impl<'n> Aligner<'n> {
         let goal = to_bits(&self.net.final_marking);
         // Arena of (marking, position, parent, move); best cost per state.
         let mut nodes: Vec<(u128, u32, u32, Option<Move>)> = vec![(initial, 0, u32::MAX, None)];
-        let mut best: HashMap<(u128, u32), u64, FxBuild> = HashMap::with_hasher(FxBuild);
+        let mut best: HashMap<(u128, u32), u64, FxBuild> =
+            HashMap::with_capacity_and_hasher(4096, FxBuild);
         best.insert((initial, 0), 0);
         let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
-        heap.push(Reverse((h(initial, 0).unwrap_or(0), 0, 0)));
+        // Among states of equal estimate, the one with the most cost already paid (the
+        // least still to come) is taken first: same optimum, fewer states.
+        heap.push(Reverse((h(initial, 0).unwrap_or(0), u64::MAX, 0)));
         let mut expanded = 0usize;
-        while let Some(Reverse((_, g, id))) = heap.pop() {
+        while let Some(Reverse((_, inv_g, id))) = heap.pop() {
+            let g = u64::MAX - inv_g;
             let (m, pos32, _, _) = nodes[id as usize];
             let pos = pos32 as usize;
             if best.get(&(m, pos32)).is_some_and(|&c| c < g) {
@@ -422,7 +426,11 @@ impl<'n> Aligner<'n> {
                     }
                 }
                 nodes.push((m2, npos as u32, id, Some(mv)));
-                heap.push(Reverse((cost + hv, cost, (nodes.len() - 1) as u32)));
+                heap.push(Reverse((
+                    cost + hv,
+                    u64::MAX - cost,
+                    (nodes.len() - 1) as u32,
+                )));
             };
             if pos < n {
                 push(m, pos + 1, g + DEVIATION, Move::Log { event: pos });

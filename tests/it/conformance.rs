@@ -77,7 +77,7 @@ fn ev(a: &str) -> Event {
         activity: a.into(),
         timestamp: None,
         resource: None,
-        attributes: BTreeMap::new(),
+        attributes: Vec::new(),
     }
 }
 
