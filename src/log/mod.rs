@@ -115,24 +115,96 @@ pub struct ReadStats {
     pub events_rejected: usize,
 }
 
+/// A fixed-size Bloom filter of case-id hashes (8 MiB, about 0.1% false positives at
+/// a few million cases).
+struct Bloom(Vec<u64>);
+
+impl Bloom {
+    const BITS: u64 = 1 << 26;
+
+    fn new() -> Self {
+        Bloom(vec![0; (Self::BITS / 64) as usize])
+    }
+
+    fn positions(h: u64) -> [u64; 3] {
+        let h2 = h.rotate_left(31).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        [0u64, 1, 2].map(|i| h.wrapping_add(i.wrapping_mul(h2)) % Self::BITS)
+    }
+
+    fn insert(&mut self, h: u64) {
+        for p in Self::positions(h) {
+            self.0[(p / 64) as usize] |= 1 << (p % 64);
+        }
+    }
+
+    fn maybe_contains(&self, h: u64) -> bool {
+        Self::positions(h)
+            .iter()
+            .all(|p| self.0[(p / 64) as usize] & (1 << (p % 64)) != 0)
+    }
+}
+
 fn hash(s: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     s.hash(&mut h);
     h.finish()
 }
 
+/// One field of a JSON object as text, skipping the others without building them.
+fn json_field(text: &str, field: &str) -> Option<String> {
+    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
+    struct Find<'f>(&'f str);
+    /// A field name, borrowed from the input when it has no escapes.
+    struct Key<'a>(std::borrow::Cow<'a, str>);
+    impl<'de> serde::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a field name")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(std::borrow::Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(std::borrow::Cow::Owned(v.to_string())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    impl<'de> Visitor<'de> for Find<'_> {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let mut found = None;
+            while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                if key == self.0 {
+                    found = match map.next_value::<serde_json::Value>()? {
+                        serde_json::Value::String(s) => Some(s),
+                        serde_json::Value::Null => None,
+                        other => Some(other.to_string()),
+                    };
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+    serde_json::Deserializer::from_str(text)
+        .deserialize_map(Find(field))
+        .ok()
+        .flatten()
+}
+
 /// The case id of a row, if it has one.
 fn case_of(rec: &crate::input::RawRecord, field: &str) -> Option<String> {
     match rec {
-        crate::input::RawRecord::JsonText(t) => {
-            let m: HashMap<&str, &serde_json::value::RawValue> = serde_json::from_str(t).ok()?;
-            let raw = m.get(field)?;
-            match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
-                serde_json::Value::String(s) => Some(s),
-                serde_json::Value::Null => None,
-                other => Some(other.to_string()),
-            }
-        }
+        crate::input::RawRecord::JsonText(t) => json_field(t, field),
         other => other.get_text(field),
     }
     .filter(|c| !c.is_empty())
@@ -243,17 +315,44 @@ pub fn read_log(
         } else {
             crate::input::InputFormat::Jsonl
         };
-        // Pass 1: how many events each case has (by a hash of its id), so that pass 2
-        // can hand a case on as soon as its last event is read. Memory grows with the
-        // number of cases in flight, not with the log.
-        let mut expected: HashMap<u64, u32> = HashMap::new();
+        // Pass 1: which cases are scattered (their events not all in one run of rows)?
+        // A Bloom filter of finished runs keeps this pass's memory fixed; a false
+        // positive only makes a contiguous case take the counted path below.
+        let mut finished_runs = Bloom::new();
+        let mut scattered: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        let mut last: Option<u64> = None;
         crate::input::read_records(path, format, &mut |_, rec| {
             if let Ok(rec) = rec
                 && let Some(case) = case_of(&rec, &opts.case)
             {
-                *expected.entry(hash(&case)).or_default() += 1;
+                let h = hash(&case);
+                if last != Some(h) {
+                    if finished_runs.maybe_contains(h) {
+                        scattered.insert(h);
+                    }
+                    if let Some(l) = last {
+                        finished_runs.insert(l);
+                    }
+                    last = Some(h);
+                }
             }
         })?;
+        drop(finished_runs);
+        // Pass 1b, only for scattered cases: how many events each has, so that pass 2
+        // can hand it on as soon as its last event is read.
+        let mut expected: HashMap<u64, u32> = HashMap::new();
+        if !scattered.is_empty() {
+            crate::input::read_records(path, format, &mut |_, rec| {
+                if let Ok(rec) = rec
+                    && let Some(case) = case_of(&rec, &opts.case)
+                {
+                    let h = hash(&case);
+                    if scattered.contains(&h) {
+                        *expected.entry(h).or_default() += 1;
+                    }
+                }
+            })?;
+        }
         // Pass 2: build events; hand cases on in order of first appearance, each as soon
         // as it and every case that started before it are complete.
         let mut open: HashMap<String, (usize, Vec<Event>)> = HashMap::new();
@@ -281,6 +380,30 @@ pub fn read_log(
                 }
                 entry.remove();
             }
+        };
+        // The case of the current run of rows: a contiguous case is complete when its run ends.
+        let mut run: Option<String> = None;
+        let end_run = |run: &mut Option<String>,
+                       next: Option<&str>,
+                       open: &mut HashMap<String, (usize, Vec<Event>)>,
+                       ready: &mut BTreeMap<usize, Option<(String, Vec<Event>)>>,
+                       stats: &mut ReadStats,
+                       flush: &mut dyn FnMut(
+            &mut BTreeMap<usize, Option<(String, Vec<Event>)>>,
+            &mut ReadStats,
+            bool,
+        )| {
+            if run.as_deref() == next {
+                return;
+            }
+            if let Some(done) = run.take()
+                && !scattered.contains(&hash(&done))
+                && let Some((o, events)) = open.remove(&done)
+            {
+                ready.insert(o, Some((done, events)));
+                flush(ready, stats, false);
+            }
+            *run = next.map(str::to_string);
         };
         crate::input::read_records(path, format, &mut |loc, rec| {
             stats.events_read += 1;
@@ -317,6 +440,14 @@ pub fn read_log(
                 });
                 return;
             };
+            end_run(
+                &mut run,
+                Some(&case),
+                &mut open,
+                &mut ready,
+                &mut stats,
+                &mut flush,
+            );
             match make_event(attrs, opts) {
                 Ok(e) => {
                     let entry = open.entry(case.clone()).or_insert_with(|| {
@@ -354,6 +485,9 @@ pub fn read_log(
                 }
             }
         })?;
+        end_run(
+            &mut run, None, &mut open, &mut ready, &mut stats, &mut flush,
+        );
         // Cases whose count was off (a rejected event, a hash collision) go last, in order.
         for (id, (o, events)) in open {
             ready.insert(o, Some((id, events)));
