@@ -115,6 +115,9 @@ pub struct ReadStats {
     pub events_rejected: usize,
 }
 
+/// Cases by order of first appearance; `None` while a case is still open.
+type ReadyQueue = BTreeMap<usize, Option<(String, Vec<Event>)>>;
+
 /// A fixed-size Bloom filter of case-id hashes (8 MiB, about 0.1% false positives at
 /// a few million cases).
 struct Bloom(Vec<u64>);
@@ -357,7 +360,7 @@ pub fn read_log(
         // as it and every case that started before it are complete.
         let mut open: HashMap<String, (usize, Vec<Event>)> = HashMap::new();
         let mut keys = Interner::default();
-        let mut ready: BTreeMap<usize, Option<(String, Vec<Event>)>> = BTreeMap::new();
+        let mut ready: ReadyQueue = BTreeMap::new();
         let mut order = 0usize;
         let mut emit = |id: String, events: Vec<Event>, stats: &mut ReadStats| {
             stats.cases += 1;
@@ -368,9 +371,7 @@ pub fn read_log(
             }
             each(t);
         };
-        let mut flush = |ready: &mut BTreeMap<usize, Option<(String, Vec<Event>)>>,
-                         stats: &mut ReadStats,
-                         all: bool| {
+        let mut flush = |ready: &mut ReadyQueue, stats: &mut ReadStats, all: bool| {
             while let Some(mut entry) = ready.first_entry() {
                 if entry.get().is_none() && !all {
                     break;
@@ -383,28 +384,25 @@ pub fn read_log(
         };
         // The case of the current run of rows: a contiguous case is complete when its run ends.
         let mut run: Option<String> = None;
-        let end_run = |run: &mut Option<String>,
-                       next: Option<&str>,
-                       open: &mut HashMap<String, (usize, Vec<Event>)>,
-                       ready: &mut BTreeMap<usize, Option<(String, Vec<Event>)>>,
-                       stats: &mut ReadStats,
-                       flush: &mut dyn FnMut(
-            &mut BTreeMap<usize, Option<(String, Vec<Event>)>>,
-            &mut ReadStats,
-            bool,
-        )| {
-            if run.as_deref() == next {
-                return;
-            }
-            if let Some(done) = run.take()
-                && !scattered.contains(&hash(&done))
-                && let Some((o, events)) = open.remove(&done)
-            {
-                ready.insert(o, Some((done, events)));
-                flush(ready, stats, false);
-            }
-            *run = next.map(str::to_string);
-        };
+        let end_run =
+            |run: &mut Option<String>,
+             next: Option<&str>,
+             open: &mut HashMap<String, (usize, Vec<Event>)>,
+             ready: &mut ReadyQueue,
+             stats: &mut ReadStats,
+             flush: &mut dyn FnMut(&mut ReadyQueue, &mut ReadStats, bool)| {
+                if run.as_deref() == next {
+                    return;
+                }
+                if let Some(done) = run.take()
+                    && !scattered.contains(&hash(&done))
+                    && let Some((o, events)) = open.remove(&done)
+                {
+                    ready.insert(o, Some((done, events)));
+                    flush(ready, stats, false);
+                }
+                *run = next.map(str::to_string);
+            };
         crate::input::read_records(path, format, &mut |loc, rec| {
             stats.events_read += 1;
             let rec = match rec {
