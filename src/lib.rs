@@ -26,6 +26,7 @@ pub mod model;
 pub mod petri;
 pub mod report;
 pub mod source;
+pub mod suite;
 #[doc(hidden)]
 pub mod syntax;
 

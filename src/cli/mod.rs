@@ -10,6 +10,7 @@ mod fmt;
 mod graph;
 mod lint;
 mod rules;
+mod test;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,8 @@ enum Command {
     Export(export::Args),
     /// Draw a procedure's decision graph as Graphviz DOT or Mermaid.
     Graph(graph::Args),
+    /// Run the tests beside procedures (`NAME.test.yaml`), with coverage.
+    Test(test::Args),
     /// List the lint rules, or print one rule's documentation.
     Rules(rules::Args),
 }
@@ -103,6 +106,7 @@ where
         Command::Check(a) => check::run(&a, color),
         Command::Export(a) => export::run(&a, color),
         Command::Rules(a) => rules::run(&a),
+        Command::Test(a) => test::run(&a, color),
     };
     status.into()
 }

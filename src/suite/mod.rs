@@ -1,0 +1,297 @@
+//! Procedure tests: `NAME.test.yaml` beside `NAME.proc`.
+//!
+//! Two kinds of test case: incidents (facts → expected validity band, priority level
+//! and targets) and recorded cases (events → expected verdict and the exact set of
+//! findings). Coverage counts the steps the case tests pass through and the table and
+//! matrix rows the incident tests reach.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::conformance::{ActivityMap, check_case};
+use crate::eval::Assessor;
+use crate::log::{Event, Trace};
+use crate::model::Procedure;
+use crate::petri::align::Aligner;
+
+/// The test file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFile {
+    #[serde(default)]
+    pub incidents: Vec<IncidentTest>,
+    #[serde(default)]
+    pub cases: Vec<CaseTest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentTest {
+    pub name: String,
+    pub facts: serde_json::Map<String, serde_json::Value>,
+    pub expect: IncidentExpect,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentExpect {
+    pub validity: Option<String>,
+    pub priority: Option<String>,
+    /// Target kind → duration as written in the procedure's style (`15m`, `1h30m`).
+    #[serde(default)]
+    pub targets: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseTest {
+    pub name: String,
+    /// Activity names in order (log labels, mapped through the procedure, or step names).
+    pub events: Vec<String>,
+    pub expect: CaseExpect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseExpect {
+    pub conforming: bool,
+    /// The exact set of findings; omitted means "not checked".
+    pub findings: Option<Vec<ExpectedFinding>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedFinding {
+    pub code: String,
+    pub step: String,
+    #[serde(default)]
+    pub event_index: Option<usize>,
+}
+
+/// One test's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub name: String,
+    pub kind: &'static str,
+    pub passed: bool,
+    /// Expected vs actual, line by line, when it failed.
+    pub diff: Vec<String>,
+}
+
+/// A test file's results and coverage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub procedure: String,
+    pub outcomes: Vec<Outcome>,
+    pub steps_total: usize,
+    pub steps_covered: usize,
+    pub rows_total: usize,
+    pub rows_covered: usize,
+    pub uncovered: Vec<String>,
+}
+
+impl Report {
+    /// Covered share of steps and rows together, in percent.
+    pub fn coverage(&self) -> f64 {
+        let total = self.steps_total + self.rows_total;
+        if total == 0 {
+            100.0
+        } else {
+            100.0 * (self.steps_covered + self.rows_covered) as f64 / total as f64
+        }
+    }
+}
+
+/// Runs a test file against a built procedure.
+pub fn run(p: &Procedure, tests: &TestFile) -> Report {
+    let assessor = Assessor::new(p);
+    let mut outcomes = Vec::new();
+    let mut rows_hit: BTreeSet<usize> = BTreeSet::new();
+    for t in &tests.incidents {
+        let mut diff = Vec::new();
+        match assessor.facts_from_json(&t.facts, false) {
+            Err(errors) => {
+                for e in errors {
+                    diff.push(format!("facts: field `{}`: {}", e.field, e.message));
+                }
+            }
+            Ok(facts) => {
+                let a = assessor.assess(facts);
+                if let Some(pr) = &a.priority {
+                    for m in &pr.methods {
+                        rows_hit.extend(m.matched_lines.iter().copied());
+                    }
+                }
+                for d in &a.decisions {
+                    rows_hit.extend(d.matched_lines.iter().copied());
+                }
+                let band = a.validity.as_ref().and_then(|v| v.band.clone());
+                if let Some(want) = &t.expect.validity {
+                    if band.as_ref() != Some(want) {
+                        diff.push(format!(
+                            "validity: expected {want}, got {}",
+                            band.as_deref().unwrap_or("none")
+                        ));
+                    }
+                }
+                let level = a.priority.as_ref().and_then(|pr| pr.level.clone());
+                if let Some(want) = &t.expect.priority {
+                    if level.as_ref() != Some(want) {
+                        let why = a.priority.as_ref().map_or(String::new(), |pr| {
+                            format!(" (decided by {})", pr.decided_by)
+                        });
+                        diff.push(format!(
+                            "priority: expected {want}, got {}{why}",
+                            level.as_deref().unwrap_or("none")
+                        ));
+                    }
+                }
+                for (kind, want) in &t.expect.targets {
+                    let got = a.targets.iter().find(|x| &x.kind == kind);
+                    let want_ms = crate::ast::parse_duration(want);
+                    if got.map(|g| g.limit_ms) != want_ms {
+                        diff.push(format!(
+                            "target {kind}: expected {want}, got {}",
+                            got.map_or("none".to_string(), |g| g.limit.clone())
+                        ));
+                    }
+                }
+                for e in &a.errors {
+                    diff.push(format!("evaluation error: {e}"));
+                }
+            }
+        }
+        outcomes.push(Outcome {
+            name: t.name.clone(),
+            kind: "incident",
+            passed: diff.is_empty(),
+            diff,
+        });
+    }
+    let net = crate::petri::compile::compile(p);
+    let map = ActivityMap::from_procedure(p);
+    let mut aligner = Aligner::new(&net);
+    let mut steps_hit: BTreeSet<String> = BTreeSet::new();
+    for t in &tests.cases {
+        let mut trace = Trace {
+            id: t.name.clone(),
+            events: t
+                .events
+                .iter()
+                .map(|a| Event {
+                    activity: a.clone(),
+                    timestamp: None,
+                    resource: None,
+                    attributes: Vec::new(),
+                })
+                .collect(),
+        };
+        map.apply(&mut trace);
+        let r = check_case(&mut aligner, &net, &trace, true);
+        for (log, model) in &r.alignment {
+            if log == model {
+                steps_hit.insert(model.clone());
+            }
+        }
+        let mut diff = Vec::new();
+        if r.conforming != t.expect.conforming {
+            diff.push(format!(
+                "conforming: expected {}, got {} (cost {:?})",
+                t.expect.conforming, r.conforming, r.cost
+            ));
+        }
+        if let Some(want) = &t.expect.findings {
+            let mut want = want.clone();
+            want.sort();
+            let mut got: Vec<ExpectedFinding> = r
+                .findings
+                .iter()
+                .map(|f| ExpectedFinding {
+                    code: f.code.to_string(),
+                    step: f.step.clone(),
+                    event_index: f.event_index,
+                })
+                .collect();
+            got.sort();
+            for w in want.iter().filter(|w| !got.contains(w)) {
+                diff.push(format!(
+                    "- expected {} at `{}` (event {:?}), not reported",
+                    w.code, w.step, w.event_index
+                ));
+            }
+            for g in got.iter().filter(|g| !want.contains(g)) {
+                diff.push(format!(
+                    "+ reported {} at `{}` (event {:?}), not expected",
+                    g.code, g.step, g.event_index
+                ));
+            }
+        }
+        outcomes.push(Outcome {
+            name: t.name.clone(),
+            kind: "case",
+            passed: diff.is_empty(),
+            diff,
+        });
+    }
+    // Coverage: steps (visible transitions) and rows of tables and matrices.
+    let steps: BTreeSet<String> = net
+        .transitions
+        .iter()
+        .filter_map(|t| t.label.clone())
+        .collect();
+    let rows = table_rows(p);
+    let mut uncovered: Vec<String> = steps
+        .iter()
+        .filter(|s| !steps_hit.contains(*s))
+        .map(|s| format!("step `{s}`"))
+        .collect();
+    uncovered.extend(
+        rows.iter()
+            .filter(|(l, _)| !rows_hit.contains(l))
+            .map(|(l, what)| format!("{what} row at line {l}")),
+    );
+    Report {
+        procedure: p.ast().id.text.clone(),
+        outcomes,
+        steps_total: steps.len(),
+        steps_covered: steps.iter().filter(|s| steps_hit.contains(*s)).count(),
+        rows_total: rows.len(),
+        rows_covered: rows.iter().filter(|(l, _)| rows_hit.contains(l)).count(),
+        uncovered,
+    }
+}
+
+/// Source lines of every table and matrix row, with the decision's name.
+fn table_rows(p: &Procedure) -> Vec<(usize, String)> {
+    use crate::ast::{DecisionDef, PriorityItem, Section};
+    let line = |s: crate::source::Span| p.unit.source.line_col(s.start).0;
+    let mut out = Vec::new();
+    let mut add = |d: &DecisionDef| match d {
+        DecisionDef::Table(t) => out.extend(
+            t.rows
+                .iter()
+                .map(|r| (line(r.span), format!("table `{}`", t.name.text))),
+        ),
+        DecisionDef::Matrix(m) => out.extend(
+            m.rows
+                .iter()
+                .map(|r| (line(r.span), format!("matrix `{}`", m.name.text))),
+        ),
+        DecisionDef::Score(_) => {}
+    };
+    for s in &p.ast().sections {
+        match s {
+            Section::Priority(pr) => {
+                for item in &pr.items {
+                    if let PriorityItem::Method(d) = item {
+                        add(d);
+                    }
+                }
+            }
+            Section::Decisions { items, .. } => items.iter().for_each(&mut add),
+            _ => {}
+        }
+    }
+    out
+}
