@@ -25,7 +25,8 @@ pub(crate) struct Args {
     /// A workflow net in PNML (e.g. from pm4py or ProM) instead of a procedure.
     #[arg(long, value_name = "NET.pnml")]
     model: Option<PathBuf>,
-    /// Event logs: XES (`.xes`, `.xes.gz`), CSV (`.csv`, `.csv.gz`) or JSON Lines (`.jsonl`).
+    /// Event logs: XES (`.xes`, `.xes.gz`), CSV (`.csv`, `.csv.gz`), JSON Lines (`.jsonl`) or
+    /// YAML (`.yaml`: `cases:` with `id`, `facts` and `events` of `activity`, `time`, `actor`).
     #[arg(required = true)]
     logs: Vec<PathBuf>,
     /// Attribute(s) naming the activity; several are joined with `+`
@@ -125,6 +126,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     let mut totals = ReadStats::default();
     let mut rejected = 0usize;
     let mut unreadable = false;
+    let mut progress = Progress::new();
     // Events the procedure maps to `ignore`, to recorded events or to monitors.
     let mut set_aside = 0usize;
     let keep_all = matches!(args.format, Format::Json | Format::Junit | Format::Human);
@@ -228,6 +230,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                 }
                 batch.append(&mut received);
                 emit(&mut batch, &mut aligner, &mut write_err);
+                progress.tick(summary.cases);
             }
             reader
                 .join()
@@ -288,6 +291,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             );
         }
     }
+    progress.clear();
     let _ = out.flush();
     if unreadable || rejected > 0 {
         ExitStatus::Error
@@ -458,4 +462,44 @@ fn junit(name: &str, results: &[CaseResult]) -> String {
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+/// A progress line on stderr for long runs, only when stderr is a terminal.
+struct Progress {
+    start: std::time::Instant,
+    last: std::time::Instant,
+    shown: bool,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        let now = std::time::Instant::now();
+        Progress {
+            start: now,
+            last: now,
+            shown: false,
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn tick(&mut self, cases: usize) {
+        if !self.enabled
+            || self.start.elapsed().as_secs_f64() < 1.0
+            || self.last.elapsed().as_millis() < 250
+        {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        let rate = cases as f64 / self.start.elapsed().as_secs_f64();
+        eprint!("\r\x1b[2Kchecked {cases} cases ({rate:.0} cases/s)");
+        self.shown = true;
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+        }
+    }
 }

@@ -312,6 +312,9 @@ pub fn read_log(
         stats.events_read = stats.events_in_cases + stats.events_rejected;
         return Ok(stats);
     }
+    if name.ends_with(".yaml") || name.ends_with(".yml") {
+        return read_yaml(path, opts, each, reject);
+    }
     if name.ends_with(".csv") || name.ends_with(".jsonl") || name.ends_with(".ndjson") {
         let format = if name.ends_with(".csv") {
             crate::input::InputFormat::Csv
@@ -494,7 +497,100 @@ pub fn read_log(
         return Ok(stats);
     }
     Err(format!(
-        "cannot tell the log format of `{}`: use .xes, .xes.gz, .csv, .csv.gz or .jsonl",
+        "cannot tell the log format of `{}`: use .xes, .xes.gz, .csv, .csv.gz, .jsonl or .yaml",
         path.display()
     ))
+}
+
+/// A hand-written YAML log: `cases:` with `id`, optional `facts` and `events`; each event
+/// has `activity`, optional `time`, `actor`, and any other fields as attributes.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlLog {
+    cases: Vec<YamlCase>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlCase {
+    id: String,
+    #[serde(default)]
+    facts: BTreeMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    events: Vec<BTreeMap<String, serde_yaml::Value>>,
+}
+
+fn yaml_text(v: &serde_yaml::Value) -> String {
+    match v {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Bool(b) => b.to_string(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        serde_yaml::Value::Null => String::new(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
+fn read_yaml(
+    path: &Path,
+    opts: &LogOptions,
+    each: &mut dyn FnMut(Trace),
+    reject: &mut dyn FnMut(Rejected),
+) -> Result<ReadStats, String> {
+    let file = path.display().to_string();
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut crate::input::open(path).map_err(|e| format!("cannot open `{file}`: {e}"))?,
+        &mut text,
+    )
+    .map_err(|e| format!("cannot read `{file}`: {e}"))?;
+    let log: YamlLog = serde_yaml::from_str(&text).map_err(|e| match e.location() {
+        Some(l) => format!("{file}:{}:{}: {e}", l.line(), l.column()),
+        None => format!("{file}: {e}"),
+    })?;
+    let mut stats = ReadStats::default();
+    let mut keys = Interner::default();
+    for case in log.cases {
+        let mut events = Vec::new();
+        for (i, raw) in case.events.iter().enumerate() {
+            stats.events_read += 1;
+            let mut attrs: Attributes = Vec::new();
+            for (k, v) in raw {
+                // The short names of hand-written logs map to the standard attributes.
+                let key = match k.as_str() {
+                    "activity" => opts.activity.first().map_or("concept:name", String::as_str),
+                    "time" => opts.timestamp.as_str(),
+                    "actor" => opts.resource.as_str(),
+                    other => other,
+                };
+                attrs.push((keys.get(key), yaml_text(v)));
+            }
+            for (k, v) in &case.facts {
+                attrs.push((keys.get(&format!("case:{k}")), yaml_text(v)));
+            }
+            match make_event(attrs, opts) {
+                Ok(e) => events.push(e),
+                Err(reason) => {
+                    stats.events_rejected += 1;
+                    reject(Rejected {
+                        location: format!("{file}: case {}, event {}", case.id, i + 1),
+                        reason,
+                    });
+                }
+            }
+        }
+        stats.cases += 1;
+        stats.events_in_cases += events.len();
+        let mut t = Trace {
+            id: case.id,
+            events,
+        };
+        if !opts.keep_file_order {
+            t.sort_by_time();
+        }
+        each(t);
+    }
+    Ok(stats)
 }

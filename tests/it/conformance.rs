@@ -396,3 +396,38 @@ fn pm4py_agrees_on_the_exported_procedure_net() {
     }
     assert_eq!(compared, 7552);
 }
+
+#[test]
+fn hand_written_yaml_logs_carry_cases_with_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("cases.yaml");
+    std::fs::write(
+        &log,
+        "cases:\n  - id: c1\n    facts: {impact: high}\n    events:\n      - {activity: \"Accepted+In Progress\", time: 2012-01-01T10:00:00Z, actor: Ann}\n      - {activity: \"Completed+In Call\", time: 2012-01-01T10:05:00Z}\n  - id: c2\n    events:\n      - {activity: \"Completed+Closed\", time: 2012-01-01T10:00:00Z}\n      - {time: 2012-01-01T10:00:00Z}\n",
+    )
+    .unwrap();
+    let (code, out, err) = procedo(&[
+        "check",
+        "-p",
+        "procedures/bpic2013/bpic2013_incident.proc",
+        log.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 2, "an event without an activity is rejected: {err}");
+    assert!(
+        err.contains("cases.yaml: case c2, event 2: the event has no `concept:name` attribute"),
+        "{err}"
+    );
+    assert!(
+        err.contains("2 cases: 1 conforming; 4 events read = 3 checked + 1 rejected"),
+        "{err}"
+    );
+    let cases: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(cases[0]["conforming"], true);
+    assert_eq!(cases[1]["findings"][0]["code"], "missing-step");
+    assert_eq!(cases[1]["findings"][0]["step"], "resolved");
+}
