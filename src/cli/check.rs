@@ -127,6 +127,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     let mut rejected = 0usize;
     let mut unreadable = false;
     let mut progress = Progress::new();
+    let mut cases_seen = 0usize;
     // Events the procedure maps to `ignore`, to recorded events or to monitors.
     let mut set_aside = 0usize;
     let keep_all = matches!(args.format, Format::Json | Format::Junit | Format::Human);
@@ -228,9 +229,10 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                         set_aside += map.apply(trace);
                     }
                 }
+                cases_seen += received.len();
                 batch.append(&mut received);
                 emit(&mut batch, &mut aligner, &mut write_err);
-                progress.tick(summary.cases);
+                progress.tick(cases_seen);
             }
             reader
                 .join()
