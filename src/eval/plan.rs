@@ -277,6 +277,18 @@ impl Compiler<'_> {
         }
     }
 
+    /// A table output or matrix value: a bare name is a symbol (an enum value or a level,
+    /// even one called `priority`), a parameter its value, anything else a constant.
+    fn value_of(&self, e: &ast::Expr) -> Value {
+        match &e.kind {
+            ExprKind::Path(parts) if parts.len() == 1 => match self.params.get(&parts[0].text) {
+                Some(v) => v.clone(),
+                None => Value::Symbol(parts[0].text.clone()),
+            },
+            _ => const_value(&self.expr(e)),
+        }
+    }
+
     fn cell(&self, cell: &ast::Cell, ty: &Type) -> Option<Vec<(bool, CTest)>> {
         match cell {
             ast::Cell::Any(_) => None,
@@ -345,7 +357,7 @@ impl Compiler<'_> {
                             .skip(n_in)
                             .map(|c| match c {
                                 ast::Cell::Tests(ts, _) => match ts.first().map(|t| &t.kind) {
-                                    Some(TestKind::Equals(e)) => const_value(&self.expr(e)),
+                                    Some(TestKind::Equals(e)) => self.value_of(e),
                                     _ => Value::Missing,
                                 },
                                 ast::Cell::Any(_) => Value::Missing,
@@ -373,18 +385,14 @@ impl Compiler<'_> {
                     cols_by: self.expr(&m.cols_by),
                     rows_name: crate::fmt::expr_to_string(&m.rows_by),
                     cols_name: crate::fmt::expr_to_string(&m.cols_by),
-                    col_values: m
-                        .col_values
-                        .iter()
-                        .map(|v| const_value(&self.expr(v)))
-                        .collect(),
+                    col_values: m.col_values.iter().map(|v| self.value_of(v)).collect(),
                     rows: m
                         .rows
                         .iter()
                         .map(|r| {
                             (
-                                const_value(&self.expr(&r.key)),
-                                r.cells.iter().map(|c| const_value(&self.expr(c))).collect(),
+                                self.value_of(&r.key),
+                                r.cells.iter().map(|c| self.value_of(c)).collect(),
                                 line(p, r.span),
                             )
                         })

@@ -36,6 +36,10 @@ pub enum NodeKind {
     LoopStart,
     /// The `until` test of a `repeat` block.
     LoopTest,
+    /// Before an optional step: do it, or skip it.
+    Skip,
+    /// Where the ways out of a parallel branch meet before the join.
+    Merge,
     End,
 }
 
@@ -462,15 +466,21 @@ impl Compiler {
                 self.g[n].optional = s.optional;
                 self.named(n);
                 if s.optional {
-                    // An optional step may be skipped: the paths before it also continue past it.
-                    let skip = frontier.clone();
-                    self.connect(frontier, n);
-                    let mut out = vec![(n, None)];
-                    out.extend(
-                        skip.into_iter()
-                            .map(|(f, l)| (f, l.or_else(|| Some("skip".into())))),
+                    // An optional step may be skipped: a choice point in front of it leads
+                    // either to the step or past it (one or the other, even inside a
+                    // parallel branch).
+                    let choice =
+                        self.node(NodeKind::Skip, format!("{}?", s.name.text), None, s.span);
+                    self.connect(frontier, choice);
+                    self.g.add_edge(
+                        choice,
+                        n,
+                        Edge {
+                            kind: EdgeKind::Flow,
+                            label: Some("do".into()),
+                        },
                     );
-                    return out;
+                    return vec![(n, None), (choice, Some("skip".into()))];
                 }
                 self.connect(frontier, n);
                 vec![(n, None)]
@@ -556,7 +566,16 @@ impl Compiler {
                 for b in &p.branches {
                     let label = b.label.as_ref().map(|l| l.value.clone());
                     let exits = self.block(&b.body, vec![(split, label)]);
-                    self.connect(exits, join);
+                    if exits.len() > 1 {
+                        // A branch that ends in several ways (an optional step, a decision)
+                        // merges first: the join waits for each branch once.
+                        let merge =
+                            self.node(NodeKind::Merge, format!("{name}/merge"), None, b.span);
+                        self.connect(exits, merge);
+                        self.connect(vec![(merge, None)], join);
+                    } else {
+                        self.connect(exits, join);
+                    }
                 }
                 vec![(join, None)]
             }

@@ -93,6 +93,8 @@ pub fn compile(p: &Procedure) -> Net {
             // Routing nodes choose one way on: one silent transition per way.
             NodeKind::Start
             | NodeKind::Decision
+            | NodeKind::Skip
+            | NodeKind::Merge
             | NodeKind::LoopStart
             | NodeKind::LoopTest
             | NodeKind::Join

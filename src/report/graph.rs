@@ -14,6 +14,8 @@ fn caption(n: &Node) -> String {
         NodeKind::End => format!("end: {}", n.name),
         NodeKind::Split => "parallel".to_string(),
         NodeKind::Join => "all done".to_string(),
+        NodeKind::Skip => n.name.clone(),
+        NodeKind::Merge => String::new(),
         NodeKind::LoopStart => format!("repeat {}", n.name.split('#').next().unwrap_or("")),
         NodeKind::LoopTest => format!("until {}", n.title.clone().unwrap_or_default()),
         NodeKind::Decision => match &n.title {
@@ -59,6 +61,8 @@ pub fn to_dot(id: &str, g: &DecisionGraph) -> String {
             ),
             NodeKind::End => ("doublecircle", ""),
             NodeKind::Decision => ("diamond", ""),
+            NodeKind::Skip => ("diamond", ", style=dashed, width=0.3, height=0.3"),
+            NodeKind::Merge => ("point", ""),
             NodeKind::Split | NodeKind::Join => ("box", ", style=filled, fillcolor=gray85"),
             NodeKind::LoopStart | NodeKind::LoopTest => ("hexagon", ""),
             NodeKind::Monitor => ("note", ""),
@@ -109,7 +113,8 @@ pub fn to_mermaid(g: &DecisionGraph) -> String {
         let shape = match n.kind {
             NodeKind::Start => "((start))".to_string(),
             NodeKind::End => format!("((\"{t}\"))"),
-            NodeKind::Decision => format!("{{\"{t}\"}}"),
+            NodeKind::Decision | NodeKind::Skip => format!("{{\"{t}\"}}"),
+            NodeKind::Merge => "((\" \"))".to_string(),
             NodeKind::LoopStart | NodeKind::LoopTest => format!("{{{{\"{t}\"}}}}"),
             NodeKind::Split | NodeKind::Join => format!("[\"{t}\"]"),
             NodeKind::Monitor => format!(">\"{t}\"]"),
