@@ -127,25 +127,25 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
                     rows_hit.extend(d.matched_lines.iter().copied());
                 }
                 let band = a.validity.as_ref().and_then(|v| v.band.clone());
-                if let Some(want) = &t.expect.validity {
-                    if band.as_ref() != Some(want) {
-                        diff.push(format!(
-                            "validity: expected {want}, got {}",
-                            band.as_deref().unwrap_or("none")
-                        ));
-                    }
+                if let Some(want) = &t.expect.validity
+                    && band.as_ref() != Some(want)
+                {
+                    diff.push(format!(
+                        "validity: expected {want}, got {}",
+                        band.as_deref().unwrap_or("none")
+                    ));
                 }
                 let level = a.priority.as_ref().and_then(|pr| pr.level.clone());
-                if let Some(want) = &t.expect.priority {
-                    if level.as_ref() != Some(want) {
-                        let why = a.priority.as_ref().map_or(String::new(), |pr| {
-                            format!(" (decided by {})", pr.decided_by)
-                        });
-                        diff.push(format!(
-                            "priority: expected {want}, got {}{why}",
-                            level.as_deref().unwrap_or("none")
-                        ));
-                    }
+                if let Some(want) = &t.expect.priority
+                    && level.as_ref() != Some(want)
+                {
+                    let why = a.priority.as_ref().map_or(String::new(), |pr| {
+                        format!(" (decided by {})", pr.decided_by)
+                    });
+                    diff.push(format!(
+                        "priority: expected {want}, got {}{why}",
+                        level.as_deref().unwrap_or("none")
+                    ));
                 }
                 for (kind, want) in &t.expect.targets {
                     let got = a.targets.iter().find(|x| &x.kind == kind);
