@@ -8,10 +8,8 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use super::{ExitStatus, usage_error};
-use crate::diagnostic::render;
 use crate::eval::{Assessment, Assessor, FactError};
 use crate::input::{InputFormat, Location, RawRecord, read_records};
-use crate::model::{Loader, build, find_root};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -112,18 +110,9 @@ struct Run<'a> {
 }
 
 pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
-    let mut loader = Loader::new(find_root(&args.procedure));
-    let unit = match loader.load_path(&args.procedure) {
-        Ok(u) => u,
-        Err(e) => return usage_error(&format!("cannot read `{}`: {e}", args.procedure.display())),
-    };
-    let built = build(&unit);
-    let Some(procedure) = built.procedure else {
-        eprint!("{}", render(&built.diagnostics, color));
-        return usage_error(&format!(
-            "`{}` has errors; fix them before assessing with it",
-            args.procedure.display()
-        ));
+    let procedure = match super::load_procedure(&args.procedure, color, "assess with it") {
+        Ok(p) => p,
+        Err(status) => return status,
     };
     let mut assessor = Assessor::new(&procedure);
     for m in &args.maps {

@@ -86,18 +86,7 @@ fn load_net(args: &Args, color: bool) -> Result<Loaded, ExitStatus> {
             "give a procedure (-p PROC) or a net (--model NET.pnml)",
         ));
     };
-    let mut loader = crate::model::Loader::new(crate::model::find_root(path));
-    let unit = loader
-        .load_path(path)
-        .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", path.display())))?;
-    let built = crate::model::build(&unit);
-    let Some(p) = built.procedure else {
-        eprint!("{}", crate::diagnostic::render(&built.diagnostics, color));
-        return Err(usage_error(&format!(
-            "`{}` has errors; fix them before checking with it",
-            path.display()
-        )));
-    };
+    let p = super::load_procedure(path, color, "check with it")?;
     let net = crate::petri::compile::compile(&p);
     Ok((
         net,

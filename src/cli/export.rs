@@ -4,10 +4,8 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{ExitStatus, usage_error};
+use super::{ExitStatus, load_procedure, usage_error};
 use crate::conformance::ActivityMap;
-use crate::diagnostic::render;
-use crate::model::{Loader, build, find_root};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -35,19 +33,9 @@ enum Labels {
 }
 
 pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
-    let mut loader = Loader::new(find_root(&args.procedure));
-    let unit = match loader.load_path(&args.procedure) {
-        Ok(u) => u,
-        Err(e) => return usage_error(&format!("cannot read `{}`: {e}", args.procedure.display())),
-    };
-    let built = build(&unit);
-    let Some(p) = built.procedure else {
-        eprint!("{}", render(&built.diagnostics, color));
-        eprintln!(
-            "error: `{}` has errors; fix them to export it",
-            args.procedure.display()
-        );
-        return ExitStatus::Failure;
+    let p = match load_procedure(&args.procedure, color, "export it") {
+        Ok(p) => p,
+        Err(status) => return status,
     };
     if p.graph.node_count() == 0 {
         return usage_error(&format!(

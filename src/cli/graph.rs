@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{ExitStatus, usage_error};
-use crate::diagnostic::render;
-use crate::model::{Loader, build, find_root};
+use super::{ExitStatus, load_procedure, usage_error};
 use crate::report::graph::{to_dot, to_mermaid};
 
 #[derive(Debug, clap::Args)]
@@ -25,19 +23,9 @@ enum Format {
 }
 
 pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
-    let mut loader = Loader::new(find_root(&args.procedure));
-    let unit = match loader.load_path(&args.procedure) {
-        Ok(u) => u,
-        Err(e) => return usage_error(&format!("cannot read `{}`: {e}", args.procedure.display())),
-    };
-    let built = build(&unit);
-    let Some(p) = built.procedure else {
-        eprint!("{}", render(&built.diagnostics, color));
-        eprintln!(
-            "error: `{}` has errors; fix them to draw its graph",
-            args.procedure.display()
-        );
-        return ExitStatus::Failure;
+    let p = match load_procedure(&args.procedure, color, "draw its graph") {
+        Ok(p) => p,
+        Err(status) => return status,
     };
     if p.graph.node_count() == 0 {
         return usage_error(&format!(

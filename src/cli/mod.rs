@@ -142,6 +142,32 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Loads and builds a procedure for a command; on failure prints why and returns exit
+/// status 2 (the procedure cannot be read, or has errors and so cannot be used). `purpose` completes
+/// "fix them to ...".
+pub(crate) fn load_procedure(
+    path: &Path,
+    color: bool,
+    purpose: &str,
+) -> Result<crate::model::Procedure, ExitStatus> {
+    let mut loader = crate::model::Loader::new(crate::model::find_root(path));
+    let unit = loader
+        .load_path(path)
+        .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", path.display())))?;
+    let built = crate::model::build(&unit);
+    match built.procedure {
+        Some(p) => Ok(p),
+        None => {
+            eprint!("{}", crate::diagnostic::render(&built.diagnostics, color));
+            eprintln!(
+                "error: `{}` has errors; fix them to {purpose}",
+                path.display()
+            );
+            Err(ExitStatus::Error)
+        }
+    }
+}
+
 pub(crate) fn usage_error(message: &str) -> ExitStatus {
     eprintln!("error: {message}");
     ExitStatus::Error

@@ -452,7 +452,7 @@ impl Assessor {
                     .plan
                     .fact_index
                     .keys()
-                    .map(|n| (strsim(key, n), n))
+                    .map(|n| (crate::diagnostic::edit_distance(key, n), n))
                     .filter(|(d, _)| *d <= 2)
                     .min()
                     .map(|(_, n)| format!("; did you mean `{n}`?"))
@@ -1278,23 +1278,6 @@ fn num(v: &Value) -> Option<f64> {
         Value::Decimal(d) => Some(*d),
         _ => None,
     }
-}
-
-fn strsim(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::types::{Type, pattern_fits_format};
 use super::{Callable, FactInfo, StepInfo, StepRole, Symbols, Unit};
 use crate::ast::*;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, edit_distance as distance};
 use crate::source::{SourceFile, Span};
 
 pub(super) fn check(unit: &Arc<Unit>, file: &File) -> (Symbols, Vec<Diagnostic>) {
@@ -34,21 +34,6 @@ struct Checker<'a> {
     sym: Symbols,
     /// Where each expression-level name was declared, to report duplicates.
     value_names: BTreeMap<String, (&'static str, Option<Span>)>,
-}
-
-/// Levenshtein distance for "did you mean" suggestions.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 fn suggest<'n>(name: &str, candidates: impl Iterator<Item = &'n String>) -> Option<String> {

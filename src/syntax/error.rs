@@ -8,7 +8,7 @@
 use pest::error::{Error, ErrorVariant, InputLocation};
 
 use super::Rule;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, edit_distance as distance};
 use crate::source::{SourceFile, Span};
 
 const SECTION_WORDS: &[&str] = &[
@@ -201,23 +201,6 @@ fn join_alternatives(mut items: Vec<String>) -> String {
             format!("{} or {last}", items.join(", "))
         }
     }
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// The keyword the author probably meant, among those expected here.

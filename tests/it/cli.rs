@@ -1,22 +1,6 @@
 //! The command line contract: exit codes, output formats, usage errors.
 
-use std::process::Command;
-
-use assert_cmd::cargo::CommandCargoExt;
-
-fn procedo(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("procedo")
-        .unwrap()
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::procedo;
 
 #[test]
 fn lint_clean_library_exits_zero() {

@@ -1,26 +1,13 @@
 //! Conformance: exact agreement with pm4py's optimal alignments on BPIC 2013, the
 //! finding codes, the log readers' handling of bad input, and the PNML round trip.
 
-use std::collections::BTreeMap;
-use std::process::Command;
+use crate::procedo;
 
-use assert_cmd::cargo::CommandCargoExt;
+use std::collections::BTreeMap;
+
 use procedo::log::{Event, Trace};
 use procedo::petri::align::Aligner;
 use procedo::petri::pnml::{parse_pnml, read_pnml, write_pnml};
-
-fn procedo(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("procedo")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// pm4py's per-case costs on the inductive-miner net: procedo's must equal every one.
 #[test]

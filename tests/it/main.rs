@@ -30,3 +30,19 @@ pub fn check_file(
     }
     (built.procedure, diags)
 }
+
+/// Runs the binary from the package root with colour off: (exit code, stdout, stderr).
+pub fn procedo(args: &[&str]) -> (i32, String, String) {
+    use assert_cmd::cargo::CommandCargoExt;
+    let out = std::process::Command::cargo_bin("procedo")
+        .unwrap()
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,22 +1,7 @@
 //! `procedo test`: the shipped tests pass, failures show a diff, bad test files are
 //! located errors, and coverage is measured.
 
-use std::process::Command;
-
-use assert_cmd::cargo::CommandCargoExt;
-
-fn procedo(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("procedo")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::procedo;
 
 #[test]
 fn shipped_procedure_tests_pass_with_full_coverage() {
