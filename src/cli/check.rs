@@ -259,7 +259,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             let doc = serde_json::json!({
                 "version": 1,
                 "model": name,
-                "summary": summary.json(&totals),
+                "summary": summary.json(&totals, set_aside),
                 "cases": results,
             });
             let _ = writeln!(
@@ -315,7 +315,7 @@ impl Summary {
         }
     }
 
-    fn json(&self, totals: &ReadStats) -> serde_json::Value {
+    fn json(&self, totals: &ReadStats, set_aside: usize) -> serde_json::Value {
         serde_json::json!({
             "cases": self.cases,
             "conforming": self.conforming,
@@ -325,6 +325,7 @@ impl Summary {
             "events_read": totals.events_read,
             "events_checked": totals.events_in_cases,
             "events_rejected": totals.events_rejected,
+            "events_set_aside": set_aside,
         })
     }
 }

@@ -827,7 +827,7 @@ impl Assessor {
                     } else {
                         (
                             out.clone(),
-                            format!("{} matching rows agree for {inputs_text}", matched.len()),
+                            format!("{} agree for {inputs_text}", matching(matched.len())),
                         )
                     }
                 }
@@ -864,9 +864,9 @@ impl Assessor {
                             (
                                 vec![v.clone()],
                                 format!(
-                                    "{} of {} matching rows gives the highest-priority output `{v}`{tie_note}",
+                                    "{} of {} gives the highest-priority output `{v}`{tie_note}",
                                     row_name(i),
-                                    matched.len()
+                                    matching(matched.len())
                                 ),
                             )
                         }
@@ -875,10 +875,7 @@ impl Assessor {
                             let list: Vec<Value> = outs.iter().map(|o| o.1.clone()).collect();
                             (
                                 list,
-                                format!(
-                                    "{} matching rows, outputs in priority order",
-                                    matched.len()
-                                ),
+                                format!("{}, outputs in priority order", matching(matched.len())),
                             )
                         }
                         HitPolicy::RuleOrder | HitPolicy::Collect(None) => {
@@ -891,17 +888,14 @@ impl Assessor {
                                 (
                                     best.into_iter().collect(),
                                     format!(
-                                        "{} matching rows; the highest level is used",
-                                        matched.len()
+                                        "{}; the highest level is used",
+                                        matching(matched.len())
                                     ),
                                 )
                             } else {
                                 (
                                     vec![Value::List(list)],
-                                    format!(
-                                        "{} matching rows collected in rule order",
-                                        matched.len()
-                                    ),
+                                    format!("{} collected in rule order", matching(matched.len())),
                                 )
                             }
                         }
@@ -909,11 +903,8 @@ impl Assessor {
                             let v = collect(op, &outs, &by_rank);
                             (
                                 vec![v.clone()],
-                                format!(
-                                    "collect {op:?} over {} matching rows = {v}",
-                                    matched.len()
-                                )
-                                .to_lowercase(),
+                                format!("collect {op:?} over {} = {v}", matching(matched.len()))
+                                    .to_lowercase(),
                             )
                         }
                         _ => (Vec::new(), String::new()),
@@ -936,6 +927,15 @@ impl Assessor {
             values: values.clone(),
         };
         (values, outcome)
+    }
+}
+
+/// "1 matching row", "3 matching rows".
+fn matching(n: usize) -> String {
+    if n == 1 {
+        "1 matching row".to_string()
+    } else {
+        format!("{n} matching rows")
     }
 }
 
