@@ -107,6 +107,8 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         resource: "org:resource".into(),
         timestamp_format: args.timestamp_format.clone(),
         keep_file_order: args.keep_file_order,
+        // Control flow needs only activity, time and resource.
+        keep_attributes: false,
     };
     let mut aligner = Aligner::new(&net);
     let stdout = std::io::stdout();

@@ -84,6 +84,20 @@ pub struct LogOptions {
     pub timestamp_format: Option<String>,
     /// Keep file order instead of sorting each case by timestamp.
     pub keep_file_order: bool,
+    /// Keep every attribute of an event; when false, only the activity, time, resource
+    /// and case attributes are kept (faster, for control-flow checks).
+    pub keep_attributes: bool,
+}
+
+impl LogOptions {
+    /// Whether an attribute is kept on events.
+    pub(crate) fn wants(&self, key: &str) -> bool {
+        self.keep_attributes
+            || key == self.timestamp
+            || key == self.resource
+            || key == self.case
+            || self.activity.iter().any(|a| a == key)
+    }
 }
 
 impl Default for LogOptions {
@@ -95,6 +109,7 @@ impl Default for LogOptions {
             resource: "org:resource".into(),
             timestamp_format: None,
             keep_file_order: false,
+            keep_attributes: true,
         }
     }
 }
@@ -153,30 +168,32 @@ fn hash(s: &str) -> u64 {
     h.finish()
 }
 
+/// A field name, borrowed from the input when it has no escapes.
+struct Key<'a>(std::borrow::Cow<'a, str>);
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    // (visit_borrowed_str keeps the common case free of allocation)
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// One field of a JSON object as text, skipping the others without building them.
 fn json_field(text: &str, field: &str) -> Option<String> {
     use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
     struct Find<'f>(&'f str);
-    /// A field name, borrowed from the input when it has no escapes.
-    struct Key<'a>(std::borrow::Cow<'a, str>);
-    impl<'de> serde::Deserialize<'de> for Key<'de> {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Key<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a field name")
-                }
-                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                    Ok(Key(std::borrow::Cow::Borrowed(v)))
-                }
-                fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                    Ok(Key(std::borrow::Cow::Owned(v.to_string())))
-                }
-            }
-            d.deserialize_str(V)
-        }
-    }
     impl<'de> Visitor<'de> for Find<'_> {
         type Value = Option<String>;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -214,30 +231,65 @@ fn case_of(rec: &crate::input::RawRecord, field: &str) -> Option<String> {
 }
 
 /// Every field of a row as text.
-fn attributes(rec: &crate::input::RawRecord, keys: &mut Interner) -> Result<Attributes, String> {
-    let text = |v: serde_json::Value| match v {
-        serde_json::Value::String(s) => s,
+fn attributes(
+    rec: &crate::input::RawRecord,
+    keys: &mut Interner,
+    opts: &LogOptions,
+) -> Result<Attributes, String> {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
     Ok(match rec {
         crate::input::RawRecord::Text(..) => rec
             .text_fields()
+            .filter(|(k, _)| opts.wants(k))
             .map(|(k, v)| (keys.get(k), v.to_string()))
             .collect(),
-        crate::input::RawRecord::JsonText(t) => {
-            serde_json::from_str::<HashMap<&str, serde_json::Value>>(t)
-                .map_err(|e| format!("not a JSON object: {e}"))?
-                .into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (keys.get(k), text(v)))
-                .collect()
-        }
+        crate::input::RawRecord::JsonText(t) => json_attributes(t, keys, opts)?,
         crate::input::RawRecord::Json(m) => m
             .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (keys.get(k), text(v.clone())))
+            .filter(|(k, v)| !v.is_null() && opts.wants(k))
+            .map(|(k, v)| (keys.get(k), text(v)))
             .collect(),
     })
+}
+
+/// The wanted fields of a JSON object as text; the others are skipped unbuilt.
+fn json_attributes(
+    text: &str,
+    keys: &mut Interner,
+    opts: &LogOptions,
+) -> Result<Attributes, String> {
+    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
+    struct Collect<'a> {
+        keys: &'a mut Interner,
+        opts: &'a LogOptions,
+    }
+    impl<'de> Visitor<'de> for Collect<'_> {
+        type Value = Attributes;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attributes, A::Error> {
+            let mut out = Vec::new();
+            while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                if self.opts.wants(&key) {
+                    match map.next_value::<serde_json::Value>()? {
+                        serde_json::Value::Null => {}
+                        serde_json::Value::String(s) => out.push((self.keys.get(&key), s)),
+                        other => out.push((self.keys.get(&key), other.to_string())),
+                    }
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    serde_json::Deserializer::from_str(text)
+        .deserialize_map(Collect { keys, opts })
+        .map_err(|e| format!("not a JSON object: {e}"))
 }
 
 /// Builds an event from attribute pairs; a missing activity attribute is an error.
@@ -419,7 +471,7 @@ pub fn read_log(
                     return;
                 }
             };
-            let attrs = match attributes(&rec, &mut keys) {
+            let attrs = match attributes(&rec, &mut keys, opts) {
                 Ok(a) => a,
                 Err(reason) => {
                     stats.events_rejected += 1;

@@ -87,7 +87,9 @@ pub fn read_xes(
                         key_value(e).map_err(|m| format!("{file}: trace {trace_no}: {m}"))?;
                     if let (Some(k), Some(v)) = (key, value) {
                         if in_event {
-                            event_attrs.push((keys.get(&k), v));
+                            if opts.wants(&k) {
+                                event_attrs.push((keys.get(&k), v));
+                            }
                         } else if k == "concept:name" {
                             trace_id = Some(v);
                         }

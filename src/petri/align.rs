@@ -282,7 +282,19 @@ impl<'n> Aligner<'n> {
             .collect();
         todo.sort();
         todo.dedup();
+        if todo.is_empty() {
+            return;
+        }
         let this = &*self;
+        // Handing a few searches to the thread pool costs more than it saves.
+        if todo.len() < 4 {
+            let done: Vec<(Vec<Option<u32>>, Option<Alignment>)> = todo
+                .iter()
+                .map(|t| ((*t).clone(), this.search(t)))
+                .collect();
+            self.cache.extend(done);
+            return;
+        }
         let done: Vec<(Vec<Option<u32>>, Option<Alignment>)> = todo
             .par_iter()
             .map(|t| ((*t).clone(), this.search(t)))
