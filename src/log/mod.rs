@@ -1,10 +1,15 @@
 //! Event logs of recorded handling: cases (traces) of events, read from XES
-//! (`.xes`, `.xes.gz`), CSV or JSON Lines.
+//! (`.xes`, `.xes.gz`), CSV, JSON Lines or hand-written YAML.
 //!
 //! XES is streamed trace by trace (memory grows with the largest case). CSV and JSON
-//! Lines hold events one per row in any order; they are grouped by case in memory
-//! (a documented limit of this version). Every record is either part of a case or
-//! rejected with its location; [`ReadStats`] reconciles the counts.
+//! Lines hold one event per row, cases possibly spread through the file. They are read
+//! in two passes (three when needed): the first finds the cases whose rows are not all
+//! in one run, with a fixed-size Bloom filter of finished runs; for those cases only, a
+//! second pass counts their events; the last pass builds events and hands each case on
+//! when its run ends (contiguous cases) or its count is reached (scattered cases), in
+//! order of first appearance. Memory follows the cases in flight, not the log. Every
+//! record is either part of a case or rejected with its location; [`ReadStats`]
+//! reconciles the counts.
 
 mod xes;
 
