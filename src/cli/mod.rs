@@ -38,8 +38,10 @@ impl From<ExitStatus> for ExitCode {
     version,
     about = "Audit how incidents referred to a contact centre were handled: procedures as code",
     long_about = "procedo compiles incident-handling procedures written in its small language into \
-decision graphs, lints and formats them, and draws them.\n\nExit codes: 0 clean, 1 findings \
-(lint errors, unformatted files), 2 bad usage or unreadable input."
+decision graphs; lints, formats, tests and draws them; assesses incidents' validity and priority \
+from their facts; and checks recorded handling logs against the permitted paths.\n\nExit codes: \
+0 clean, 1 findings (lint errors, unformatted files, failed tests, and non-conforming cases or \
+failing incidents with --fail-on), 2 bad usage or unreadable input."
 )]
 pub struct Cli {
     /// When to use colour in human output.
