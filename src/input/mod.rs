@@ -220,6 +220,12 @@ fn read_csv(
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect::<Vec<_>>()
         .into();
+    // A repeated column would leave one of its values unread.
+    for (i, h) in headers.iter().enumerate() {
+        if !h.is_empty() && headers[..i].contains(h) {
+            return Err(format!("{file}:1: column `{h}` appears twice in the header row"));
+        }
+    }
     let mut row = csv::StringRecord::new();
     let mut record = 0;
     loop {
