@@ -223,7 +223,9 @@ fn read_csv(
     // A repeated column would leave one of its values unread.
     for (i, h) in headers.iter().enumerate() {
         if !h.is_empty() && headers[..i].contains(h) {
-            return Err(format!("{file}:1: column `{h}` appears twice in the header row"));
+            return Err(format!(
+                "{file}:1: column `{h}` appears twice in the header row"
+            ));
         }
     }
     let mut row = csv::StringRecord::new();
