@@ -146,14 +146,13 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             }
         }
     }
-    let stdout: &'static std::io::Stdout = Box::leak(Box::new(std::io::stdout()));
     let mut run = Run {
         args,
         assessor,
         id_field,
         priority_column,
         summary: Summary::default(),
-        out: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+        out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
         json_rows: Vec::new(),
         rejected: Vec::new(),
         mismatches: Vec::new(),

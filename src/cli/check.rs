@@ -121,7 +121,10 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     let mut cases_seen = 0usize;
     // Events the procedure maps to `ignore`, to recorded events or to monitors.
     let mut set_aside = 0usize;
-    let keep_all = matches!(args.format, Format::Json | Format::Junit | Format::Human);
+    // Results are kept only where the output needs them all at the end (json, junit) or
+    // shows each non-conforming case (human with -v); otherwise memory stays flat.
+    let keep_all = matches!(args.format, Format::Json | Format::Junit)
+        || (args.format == Format::Human && args.verbose);
     let mut summary = Summary::default();
     if args.format == Format::Csv {
         let _ = writeln!(

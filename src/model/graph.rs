@@ -10,7 +10,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
-use crate::ast::{self, BranchBody, CellTest, Expr, StepAttr, StepKind, Stmt, TestKind};
+use crate::ast::{self, BranchBody, CellTest, StepAttr, StepKind, Stmt, TestKind};
 use crate::diagnostic::Diagnostic;
 use crate::fmt::expr_to_string;
 use crate::source::{SourceFile, Span};
@@ -632,9 +632,4 @@ impl Compiler {
             }
         }
     }
-}
-
-/// Text of a condition for labels.
-pub fn condition_label(e: &Expr) -> String {
-    expr_to_string(e)
 }
