@@ -14,6 +14,7 @@
 extern crate alloc;
 
 pub mod ast;
+pub mod audit;
 pub mod cli;
 pub mod conformance;
 pub mod diagnostic;

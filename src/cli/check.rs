@@ -7,8 +7,13 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{ExitStatus, usage_error};
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+
+use crate::audit::{Auditor, Perspectives, Roster};
 use crate::conformance::{ActivityMap, CaseResult, check_case};
 use crate::log::{LogOptions, ReadStats, read_log};
+use crate::model::Procedure;
 use crate::petri::Net;
 use crate::petri::align::Aligner;
 
@@ -51,9 +56,68 @@ pub(crate) struct Args {
     /// Human output: show each non-conforming case's alignment.
     #[arg(short, long)]
     verbose: bool,
-    /// Exit 1 when any case does not conform.
+    /// Exit 1 when any case has a finding of this severity (`nonconforming` = `error`).
     #[arg(long = "fail-on", value_enum)]
     fail_on: Option<FailOn>,
+    /// Perspectives to check beyond control flow (always checked): `all`, `none`, or a list
+    /// of decisions, time, communication, monitoring, resources, constraints.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "all",
+        value_name = "LIST"
+    )]
+    perspectives: Vec<Perspective>,
+    /// Resources roster (CSV or YAML: resource, type, capabilities, available_from,
+    /// available_to) to check that recorded resources were on it and available.
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
+    /// Treat cases without an end as running at this time (RFC 3339, e.g.
+    /// 2026-03-01T12:00:00Z): obligations are met, pending, at-risk or violated.
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Perspective {
+    All,
+    None,
+    Decisions,
+    Time,
+    Communication,
+    Monitoring,
+    Resources,
+    Constraints,
+}
+
+fn perspectives(list: &[Perspective]) -> Perspectives {
+    let mut p = Perspectives::NONE;
+    for x in list {
+        match x {
+            Perspective::All => p = Perspectives::ALL,
+            Perspective::None => {}
+            Perspective::Decisions => p.decisions = true,
+            Perspective::Time => p.time = true,
+            Perspective::Communication => p.communication = true,
+            Perspective::Monitoring => p.monitoring = true,
+            Perspective::Resources => p.resources = true,
+            Perspective::Constraints => p.constraints = true,
+        }
+    }
+    p
+}
+
+/// A case's verdict with what the perspectives add.
+#[derive(serde::Serialize)]
+struct Checked {
+    #[serde(flatten)]
+    result: CaseResult,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    running: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    obligations: Vec<crate::audit::Obligation>,
 }
 
 /// Cases aligned together (in parallel) before their results are written in order.
@@ -70,10 +134,15 @@ enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOn {
+    /// Any error finding (the case does not conform).
     Nonconforming,
+    /// Same as `nonconforming`.
+    Error,
+    /// Any finding, warnings included.
+    Warning,
 }
 
-type Loaded = (Net, String, Option<ActivityMap>);
+type Loaded = (Net, String, Option<(ActivityMap, Procedure)>);
 
 fn load_net(args: &Args, color: bool) -> Result<Loaded, ExitStatus> {
     if let Some(m) = &args.model {
@@ -88,18 +157,47 @@ fn load_net(args: &Args, color: bool) -> Result<Loaded, ExitStatus> {
     };
     let p = super::load_procedure(path, color, "check with it")?;
     let net = crate::petri::compile::compile(&p);
-    Ok((
-        net,
-        p.ast().id.text.clone(),
-        Some(ActivityMap::from_procedure(&p)),
-    ))
+    let map = ActivityMap::from_procedure(&p);
+    Ok((net, p.ast().id.text.clone(), Some((map, p))))
+}
+
+/// Parses `--as-of`: RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` in UTC.
+pub(crate) fn parse_as_of(s: &str) -> Result<DateTime<Utc>, String> {
+    crate::eval::value::parse_timestamp(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| {
+            format!("--as-of `{s}` is not a time (use RFC 3339, e.g. 2026-03-01T12:00:00Z)")
+        })
 }
 
 pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
-    let (net, name, activity_map) = match load_net(args, color) {
+    let (net, name, loaded) = match load_net(args, color) {
         Ok(x) => x,
         Err(status) => return status,
     };
+    let as_of = match args.as_of.as_deref().map(parse_as_of).transpose() {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let wanted = perspectives(&args.perspectives);
+    let auditor = match &loaded {
+        Some((_, p)) if wanted.any() || as_of.is_some() => match Auditor::new(p, wanted) {
+            Ok(a) => Some(a),
+            Err(e) => return usage_error(&e),
+        },
+        _ => None,
+    };
+    let auditor = match (auditor, &args.roster) {
+        (Some(a), Some(path)) => match Roster::read(path) {
+            Ok(r) => Some(a.with_roster(r)),
+            Err(e) => return usage_error(&e),
+        },
+        (None, Some(_)) => {
+            return usage_error("--roster needs a procedure (-p) and the resources perspective");
+        }
+        (a, None) => a,
+    };
+    let activity_map = loaded.as_ref().map(|(m, _)| m);
     let opts = LogOptions {
         activity: args.activity.clone(),
         case: args.case.clone(),
@@ -107,13 +205,15 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         resource: "org:resource".into(),
         timestamp_format: args.timestamp_format.clone(),
         keep_file_order: args.keep_file_order,
-        // Control flow needs only activity, time and resource.
+        // Control flow needs only activity, time and resource; the perspectives name
+        // the other columns they read.
         keep_attributes: false,
+        extra: auditor.as_ref().map(Auditor::columns).unwrap_or_default(),
     };
     let mut aligner = Aligner::new(&net);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut results: Vec<CaseResult> = Vec::new();
+    let mut results: Vec<Checked> = Vec::new();
     let mut totals = ReadStats::default();
     let mut rejected = 0usize;
     let mut unreadable = false;
@@ -134,38 +234,68 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     }
     for log in &args.logs {
         let mut write_err = None;
-        let mut batch: Vec<crate::log::Trace> = Vec::new();
-        let mut emit = |batch: &mut Vec<crate::log::Trace>,
+        let mut batch: Vec<(crate::log::Trace, Option<Vec<usize>>)> = Vec::new();
+        let mut emit = |batch: &mut Vec<(crate::log::Trace, Option<Vec<usize>>)>,
                         aligner: &mut Aligner<'_>,
                         write_err: &mut Option<std::io::Error>| {
             // Align the batch's new variants in parallel, then report in log order.
             let encoded: Vec<Vec<Option<u32>>> = batch
                 .iter()
-                .map(|t| {
-                    aligner.encode(
-                        &t.events
-                            .iter()
-                            .map(|e| e.activity.as_str())
-                            .collect::<Vec<_>>(),
-                    )
+                .map(|(t, flow)| {
+                    let acts: Vec<&str> = match flow {
+                        Some(f) => f.iter().map(|&i| t.events[i].activity.as_str()).collect(),
+                        None => t.events.iter().map(|e| e.activity.as_str()).collect(),
+                    };
+                    aligner.encode(&acts)
                 })
                 .collect();
             aligner.prepare(&encoded);
-            for trace in batch.drain(..) {
-                let r = check_case(
-                    aligner,
-                    &net,
-                    &trace,
-                    args.verbose || args.format == Format::Json,
-                );
-                summary.add(&r);
+            let mut checked: Vec<CaseResult> = batch
+                .iter()
+                .map(|(trace, flow)| {
+                    check_case(
+                        aligner,
+                        &net,
+                        trace,
+                        flow.as_deref(),
+                        args.verbose || args.format == Format::Json,
+                    )
+                })
+                .collect();
+            // The other perspectives, case by case in parallel.
+            let audits: Vec<Option<crate::audit::Audit>> = match &auditor {
+                Some(a) => batch
+                    .par_iter()
+                    .zip(checked.par_iter())
+                    .map(|((t, _), r)| Some(a.audit(t, Some(r), as_of)))
+                    .collect(),
+                None => batch.iter().map(|_| None).collect(),
+            };
+            batch.clear();
+            for (mut r, audit) in checked.drain(..).zip(audits) {
+                let mut extra = (false, None, Vec::new());
+                if let (Some(a), Some(mut audit)) = (&auditor, audit) {
+                    a.merge(&mut r, &mut audit);
+                    extra = (audit.running, audit.priority, audit.obligations);
+                }
+                summary.add(&r, &extra.2);
                 match args.format {
                     Format::Jsonl => {
+                        let c = Checked {
+                            result: r,
+                            running: extra.0,
+                            priority: extra.1,
+                            obligations: extra.2,
+                        };
                         if let Err(e) =
-                            writeln!(out, "{}", serde_json::to_string(&r).unwrap_or_default())
+                            writeln!(out, "{}", serde_json::to_string(&c).unwrap_or_default())
                         {
                             write_err.get_or_insert(e);
                         }
+                        if keep_all {
+                            results.push(c);
+                        }
+                        continue;
                     }
                     Format::Csv => {
                         let codes: Vec<&str> = r.findings.iter().map(|f| f.code).collect();
@@ -186,7 +316,12 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                     _ => {}
                 }
                 if keep_all {
-                    results.push(r);
+                    results.push(Checked {
+                        result: r,
+                        running: extra.0,
+                        priority: extra.1,
+                        obligations: extra.2,
+                    });
                 }
             }
         };
@@ -217,14 +352,16 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                 }
                 (stats, rejected)
             });
-            for mut received in rx {
-                if let Some(map) = &activity_map {
-                    for trace in &mut received {
-                        set_aside += map.apply(trace);
-                    }
-                }
+            for received in rx {
                 cases_seen += received.len();
-                batch.append(&mut received);
+                for mut trace in received {
+                    let flow = activity_map.map(|map| {
+                        let flow = map.prepare(&mut trace);
+                        set_aside += trace.events.len() - flow.len();
+                        flow
+                    });
+                    batch.push((trace, flow));
+                }
                 emit(&mut batch, &mut aligner, &mut write_err);
                 progress.tick(cases_seen);
             }
@@ -291,7 +428,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     let _ = out.flush();
     if unreadable || rejected > 0 {
         ExitStatus::Error
-    } else if args.fail_on.is_some() && summary.conforming < summary.cases {
+    } else if match args.fail_on {
+        Some(FailOn::Nonconforming | FailOn::Error) => summary.conforming < summary.cases,
+        Some(FailOn::Warning) => summary.conforming < summary.cases || summary.warnings > 0,
+        None => false,
+    } {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
@@ -305,11 +446,24 @@ struct Summary {
     by_code: BTreeMap<&'static str, usize>,
     by_step: BTreeMap<String, usize>,
     fitness_sum: f64,
+    warnings: usize,
+    running: usize,
+    obligations: BTreeMap<&'static str, usize>,
 }
 
 impl Summary {
-    fn add(&mut self, r: &CaseResult) {
+    fn add(&mut self, r: &CaseResult, obligations: &[crate::audit::Obligation]) {
         self.cases += 1;
+        for o in obligations {
+            *self.obligations.entry(o.status.as_str()).or_default() += 1;
+        }
+        self.warnings += r
+            .findings
+            .iter()
+            .filter(|f| {
+                crate::audit::codes::severity(f.code) == crate::audit::codes::Severity::Warning
+            })
+            .count();
         if r.conforming {
             self.conforming += 1;
         }
@@ -331,6 +485,7 @@ impl Summary {
             "events_checked": totals.events_in_cases,
             "events_rejected": totals.events_rejected,
             "events_set_aside": set_aside,
+            "obligations": self.obligations,
         })
     }
 }
@@ -345,14 +500,15 @@ fn csv_field(s: &str) -> String {
 
 fn human(
     name: &str,
-    results: &[CaseResult],
+    results: &[Checked],
     s: &Summary,
     totals: &ReadStats,
     verbose: bool,
 ) -> String {
     let mut out = String::new();
     if verbose {
-        for r in results.iter().filter(|r| !r.conforming) {
+        for c in results.iter().filter(|c| !c.result.conforming) {
+            let r = &c.result;
             out.push_str(&format!(
                 "case {} — cost {}, fitness {:.4}\n",
                 r.case_id,
@@ -428,14 +584,15 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn junit(name: &str, results: &[CaseResult]) -> String {
-    let failures = results.iter().filter(|r| !r.conforming).count();
+fn junit(name: &str, results: &[Checked]) -> String {
+    let failures = results.iter().filter(|c| !c.result.conforming).count();
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
         xml_escape(name),
         results.len()
     );
-    for r in results {
+    for c in results {
+        let r = &c.result;
         out.push_str(&format!(
             "    <testcase classname=\"{}\" name=\"{}\"",
             xml_escape(name),

@@ -21,6 +21,33 @@ pub struct Finding {
     pub event_index: Option<usize>,
     pub time: Option<String>,
     pub message: String,
+    /// The procedure line behind the finding (the step, constraint or rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// What the finding rests on: limits, durations, facts, the rule that decided.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub evidence: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl Finding {
+    /// A finding without a procedure line or evidence.
+    pub fn new(
+        code: &'static str,
+        step: impl Into<String>,
+        event_index: Option<usize>,
+        time: Option<String>,
+        message: String,
+    ) -> Self {
+        Finding {
+            code,
+            step: step.into(),
+            event_index,
+            time,
+            message,
+            line: None,
+            evidence: Default::default(),
+        }
+    }
 }
 
 /// The verdict on one case.
@@ -39,13 +66,29 @@ pub struct CaseResult {
 }
 
 /// Checks one case against the net.
+///
+/// `flow` lists the indices of the events that are control flow (see
+/// [`ActivityMap::prepare`]); `None` means every event. Findings locate events by their
+/// index in the whole case.
 pub fn check_case(
     aligner: &mut Aligner<'_>,
     net: &Net,
     trace: &Trace,
+    flow: Option<&[usize]>,
     with_alignment: bool,
 ) -> CaseResult {
-    let activities: Vec<&str> = trace.events.iter().map(|e| e.activity.as_str()).collect();
+    let all: Vec<usize>;
+    let flow = match flow {
+        Some(f) => f,
+        None => {
+            all = (0..trace.events.len()).collect();
+            &all
+        }
+    };
+    let activities: Vec<&str> = flow
+        .iter()
+        .map(|&i| trace.events[i].activity.as_str())
+        .collect();
     let encoded = aligner.encode(&activities);
     let Some(al) = aligner.align(&encoded) else {
         return CaseResult {
@@ -54,20 +97,20 @@ pub fn check_case(
             conforming: false,
             cost: None,
             fitness: None,
-            findings: vec![Finding {
-                code: "not-aligned",
-                step: String::new(),
-                event_index: None,
-                time: None,
-                message: "the alignment search gave up (state limit reached)".into(),
-            }],
+            findings: vec![Finding::new(
+                "not-aligned",
+                "",
+                None,
+                None,
+                "the alignment search gave up (state limit reached)".into(),
+            )],
             alignment: Vec::new(),
         };
     };
-    let fitness = aligner.fitness(&al, trace.events.len());
-    let findings = findings(&al, net, trace);
+    let fitness = aligner.fitness(&al, flow.len());
+    let findings = findings(&al, net, trace, flow);
     let alignment = if with_alignment {
-        rows(&al, net, trace)
+        rows(&al, net, trace, flow)
     } else {
         Vec::new()
     };
@@ -86,15 +129,15 @@ fn label(net: &Net, t: usize) -> &str {
     net.transitions[t].label.as_deref().unwrap_or("τ")
 }
 
-fn rows(al: &Alignment, net: &Net, trace: &Trace) -> Vec<(String, String)> {
+fn rows(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<(String, String)> {
     al.moves
         .iter()
         .filter_map(|m| match *m {
             Move::Sync { event, transition } => Some((
-                trace.events[event].activity.clone(),
+                trace.events[flow[event]].activity.clone(),
                 label(net, transition).to_string(),
             )),
-            Move::Log { event } => Some((trace.events[event].activity.clone(), ">>".into())),
+            Move::Log { event } => Some((trace.events[flow[event]].activity.clone(), ">>".into())),
             Move::Model { transition } if net.transitions[transition].label.is_some() => {
                 Some((">>".into(), label(net, transition).to_string()))
             }
@@ -103,7 +146,7 @@ fn rows(al: &Alignment, net: &Net, trace: &Trace) -> Vec<(String, String)> {
         .collect()
 }
 
-fn findings(al: &Alignment, net: &Net, trace: &Trace) -> Vec<Finding> {
+fn findings(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<Finding> {
     let time = |i: usize| {
         trace
             .events
@@ -120,7 +163,7 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace) -> Vec<Finding> {
     let mut model_moves: Vec<(usize, usize)> = Vec::new();
     for (k, m) in al.moves.iter().enumerate() {
         match *m {
-            Move::Log { event } => log_moves.push((k, event)),
+            Move::Log { event } => log_moves.push((k, flow[event])),
             Move::Model { transition } if net.transitions[transition].label.is_some() => {
                 model_moves.push((k, transition))
             }
@@ -137,6 +180,8 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace) -> Vec<Finding> {
         }) {
             used_model[j] = true;
             out.push(Finding {
+                line: None,
+                evidence: Default::default(),
                 code: "wrong-order",
                 step: activity.clone(),
                 event_index: Some(event),
@@ -149,6 +194,8 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace) -> Vec<Finding> {
             continue;
         }
         out.push(Finding {
+            line: None,
+            evidence: Default::default(),
             code: "unexpected-step",
             step: activity.clone(),
             event_index: Some(event),
@@ -171,10 +218,12 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace) -> Vec<Finding> {
         }
         // The event before which the step should have been recorded.
         let next_event = al.moves[k..].iter().find_map(|m| match *m {
-            Move::Sync { event, .. } | Move::Log { event } => Some(event),
+            Move::Sync { event, .. } | Move::Log { event } => Some(flow[event]),
             Move::Model { .. } => None,
         });
         out.push(Finding {
+            line: None,
+            evidence: Default::default(),
             code: "missing-step",
             step: step.clone(),
             event_index: next_event,
@@ -190,6 +239,8 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace) -> Vec<Finding> {
     }
     if !tail.is_empty() {
         out.push(Finding {
+            line: None,
+            evidence: Default::default(),
             code: "incomplete",
             step: tail.join(", "),
             event_index: None,
@@ -210,6 +261,9 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace) -> Vec<Finding> {
     out.sort_by_key(|f| (f.event_index.unwrap_or(usize::MAX), f.code));
     out
 }
+
+/// Event attributes that mark an event as outside control flow.
+pub const SET_ASIDE_ATTRIBUTES: [&str; 2] = ["acknowledges", "escalated_to"];
 
 /// How a procedure reads activity names of an external log.
 #[derive(Debug, Clone, Default)]
@@ -242,6 +296,32 @@ impl ActivityMap {
             }
         }
         map
+    }
+
+    /// Renames a trace's activities to steps (ignored events keep their label) and
+    /// returns the indices of the control-flow events. Events mapped to `ignore`, to
+    /// recorded `events` or to monitors, and acknowledgements and escalations (events
+    /// with an `acknowledges` or `escalated_to` attribute), are set aside: other
+    /// perspectives read them.
+    pub fn prepare(&self, trace: &mut Trace) -> Vec<usize> {
+        let mut flow = Vec::with_capacity(trace.events.len());
+        for (i, e) in trace.events.iter_mut().enumerate() {
+            let step = match self.labels.get(&e.activity) {
+                Some(Some(step)) => step.clone(),
+                Some(None) => continue,
+                None => std::mem::take(&mut e.activity),
+            };
+            e.activity = step;
+            if self.not_control_flow.contains(&e.activity)
+                || e.attributes
+                    .iter()
+                    .any(|(k, _)| SET_ASIDE_ATTRIBUTES.contains(&&**k))
+            {
+                continue;
+            }
+            flow.push(i);
+        }
+        flow
     }
 
     /// Renames a trace's activities to steps and drops ignored and non-control-flow

@@ -101,6 +101,28 @@ pub struct Assessment {
     pub errors: Vec<String>,
 }
 
+/// A compiled expression of the procedure's flow.
+#[derive(Debug, Clone)]
+pub struct FlowExpr(plan::CExpr);
+
+/// A compiled `decide`: its subject and the tests of each `when`.
+#[derive(Debug, Clone)]
+pub struct DecideRule {
+    subject: Option<plan::CExpr>,
+    branches: Vec<Vec<(bool, plan::CTest)>>,
+    has_else: bool,
+}
+
+/// What a flow expression is evaluated in: an assessment, the priority in force
+/// (recorded regrades may differ from the assessed level), and recorded outcomes.
+pub struct Situation<'a> {
+    pub assessment: &'a Assessment,
+    pub priority: Option<&'a str>,
+    /// Targets in force, when they differ from the assessment's (after a regrade).
+    pub targets: Option<&'a [(String, i64)]>,
+    pub outcomes: &'a [(String, String)],
+}
+
 /// A record's facts, validated and in slot order.
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -272,6 +294,8 @@ struct Ctx<'a> {
     validity: Option<&'a str>,
     targets: &'a [(String, i64)],
     decisions: &'a [Vec<Value>],
+    /// Recorded step outcomes (step, outcome), when checking a case.
+    outcomes: &'a [(String, String)],
 }
 
 fn bool_of(v: &Value) -> Option<bool> {
@@ -506,6 +530,174 @@ impl Assessor {
         }
     }
 
+    /// Compiles an expression from the procedure's flow for [`Assessor::evaluate`].
+    pub fn compile_expr(&self, procedure: &Procedure, e: &crate::ast::Expr) -> FlowExpr {
+        FlowExpr(self.plan.compile_expr(procedure, e))
+    }
+
+    /// Compiles a `decide` for [`Assessor::choose`].
+    pub fn compile_decide(&self, procedure: &Procedure, d: &crate::ast::Decide) -> DecideRule {
+        DecideRule {
+            subject: d
+                .subject
+                .as_ref()
+                .map(|e| self.plan.compile_expr(procedure, e)),
+            branches: d
+                .branches
+                .iter()
+                .map(|b| {
+                    self.plan
+                        .compile_tests(procedure, &b.tests, d.subject.as_ref())
+                })
+                .collect(),
+            has_else: d.otherwise.is_some(),
+        }
+    }
+
+    /// Evaluates a flow expression in an assessed situation.
+    pub fn evaluate(&self, e: &FlowExpr, s: &Situation<'_>) -> Value {
+        let facts: Vec<Value> = s.assessment.facts.iter().map(|(_, v)| v.clone()).collect();
+        let targets: Vec<(String, i64)> = s
+            .assessment
+            .targets
+            .iter()
+            .map(|t| (t.kind.clone(), t.limit_ms))
+            .collect();
+        let decisions: Vec<Vec<Value>> = s
+            .assessment
+            .decisions
+            .iter()
+            .map(|d| d.values.clone())
+            .collect();
+        let validity = s.assessment.validity.as_ref().and_then(|v| v.band.clone());
+        let ctx = Ctx {
+            facts: &facts,
+            priority: s.priority,
+            validity: validity.as_deref(),
+            targets: s.targets.unwrap_or(&targets),
+            decisions: &decisions,
+            outcomes: s.outcomes,
+        };
+        eval(&e.0, &ctx)
+    }
+
+    /// Which branch of a `decide` the situation calls for: `Some(i)` for the i-th
+    /// `when` (the number of `when`s for `else`); `None` when it cannot be told (a
+    /// value the decision reads is missing or unknown, or no branch matches).
+    pub fn choose(&self, d: &DecideRule, s: &Situation<'_>) -> Option<usize> {
+        let subject = match &d.subject {
+            Some(e) => {
+                let v = self.evaluate(&FlowExpr(e.clone()), s);
+                if !v.is_known() {
+                    return None;
+                }
+                v
+            }
+            None => Value::Bool(true),
+        };
+        let facts: Vec<Value> = s.assessment.facts.iter().map(|(_, v)| v.clone()).collect();
+        let validity = s.assessment.validity.as_ref().and_then(|v| v.band.clone());
+        let targets: Vec<(String, i64)> = s
+            .assessment
+            .targets
+            .iter()
+            .map(|t| (t.kind.clone(), t.limit_ms))
+            .collect();
+        let decisions: Vec<Vec<Value>> = s
+            .assessment
+            .decisions
+            .iter()
+            .map(|d| d.values.clone())
+            .collect();
+        let ctx = Ctx {
+            facts: &facts,
+            priority: s.priority,
+            validity: validity.as_deref(),
+            targets: &targets,
+            decisions: &decisions,
+            outcomes: s.outcomes,
+        };
+        for (i, tests) in d.branches.iter().enumerate() {
+            let mut undetermined = false;
+            for (neg, t) in tests {
+                match test(t, &subject, &ctx) {
+                    Some(b) if b != *neg => return Some(i),
+                    Some(_) => {}
+                    None => undetermined = true,
+                }
+            }
+            if undetermined {
+                return None;
+            }
+        }
+        d.has_else.then_some(d.branches.len())
+    }
+
+    /// The targets of a level (conditional target lines first), in a context.
+    fn targets_in(&self, level: &str, ctx: &Ctx<'_>) -> Vec<TargetOutcome> {
+        let p = &self.plan;
+        let mut targets: Vec<TargetOutcome> = Vec::new();
+        let Some(li) = p.levels.iter().position(|x| x == level) else {
+            return targets;
+        };
+        let ctx = Ctx {
+            priority: Some(level),
+            ..*ctx
+        };
+        // A target line with a condition that holds is more specific than an
+        // unconditional one for the same level and kind, so it is tried first.
+        let conditional = p
+            .targets
+            .iter()
+            .filter(|t| t.level == li && t.when.is_some());
+        let unconditional = p
+            .targets
+            .iter()
+            .filter(|t| t.level == li && t.when.is_none());
+        for t in conditional.chain(unconditional) {
+            if targets.iter().any(|x| x.kind == t.kind) {
+                continue;
+            }
+            let applies = t
+                .when
+                .as_ref()
+                .is_none_or(|w| bool_of(&eval(w, &ctx)) == Some(true));
+            if !applies {
+                continue;
+            }
+            if let Value::Duration(ms) = eval(&t.limit, &ctx) {
+                targets.push(TargetOutcome {
+                    kind: t.kind.clone(),
+                    limit: value::format_duration(ms),
+                    limit_ms: ms,
+                    line: t.line,
+                });
+            }
+        }
+        targets
+    }
+
+    /// The targets that apply at `level` to an assessed incident (after a regrade).
+    pub fn targets_for(&self, level: &str, a: &Assessment) -> Vec<TargetOutcome> {
+        let facts: Vec<Value> = a.facts.iter().map(|(_, v)| v.clone()).collect();
+        let validity = a.validity.as_ref().and_then(|v| v.band.clone());
+        let decisions: Vec<Vec<Value>> = a.decisions.iter().map(|d| d.values.clone()).collect();
+        let ctx = Ctx {
+            facts: &facts,
+            priority: Some(level),
+            validity: validity.as_deref(),
+            targets: &[],
+            decisions: &decisions,
+            outcomes: &[],
+        };
+        self.targets_in(level, &ctx)
+    }
+
+    /// The priority scale, highest first.
+    pub fn levels(&self) -> &[String] {
+        &self.plan.levels
+    }
+
     /// Assesses validated facts.
     pub fn assess(&self, facts: Facts) -> Assessment {
         let p = &self.plan;
@@ -526,6 +718,7 @@ impl Assessor {
                 validity: None,
                 targets: &[],
                 decisions: &decision_values,
+                outcomes: &[],
             };
             let (values, outcome) = self.run_method(d, &ctx, false);
             if let Some(e) = &outcome.error {
@@ -540,6 +733,7 @@ impl Assessor {
             validity: None,
             targets: &[],
             decisions: &decision_values,
+            outcomes: &[],
         };
         let applies = p
             .applies
@@ -554,46 +748,10 @@ impl Assessor {
         };
         let priority = (!p.levels.is_empty()).then(|| self.priority(&ctx, &mut errors));
         let level = priority.as_ref().and_then(|pr| pr.level.clone());
-        let mut targets = Vec::new();
-        if let Some(li) = level
-            .as_ref()
-            .and_then(|l| p.levels.iter().position(|x| x == l))
-        {
-            let ctx = Ctx {
-                priority: level.as_deref(),
-                ..ctx
-            };
-            // A target line with a condition that holds is more specific than an
-            // unconditional one for the same level and kind, so it is tried first.
-            let conditional = p
-                .targets
-                .iter()
-                .filter(|t| t.level == li && t.when.is_some());
-            let unconditional = p
-                .targets
-                .iter()
-                .filter(|t| t.level == li && t.when.is_none());
-            for t in conditional.chain(unconditional) {
-                if targets.iter().any(|x: &TargetOutcome| x.kind == t.kind) {
-                    continue;
-                }
-                let applies = t
-                    .when
-                    .as_ref()
-                    .is_none_or(|w| bool_of(&eval(w, &ctx)) == Some(true));
-                if !applies {
-                    continue;
-                }
-                if let Value::Duration(ms) = eval(&t.limit, &ctx) {
-                    targets.push(TargetOutcome {
-                        kind: t.kind.clone(),
-                        limit: value::format_duration(ms),
-                        limit_ms: ms,
-                        line: t.line,
-                    });
-                }
-            }
-        }
+        let targets = level
+            .as_deref()
+            .map(|l| self.targets_in(l, &ctx))
+            .unwrap_or_default();
         let facts = p
             .facts
             .iter()
@@ -1206,6 +1364,12 @@ fn eval(e: &CExpr, ctx: &Ctx<'_>) -> Value {
             Value::Text(s) => Value::Int(s.chars().count() as i64),
             _ => Value::Unknown,
         },
+        CExpr::Outcome(step) => ctx
+            .outcomes
+            .iter()
+            .rev()
+            .find(|(s, _)| s == step)
+            .map_or(Value::Missing, |(_, o)| Value::Symbol(o.clone())),
         CExpr::MinMax(max, a, b) => {
             let (x, y) = (eval(a, ctx), eval(b, ctx));
             match x.compare(&y) {

@@ -33,6 +33,8 @@ pub(crate) enum CExpr {
     Range(Box<CExpr>, Box<CExpr>),
     Len(Box<CExpr>),
     MinMax(bool, Box<CExpr>, Box<CExpr>),
+    /// `outcome of STEP`: known only when checking a recorded case.
+    Outcome(String),
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +148,9 @@ pub struct Plan {
     pub(crate) values: BTreeMap<String, BTreeMap<String, String>>,
     pub(crate) id: String,
     pub(crate) version: Option<String>,
+    /// Parameter values and decision names, to compile flow expressions later.
+    pub(crate) params: BTreeMap<String, Value>,
+    pub(crate) decision_names: BTreeMap<String, (usize, Vec<String>)>,
 }
 
 struct Compiler<'p> {
@@ -227,7 +232,7 @@ impl Compiler<'_> {
                 _ => CExpr::Const(Value::Missing),
             },
             // Step outcomes are recorded events; assessment runs on facts alone.
-            ExprKind::OutcomeOf(_) => CExpr::Const(Value::Missing),
+            ExprKind::OutcomeOf(step) => CExpr::Outcome(step.text.clone()),
             ExprKind::List(xs) => CExpr::List(xs.iter().map(|x| self.expr(x)).collect()),
             ExprKind::Range(a, b) => CExpr::Range(Box::new(self.expr(a)), Box::new(self.expr(b))),
             ExprKind::Unary(UnaryOp::Not, x) => CExpr::Not(Box::new(self.expr(x))),
@@ -516,6 +521,8 @@ impl Plan {
             values: BTreeMap::new(),
             id: file.id.text.clone(),
             version: None,
+            params: c.params.clone(),
+            decision_names: c.decisions.clone(),
         };
         for h in &file.header {
             match h {
@@ -610,6 +617,37 @@ impl Plan {
             }
         }
         plan
+    }
+
+    /// Compiles an expression of the procedure's flow (a `decide` subject, a time
+    /// limit, a `when` condition) against this plan's facts, parameters and decisions.
+    pub(crate) fn compile_expr(&self, p: &Procedure, e: &ast::Expr) -> CExpr {
+        self.compiler(p).expr(e)
+    }
+
+    /// Compiles the tests of one `when` of a `decide` (a cell, as in a table).
+    pub(crate) fn compile_tests(
+        &self,
+        p: &Procedure,
+        tests: &[ast::CellTest],
+        subject: Option<&ast::Expr>,
+    ) -> Vec<(bool, CTest)> {
+        let c = self.compiler(p);
+        let ty = subject.map_or(Type::Error, |s| c.expr_type(s));
+        c.cell(
+            &ast::Cell::Tests(tests.to_vec(), crate::source::Span::default()),
+            &ty,
+        )
+        .unwrap_or_default()
+    }
+
+    fn compiler<'p>(&self, p: &'p Procedure) -> Compiler<'p> {
+        Compiler {
+            p,
+            fact_index: self.fact_index.clone(),
+            params: self.params.clone(),
+            decisions: self.decision_names.clone(),
+        }
     }
 
     /// The procedure's id.

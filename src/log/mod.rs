@@ -92,6 +92,8 @@ pub struct LogOptions {
     /// Keep every attribute of an event; when false, only the activity, time, resource
     /// and case attributes are kept (faster, for control-flow checks).
     pub keep_attributes: bool,
+    /// Attributes kept even when `keep_attributes` is false.
+    pub extra: Vec<String>,
 }
 
 impl LogOptions {
@@ -102,6 +104,8 @@ impl LogOptions {
             || key == self.resource
             || key == self.case
             || self.activity.iter().any(|a| a == key)
+            || crate::conformance::SET_ASIDE_ATTRIBUTES.contains(&key)
+            || self.extra.iter().any(|a| a == key)
     }
 }
 
@@ -115,6 +119,7 @@ impl Default for LogOptions {
             timestamp_format: None,
             keep_file_order: false,
             keep_attributes: true,
+            extra: Vec::new(),
         }
     }
 }

@@ -187,8 +187,8 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
                 })
                 .collect(),
         };
-        map.apply(&mut trace);
-        let r = check_case(&mut aligner, &net, &trace, true);
+        let flow = map.prepare(&mut trace);
+        let r = check_case(&mut aligner, &net, &trace, Some(&flow), true);
         for (log, model) in &r.alignment {
             if log == model {
                 steps_hit.insert(model.clone());

@@ -92,7 +92,7 @@ fn codes(trace: &[&str]) -> Vec<(String, String, Option<usize>)> {
         id: "x".into(),
         events: trace.iter().map(|a| ev(a)).collect(),
     };
-    let r = procedo::conformance::check_case(&mut al, &net, &t, true);
+    let r = procedo::conformance::check_case(&mut al, &net, &t, None, true);
     r.findings
         .into_iter()
         .map(|f| (f.code.to_string(), f.step, f.event_index))

@@ -1,0 +1,209 @@
+//! The procedure's declarative constraints, checked on the whole case
+//! (`constraint-violated`, located at the events involved).
+
+use super::{Audit, Auditor, CaseView, dur};
+use crate::ast::{self, ConstraintKind, CountKind};
+use crate::conformance::Finding;
+use crate::eval::{FlowExpr, Value};
+
+#[derive(Debug, Clone)]
+pub(crate) struct ConstraintRule {
+    pub name: String,
+    pub kind: ConstraintKind,
+    pub within: Option<FlowExpr>,
+    pub when: Option<FlowExpr>,
+    pub line: usize,
+    pub text: String,
+}
+
+impl ConstraintRule {
+    pub fn new(a: &Auditor<'_>, c: &ast::Constraint) -> Self {
+        let within = match &c.kind {
+            ConstraintKind::Response {
+                within: Some(w), ..
+            } => Some(a.assessor.compile_expr(a.p, w)),
+            _ => None,
+        };
+        let src = a.p.unit.source.text();
+        ConstraintRule {
+            name: c.name.text.clone(),
+            kind: c.kind.clone(),
+            within,
+            when: c.when.as_ref().map(|w| a.assessor.compile_expr(a.p, w)),
+            line: a.p.unit.source.line_col(c.span.start).0,
+            text: src
+                .get(c.span.start..c.span.end)
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        }
+    }
+}
+
+pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
+    let last = case.trace.events.len().saturating_sub(1);
+    for c in &a.constraints {
+        if let Some(w) = &c.when
+            && case.value_at(a, w, last) != Some(Value::Bool(true))
+        {
+            continue;
+        }
+        let mut violate = |step: &str, at: Option<usize>, why: String| {
+            let mut f = Finding::new(
+                "constraint-violated",
+                step,
+                at,
+                at.and_then(|i| case.time_text(i)),
+                format!("constraint `{}` ({}): {why}", c.name, c.text),
+            );
+            f.line = Some(c.line);
+            f.evidence.insert("constraint", c.name.clone());
+            audit.findings.push(f);
+        };
+        match &c.kind {
+            ConstraintKind::Response { first, then, .. } => {
+                let limit = c
+                    .within
+                    .as_ref()
+                    .and_then(|w| match case.value_at(a, w, last) {
+                        Some(Value::Duration(ms)) => Some(ms),
+                        _ => None,
+                    });
+                let thens = case.occurrences(&then.text);
+                for &i in case.occurrences(&first.text) {
+                    let next = thens.iter().copied().find(|&j| j > i);
+                    match (next, limit) {
+                        (None, _) => violate(
+                            &first.text,
+                            Some(i),
+                            format!(
+                                "`{}` (event {}) is not followed by `{}`",
+                                first.text,
+                                i + 1,
+                                then.text
+                            ),
+                        ),
+                        (Some(j), Some(ms)) => {
+                            if let (Some(t0), Some(t1)) = (case.times[i], case.times[j]) {
+                                let took = (t1 - t0).num_milliseconds();
+                                if took > ms {
+                                    violate(
+                                        &then.text,
+                                        Some(j),
+                                        format!(
+                                            "`{}` (event {}) came {} after `{}`, over the {} allowed",
+                                            then.text,
+                                            j + 1,
+                                            dur(took),
+                                            first.text,
+                                            dur(ms)
+                                        ),
+                                    );
+                                }
+                            }
+                        }
+                        (Some(_), None) => {}
+                    }
+                }
+            }
+            ConstraintKind::Precedence { first, then } => {
+                let firsts = case.occurrences(&first.text);
+                for &j in case.occurrences(&then.text) {
+                    if !firsts.iter().any(|&i| i < j) {
+                        violate(
+                            &then.text,
+                            Some(j),
+                            format!(
+                                "`{}` (event {}) has no `{}` before it",
+                                then.text,
+                                j + 1,
+                                first.text
+                            ),
+                        );
+                    }
+                }
+            }
+            ConstraintKind::Absence(step) => {
+                for &i in case.occurrences(&step.text) {
+                    violate(
+                        &step.text,
+                        Some(i),
+                        format!("`{}` was recorded (event {})", step.text, i + 1),
+                    );
+                }
+            }
+            ConstraintKind::Count { kind, n, step } => {
+                let occ = case.occurrences(&step.text);
+                let k = occ.len() as u32;
+                let bad = match kind {
+                    CountKind::Exactly => k != *n,
+                    CountKind::AtLeast => k < *n,
+                    CountKind::AtMost => k > *n,
+                };
+                if bad {
+                    let at = match kind {
+                        CountKind::AtMost | CountKind::Exactly if k > *n => {
+                            occ.get(*n as usize).copied()
+                        }
+                        _ => None,
+                    };
+                    violate(
+                        &step.text,
+                        at,
+                        format!("`{}` was recorded {k} time(s)", step.text),
+                    );
+                }
+            }
+            ConstraintKind::NotCoexist(x, y) => {
+                let (ox, oy) = (case.occurrences(&x.text), case.occurrences(&y.text));
+                if let (Some(&i), Some(&j)) = (ox.first(), oy.first()) {
+                    let (step, at) = if i > j { (&x.text, i) } else { (&y.text, j) };
+                    violate(
+                        step,
+                        Some(at),
+                        format!("both `{}` and `{}` were recorded", x.text, y.text),
+                    );
+                }
+            }
+            ConstraintKind::Actor {
+                different,
+                a: x,
+                b: y,
+            } => {
+                let actor = |i: usize| case.event(i).resource.clone();
+                for &j in case.occurrences(&y.text) {
+                    let Some(ay) = actor(j) else { continue };
+                    for &i in case.occurrences(&x.text) {
+                        let Some(ax) = actor(i) else { continue };
+                        if (ax == ay) == *different {
+                            violate(
+                                &y.text,
+                                Some(j),
+                                if *different {
+                                    format!(
+                                        "`{}` (event {}) and `{}` (event {}) were both done by {ax}",
+                                        x.text,
+                                        i + 1,
+                                        y.text,
+                                        j + 1
+                                    )
+                                } else {
+                                    format!(
+                                        "`{}` was done by {ax} but `{}` (event {}) by {ay}",
+                                        x.text,
+                                        y.text,
+                                        j + 1
+                                    )
+                                },
+                            );
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! Decisions re-computed from the facts known at the time (`wrong-branch`), and
+//! recorded priorities checked against the procedure's regrade and override rules
+//! (`unjustified-override`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Audit, Auditor, CaseView};
+use crate::ast::{self, BranchBody, ExprKind, Stmt};
+use crate::conformance::Finding;
+use crate::eval::{DecideRule, Situation, Value};
+
+/// A `decide` compiled for re-checking.
+#[derive(Debug, Clone)]
+pub(crate) struct DecideCheck {
+    pub name: String,
+    pub rule: DecideRule,
+    /// Steps that belong to exactly one branch → that branch (the `else` is last).
+    pub identifies: BTreeMap<String, usize>,
+    /// Each branch as written (`when P1, P2`, `else`).
+    pub labels: Vec<String>,
+    /// Facts the decision reads.
+    pub reads: Vec<String>,
+    pub line: usize,
+}
+
+fn steps_in(body: &[Stmt], out: &mut BTreeSet<String>) {
+    for s in body {
+        match s {
+            Stmt::Step(st) => {
+                out.insert(st.name.text.clone());
+            }
+            Stmt::Call(c) => {
+                out.insert(c.step_name().text);
+            }
+            Stmt::Decide(d) => {
+                for b in &d.branches {
+                    branch_steps(&b.body, out);
+                }
+                if let Some((b, _)) = &d.otherwise {
+                    branch_steps(b, out);
+                }
+            }
+            Stmt::Parallel(p) => p.branches.iter().for_each(|b| steps_in(&b.body, out)),
+            Stmt::Repeat(r) => steps_in(&r.body, out),
+            Stmt::Monitor(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
+        }
+    }
+}
+
+fn branch_steps(b: &BranchBody, out: &mut BTreeSet<String>) {
+    match b {
+        BranchBody::Goto(n) => {
+            out.insert(n.text.clone());
+        }
+        BranchBody::Block(xs) => steps_in(xs, out),
+    }
+}
+
+fn names_in(e: &ast::Expr, out: &mut BTreeSet<String>) {
+    match &e.kind {
+        ExprKind::Path(p) => {
+            out.insert(p[0].text.clone());
+        }
+        ExprKind::Call(_, args) | ExprKind::List(args) => {
+            args.iter().for_each(|a| names_in(a, out))
+        }
+        ExprKind::Range(a, b) | ExprKind::Binary(_, a, b) => {
+            names_in(a, out);
+            names_in(b, out);
+        }
+        ExprKind::Unary(_, x) => names_in(x, out),
+        ExprKind::IsMissing { operand, .. } => names_in(operand, out),
+        ExprKind::Literal(_) | ExprKind::OutcomeOf(_) => {}
+    }
+}
+
+impl DecideCheck {
+    pub fn new(a: &Auditor<'_>, d: &ast::Decide) -> Self {
+        let src = a.p.unit.source.text();
+        let first_line = |s: crate::source::Span| {
+            src.get(s.start..s.end)
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        let mut sets: Vec<BTreeSet<String>> = Vec::new();
+        let mut labels = Vec::new();
+        for b in &d.branches {
+            let mut s = BTreeSet::new();
+            branch_steps(&b.body, &mut s);
+            sets.push(s);
+            labels.push(first_line(b.span));
+        }
+        if let Some((b, span)) = &d.otherwise {
+            let mut s = BTreeSet::new();
+            branch_steps(b, &mut s);
+            sets.push(s);
+            labels.push(first_line(*span));
+        }
+        let mut identifies = BTreeMap::new();
+        for (i, s) in sets.iter().enumerate() {
+            for step in s {
+                if sets
+                    .iter()
+                    .enumerate()
+                    .all(|(j, o)| j == i || !o.contains(step))
+                {
+                    identifies.insert(step.clone(), i);
+                }
+            }
+        }
+        let mut reads = BTreeSet::new();
+        if let Some(s) = &d.subject {
+            names_in(s, &mut reads);
+        }
+        for b in &d.branches {
+            for t in &b.tests {
+                match &t.kind {
+                    ast::TestKind::Equals(e) | ast::TestKind::Compare(_, e) => {
+                        names_in(e, &mut reads)
+                    }
+                    ast::TestKind::Range(x, y) => {
+                        names_in(x, &mut reads);
+                        names_in(y, &mut reads);
+                    }
+                }
+            }
+        }
+        let facts = &a.p.symbols.facts;
+        let reads = reads
+            .into_iter()
+            .filter(|n| facts.contains_key(n) || n == "priority" || n == "validity")
+            .collect();
+        DecideCheck {
+            name: d.name.text.clone(),
+            rule: a.assessor.compile_decide(a.p, d),
+            identifies,
+            labels,
+            reads,
+            line: a.p.unit.source.line_col(d.span.start).0,
+        }
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Missing => "missing".into(),
+        Value::Unknown => "unknown".into(),
+        Value::Symbol(s) | Value::Text(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Decimal(d) => d.to_string(),
+        Value::Duration(ms) => super::dur(*ms),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `wrong-branch` at every recorded decision whose branch differs from the one the
+/// facts then known call for, and the `unjustified-override` findings of the case.
+pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
+    audit.findings.extend(case_overrides(a, case));
+    for d in &a.decides {
+        let mut last: Option<usize> = None;
+        for (i, e) in case.trace.events.iter().enumerate() {
+            let Some(&b) = d.identifies.get(&e.activity) else {
+                continue;
+            };
+            if last == Some(b) {
+                continue;
+            }
+            last = Some(b);
+            let Some(assessment) = case.assessment_at(i) else {
+                continue;
+            };
+            let level = case.priority_at(i);
+            let outcomes = case.outcomes_before(i);
+            let assessed = assessment
+                .priority
+                .as_ref()
+                .and_then(|p| p.level.as_deref());
+            let regraded: Option<Vec<(String, i64)>> = match level {
+                Some(l) if Some(l) != assessed => Some(
+                    a.assessor
+                        .targets_for(l, assessment)
+                        .into_iter()
+                        .map(|t| (t.kind, t.limit_ms))
+                        .collect(),
+                ),
+                _ => None,
+            };
+            let s = Situation {
+                assessment,
+                priority: level,
+                targets: regraded.as_deref(),
+                outcomes: &outcomes,
+            };
+            let Some(want) = a.assessor.choose(&d.rule, &s) else {
+                continue;
+            };
+            if want == b {
+                continue;
+            }
+            let mut f = Finding::new(
+                "wrong-branch",
+                e.activity.clone(),
+                Some(i),
+                case.time_text(i),
+                format!(
+                    "decision `{}` took `{}` (event {}), but the facts known then call for `{}`",
+                    d.name,
+                    d.labels[b],
+                    i + 1,
+                    d.labels[want]
+                ),
+            );
+            f.line = Some(d.line);
+            f.evidence.insert("decision", d.name.clone());
+            f.evidence.insert("taken", d.labels[b].clone());
+            f.evidence.insert("required", d.labels[want].clone());
+            let read: Vec<String> = d
+                .reads
+                .iter()
+                .map(|n| {
+                    let v = match n.as_str() {
+                        "priority" => level.unwrap_or("missing").to_string(),
+                        "validity" => assessment
+                            .validity
+                            .as_ref()
+                            .and_then(|v| v.band.clone())
+                            .unwrap_or_else(|| "missing".into()),
+                        _ => assessment
+                            .facts
+                            .iter()
+                            .find(|(k, _)| &**k == n)
+                            .map_or("missing".into(), |(_, v)| show(v)),
+                    };
+                    format!("{n} = {v}")
+                })
+                .collect();
+            f.evidence.insert("facts", read.join(", "));
+            audit.findings.push(f);
+        }
+    }
+}
+
+/// The recorded grades of a case: (event, level in force from it), keeping only the
+/// justified ones.
+pub(crate) fn priorities(a: &Auditor<'_>, case: &CaseView<'_>) -> Vec<(usize, String)> {
+    walk(a, case).0
+}
+
+fn case_overrides(a: &Auditor<'_>, case: &CaseView<'_>) -> Vec<Finding> {
+    walk(a, case).1
+}
+
+fn walk(a: &Auditor<'_>, case: &CaseView<'_>) -> (Vec<(usize, String)>, Vec<Finding>) {
+    let levels = a.assessor.levels();
+    let mut kept: Vec<(usize, String)> = Vec::new();
+    let mut findings = Vec::new();
+    if levels.is_empty() {
+        return (kept, findings);
+    }
+    for i in 0..case.trace.events.len() {
+        let Some(recorded) = case.attr(i, &a.fields.priority) else {
+            continue;
+        };
+        let recorded = recorded.trim();
+        let Some(to) = levels.iter().position(|l| l == recorded) else {
+            continue;
+        };
+        let assessment = case.assessment_at(i);
+        let assessed = assessment
+            .and_then(|x| x.priority.as_ref())
+            .and_then(|p| p.level.clone());
+        let current = kept.last().map(|(_, l)| l.clone()).or(assessed.clone());
+        let Some(current) = current else {
+            kept.push((i, recorded.to_string()));
+            continue;
+        };
+        let role = case.attr(i, &a.fields.role).map(str::trim).unwrap_or("");
+        let reason = case.attr(i, &a.fields.reason).map(str::trim).unwrap_or("");
+        let has_role = |r: &str| {
+            role == r
+                || a.above
+                    .iter()
+                    .any(|(lower, ups)| lower == r && ups.iter().any(|u| u == role))
+        };
+        let mut fail = |why: String, line: Option<usize>| {
+            let mut f = Finding::new(
+                "unjustified-override",
+                case.trace.events[i].activity.clone(),
+                Some(i),
+                case.time_text(i),
+                why,
+            );
+            f.line = line;
+            f.evidence.insert("recorded", recorded.to_string());
+            f.evidence.insert("in force", current.clone());
+            if let Some(x) = &assessed {
+                f.evidence.insert("assessed", x.clone());
+            }
+            findings.push(f);
+        };
+        if recorded == current {
+            // The assessed level came from an override: its requirements apply to whoever
+            // records it.
+            if kept.is_empty()
+                && let Some(pr) = assessment.and_then(|x| x.priority.as_ref())
+                && let Some(o) = pr.overrides.iter().find(|o| o.level == recorded)
+            {
+                let missing: Vec<&String> = o
+                    .requires
+                    .iter()
+                    .filter(|r| match r.strip_prefix("role ") {
+                        Some(role) => !has_role(role),
+                        None => reason.is_empty(),
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    fail(
+                        format!(
+                            "override to `{recorded}` (event {}) is recorded without {}",
+                            i + 1,
+                            missing
+                                .iter()
+                                .map(|m| m.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" and ")
+                        ),
+                        Some(o.line),
+                    );
+                }
+                kept.push((i, recorded.to_string()));
+            }
+            continue;
+        }
+        let from = levels.iter().position(|l| *l == current).unwrap_or(to);
+        let up = to < from;
+        let dir = if up { "up" } else { "down" };
+        let rule = a.regrades.iter().find(|(d, _, _)| {
+            matches!(
+                (d, up),
+                (ast::RegradeDir::Any, _)
+                    | (ast::RegradeDir::Up, true)
+                    | (ast::RegradeDir::Down, false)
+            )
+        });
+        let Some((_, requires, line)) = rule else {
+            fail(
+                format!(
+                    "regrade {dir} from `{current}` to `{recorded}` (event {}) is not allowed by the procedure",
+                    i + 1
+                ),
+                None,
+            );
+            continue;
+        };
+        let mut missing = Vec::new();
+        for r in requires {
+            match r {
+                ast::Requirement::Role(n) if !has_role(&n.text) => {
+                    missing.push(format!("role {}", n.text))
+                }
+                ast::Requirement::Reason(_) if reason.is_empty() => missing.push("a reason".into()),
+                _ => {}
+            }
+        }
+        if missing.is_empty() {
+            kept.push((i, recorded.to_string()));
+        } else {
+            fail(
+                format!(
+                    "regrade {dir} from `{current}` to `{recorded}` (event {}) needs {}{}",
+                    i + 1,
+                    missing.join(" and "),
+                    if role.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (recorded role: {role})")
+                    }
+                ),
+                Some(*line),
+            );
+        }
+    }
+    (kept, findings)
+}

@@ -1,0 +1,857 @@
+//! Every perspective of a recorded case beyond its control flow: decisions re-computed
+//! from the facts known at the time, regrades and overrides, time limits on clocks and
+//! calendars, informing and instructing with acknowledgement, monitoring and escalation,
+//! resources, and declarative constraints.
+//!
+//! [`Auditor::new`] compiles what a procedure demands once; [`Auditor::audit`] reads one
+//! case (its activities already renamed to steps by
+//! [`ActivityMap::prepare`](crate::conformance::ActivityMap::prepare)) and returns the
+//! findings, with the obligations behind them. The finding codes are listed in
+//! [`codes`].
+
+pub mod codes;
+mod constraints;
+mod decisions;
+mod perspectives;
+pub mod roster;
+pub mod time;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::ast::{self, Anchor, AnchorPos, Section, StepAttr, Stmt};
+use crate::conformance::{CaseResult, Finding};
+use crate::eval::{Assessment, Assessor, FlowExpr, Situation, Value};
+use crate::log::{Event, Trace};
+use crate::model::Procedure;
+
+pub use roster::Roster;
+use time::{Calendar, Running};
+
+/// Which perspectives to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Perspectives {
+    pub decisions: bool,
+    pub time: bool,
+    pub communication: bool,
+    pub monitoring: bool,
+    pub resources: bool,
+    pub constraints: bool,
+}
+
+impl Perspectives {
+    pub const ALL: Perspectives = Perspectives {
+        decisions: true,
+        time: true,
+        communication: true,
+        monitoring: true,
+        resources: true,
+        constraints: true,
+    };
+    pub const NONE: Perspectives = Perspectives {
+        decisions: false,
+        time: false,
+        communication: false,
+        monitoring: false,
+        resources: false,
+        constraints: false,
+    };
+
+    /// Any perspective beyond control flow.
+    pub fn any(&self) -> bool {
+        *self != Perspectives::NONE
+    }
+}
+
+/// Where an obligation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Met,
+    /// Not yet due, and the case is still running.
+    Pending,
+    /// Not yet met, past the declared share of its limit.
+    AtRisk,
+    Violated,
+    /// Waived by a recorded exemption.
+    Waived,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Met => "met",
+            Status::Pending => "pending",
+            Status::AtRisk => "at-risk",
+            Status::Violated => "violated",
+            Status::Waived => "waived",
+        }
+    }
+}
+
+/// One thing the procedure required of the case, and whether it was done.
+#[derive(Debug, Clone, Serialize)]
+pub struct Obligation {
+    /// `deadline`, `acknowledgement`, `monitoring`, `escalation`.
+    pub kind: &'static str,
+    pub step: String,
+    /// What was required, in words.
+    pub required: String,
+    /// The procedure line behind it.
+    pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_index: Option<usize>,
+    pub status: Status,
+}
+
+/// The audit of one case.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Audit {
+    pub findings: Vec<Finding>,
+    pub obligations: Vec<Obligation>,
+    /// The case is still running (no end reached, checked `--as-of`).
+    pub running: bool,
+    /// The priority in force at the end of the case (assessed, or justifiably regraded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Steps waived by recorded exemptions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<String>,
+}
+
+/// Column names of the event fields the perspectives read.
+#[derive(Debug, Clone)]
+pub(crate) struct Fields {
+    pub role: String,
+    pub reason: String,
+    pub to: String,
+    pub responsibilities: String,
+    pub actions: String,
+    pub resource: String,
+    pub capabilities: String,
+    pub priority: String,
+    pub outcome: String,
+}
+
+impl Fields {
+    fn from_procedure(assessor: &Assessor) -> Fields {
+        let col = |f: &str| assessor.column_for(f).unwrap_or_else(|| f.to_string());
+        Fields {
+            role: col("role"),
+            reason: col("reason"),
+            to: col("to"),
+            responsibilities: col("responsibilities"),
+            actions: col("actions"),
+            resource: col("resource"),
+            capabilities: col("capabilities"),
+            priority: col("priority"),
+            outcome: col("outcome"),
+        }
+    }
+
+    /// Every column the perspectives read, to keep them when reading a log.
+    pub fn all(&self) -> Vec<String> {
+        vec![
+            self.role.clone(),
+            self.reason.clone(),
+            self.to.clone(),
+            self.responsibilities.clone(),
+            self.actions.clone(),
+            self.resource.clone(),
+            self.capabilities.clone(),
+            self.priority.clone(),
+            self.outcome.clone(),
+        ]
+    }
+}
+
+/// A clock declaration.
+#[derive(Debug, Clone)]
+pub(crate) struct ClockDef {
+    pub starts: Option<Anchor>,
+    pub pauses: Vec<(String, String)>,
+    pub calendar: Option<String>,
+}
+
+/// A step-like statement of the flow with what it demands.
+#[derive(Debug, Clone)]
+pub(crate) struct StepRule {
+    pub name: String,
+    pub kind: ast::StepKind,
+    pub line: usize,
+    pub within: Option<(FlowExpr, Option<Anchor>, Option<String>, String)>,
+    pub escalations: Vec<EscalationRule>,
+    pub needs: Vec<(u32, String, Vec<String>)>,
+    pub to: Vec<String>,
+    pub responsibilities: Vec<String>,
+    pub actions: Vec<String>,
+    pub ack: Option<(i64, usize)>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct EscalationRule {
+    /// Share of the step's limit (percent), or a fixed delay.
+    pub percent: Option<f64>,
+    pub after: Option<FlowExpr>,
+    pub to: Vec<String>,
+    pub when: Option<FlowExpr>,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct MonitorRule {
+    pub name: String,
+    pub every_ms: i64,
+    pub first_ms: Option<i64>,
+    pub after: Option<Anchor>,
+    pub until: Anchor,
+    pub line: usize,
+}
+
+/// Compiled demands of one procedure, and the options of the run.
+pub struct Auditor<'p> {
+    pub(crate) p: &'p Procedure,
+    pub(crate) assessor: Assessor,
+    pub(crate) perspectives: Perspectives,
+    pub(crate) fields: Fields,
+    pub(crate) calendars: BTreeMap<String, Calendar>,
+    pub(crate) clocks: BTreeMap<String, ClockDef>,
+    pub(crate) steps: Vec<StepRule>,
+    pub(crate) monitors: Vec<MonitorRule>,
+    pub(crate) decides: Vec<decisions::DecideCheck>,
+    pub(crate) regrades: Vec<(ast::RegradeDir, Vec<ast::Requirement>, usize)>,
+    pub(crate) constraints: Vec<constraints::ConstraintRule>,
+    pub(crate) exemptions: Vec<(String, Vec<String>, bool)>,
+    /// Role → the roles it reports to, transitively.
+    pub(crate) above: BTreeMap<String, Vec<String>>,
+    pub(crate) roster: Option<Roster>,
+    /// Share of a limit after which an unmet obligation is at risk.
+    pub at_risk_share: f64,
+    pub(crate) always: Calendar,
+}
+
+/// Every file of a procedure with what it uses, used files first.
+fn files(p: &Procedure) -> Vec<&ast::File> {
+    fn gather<'a>(u: &'a crate::model::Unit, out: &mut Vec<&'a ast::File>) {
+        for (_, used) in &u.uses {
+            gather(used, out);
+        }
+        if let Some(parsed) = &u.parsed {
+            out.push(&parsed.file);
+        }
+    }
+    let mut out = Vec::new();
+    gather(&p.unit, &mut out);
+    out
+}
+
+impl<'p> Auditor<'p> {
+    /// Compiles a procedure's demands. Fails on a calendar with an unknown time zone.
+    pub fn new(p: &'p Procedure, perspectives: Perspectives) -> Result<Self, String> {
+        let assessor = Assessor::new(p);
+        let line = |s: crate::source::Span| p.unit.source.line_col(s.start).0;
+        let mut a = Auditor {
+            p,
+            fields: Fields::from_procedure(&assessor),
+            assessor,
+            perspectives,
+            calendars: BTreeMap::new(),
+            clocks: BTreeMap::new(),
+            steps: Vec::new(),
+            monitors: Vec::new(),
+            decides: Vec::new(),
+            regrades: Vec::new(),
+            constraints: Vec::new(),
+            exemptions: Vec::new(),
+            above: BTreeMap::new(),
+            roster: None,
+            at_risk_share: 0.8,
+            always: Calendar::always(),
+        };
+        let mut reports_to: BTreeMap<String, String> = BTreeMap::new();
+        for f in files(p) {
+            for s in &f.sections {
+                match s {
+                    Section::Calendar(c) => {
+                        a.calendars
+                            .insert(c.name.text.clone(), Calendar::from_ast(c)?);
+                    }
+                    Section::Clock(c) => {
+                        let mut def = ClockDef {
+                            starts: None,
+                            pauses: Vec::new(),
+                            calendar: None,
+                        };
+                        for item in &c.items {
+                            match item {
+                                ast::ClockItem::Starts(an, _) => def.starts = Some(an.clone()),
+                                ast::ClockItem::Pauses { from, until, .. } => {
+                                    def.pauses.push((from.text.clone(), until.text.clone()))
+                                }
+                                ast::ClockItem::Calendar(n, _) => {
+                                    def.calendar = Some(n.text.clone())
+                                }
+                                ast::ClockItem::Stops(..) => {}
+                            }
+                        }
+                        a.clocks.insert(c.name.text.clone(), def);
+                    }
+                    Section::Roles { items, .. } => {
+                        for r in items {
+                            if let Some(up) = &r.reports_to {
+                                reports_to.insert(r.name.text.clone(), up.text.clone());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for role in reports_to.keys() {
+            let mut chain = Vec::new();
+            let mut cur = role.clone();
+            while let Some(up) = reports_to.get(&cur) {
+                if chain.contains(up) || up == role {
+                    break;
+                }
+                chain.push(up.clone());
+                cur = up.clone();
+            }
+            a.above.insert(role.clone(), chain);
+        }
+        let file = p.ast();
+        for s in &file.sections {
+            match s {
+                Section::Flow { body, .. } => a.collect(body),
+                Section::Priority(pr) => {
+                    for item in &pr.items {
+                        if let ast::PriorityItem::Regrade {
+                            direction,
+                            requires,
+                            span,
+                        } = item
+                        {
+                            a.regrades.push((
+                                *direction,
+                                requires.clone().unwrap_or_default(),
+                                line(*span),
+                            ));
+                        }
+                    }
+                }
+                Section::Constraints { items, .. } => {
+                    for c in items {
+                        a.constraints.push(constraints::ConstraintRule::new(&a, c));
+                    }
+                }
+                Section::Exemptions { items, .. } => {
+                    for e in items {
+                        let reason = e
+                            .requires
+                            .iter()
+                            .flatten()
+                            .any(|r| matches!(r, ast::Requirement::Reason(_)));
+                        a.exemptions.push((
+                            e.on.text.clone(),
+                            e.waives.iter().map(|w| w.text.clone()).collect(),
+                            reason,
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(a)
+    }
+
+    /// Checks resources against a roster too.
+    pub fn with_roster(mut self, roster: Roster) -> Self {
+        self.roster = Some(roster);
+        self
+    }
+
+    /// The columns the perspectives read, beyond activity, time and actor.
+    pub fn columns(&self) -> Vec<String> {
+        let mut out = self.fields.all();
+        for f in self.assessor.plan().fact_names() {
+            out.push(f.to_string());
+            out.push(format!("case:{f}"));
+            if let Some(c) = self.assessor.column_for(f) {
+                out.push(c.clone());
+                out.push(format!("case:{c}"));
+            }
+        }
+        out
+    }
+
+    fn line(&self, s: crate::source::Span) -> usize {
+        self.p.unit.source.line_col(s.start).0
+    }
+
+    fn collect(&mut self, body: &[Stmt]) {
+        for st in body {
+            match st {
+                Stmt::Step(s) => {
+                    let rule = self.step_rule(s);
+                    self.steps.push(rule);
+                }
+                Stmt::Monitor(m) => {
+                    let dur = |e: &ast::Expr| match &e.kind {
+                        ast::ExprKind::Literal(ast::Literal::Duration(ms, _)) => Some(*ms),
+                        _ => None,
+                    };
+                    if let Some(every) = dur(&m.every) {
+                        self.monitors.push(MonitorRule {
+                            name: m.name.text.clone(),
+                            every_ms: every,
+                            first_ms: m.first_within.as_ref().and_then(dur),
+                            after: m.after.clone(),
+                            until: m.until.clone(),
+                            line: self.line(m.span),
+                        });
+                    }
+                }
+                Stmt::Decide(d) => {
+                    self.decides.push(decisions::DecideCheck::new(self, d));
+                    for b in &d.branches {
+                        if let ast::BranchBody::Block(xs) = &b.body {
+                            self.collect(xs);
+                        }
+                    }
+                    if let Some((ast::BranchBody::Block(xs), _)) = &d.otherwise {
+                        self.collect(xs);
+                    }
+                }
+                Stmt::Parallel(par) => {
+                    for b in &par.branches {
+                        self.collect(&b.body);
+                    }
+                }
+                Stmt::Repeat(r) => self.collect(&r.body),
+                Stmt::Call(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
+            }
+        }
+    }
+
+    fn step_rule(&self, s: &ast::Step) -> StepRule {
+        let mut r = StepRule {
+            name: s.name.text.clone(),
+            kind: s.kind,
+            line: self.line(s.span),
+            within: None,
+            escalations: Vec::new(),
+            needs: Vec::new(),
+            to: Vec::new(),
+            responsibilities: Vec::new(),
+            actions: Vec::new(),
+            ack: None,
+        };
+        let names = |xs: &[ast::Name]| xs.iter().map(|n| n.text.clone()).collect::<Vec<_>>();
+        for attr in &s.attrs {
+            match attr {
+                StepAttr::Within {
+                    limit,
+                    of,
+                    on,
+                    span,
+                } => {
+                    let text = self.p.unit.source.text()[span.start.min(span.end)..span.end]
+                        .trim()
+                        .to_string();
+                    r.within = Some((
+                        self.assessor.compile_expr(self.p, limit),
+                        of.clone(),
+                        on.as_ref().map(|n| n.text.clone()),
+                        text,
+                    ));
+                }
+                StepAttr::Escalate {
+                    trigger,
+                    to,
+                    when,
+                    span,
+                } => r.escalations.push(EscalationRule {
+                    percent: match trigger {
+                        ast::EscalateTrigger::Percent(p) => p.parse().ok(),
+                        ast::EscalateTrigger::After(_) => None,
+                    },
+                    after: match trigger {
+                        ast::EscalateTrigger::After(e) => {
+                            Some(self.assessor.compile_expr(self.p, e))
+                        }
+                        ast::EscalateTrigger::Percent(_) => None,
+                    },
+                    to: names(to),
+                    when: when.as_ref().map(|w| self.assessor.compile_expr(self.p, w)),
+                    line: self.line(*span),
+                }),
+                StepAttr::Needs {
+                    count,
+                    resource,
+                    capabilities,
+                    ..
+                } => r
+                    .needs
+                    .push((*count, resource.text.clone(), names(capabilities))),
+                StepAttr::To(xs, _) => r.to = names(xs),
+                StepAttr::Responsibilities(xs, _) => r.responsibilities = names(xs),
+                StepAttr::Actions(xs, _) => r.actions = names(xs),
+                StepAttr::Ack(e, span) => {
+                    if let ast::ExprKind::Literal(ast::Literal::Duration(ms, _)) = &e.kind {
+                        r.ack = Some((*ms, self.line(*span)));
+                    }
+                }
+                StepAttr::By(..) | StepAttr::Records(..) | StepAttr::Outcomes(..) => {}
+            }
+        }
+        r
+    }
+
+    /// Audits one case: `trace` has its activities renamed to steps, `flow` is the
+    /// control-flow result. With `as_of`, a case that has not reached an end is running:
+    /// obligations not yet due are pending (or at risk), not violated.
+    pub fn audit(
+        &self,
+        trace: &Trace,
+        flow: Option<&CaseResult>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Audit {
+        let running = as_of.is_some()
+            && flow.is_some_and(|r| r.findings.iter().any(|f| f.code == "incomplete"));
+        let case = CaseView::new(self, trace, if running { as_of } else { None });
+        let mut audit = Audit {
+            running,
+            ..Audit::default()
+        };
+        if self.perspectives.decisions {
+            decisions::check(self, &case, &mut audit);
+        }
+        audit.priority = case.priority_at(trace.events.len()).map(str::to_string);
+        perspectives::check(self, &case, &mut audit);
+        if self.perspectives.constraints && !running {
+            constraints::check(self, &case, &mut audit);
+        }
+        for (i, e) in &case.fact_errors {
+            audit
+                .findings
+                .push(Finding::new("unreadable-fact", "", *i, None, e.clone()));
+        }
+        // Exemptions recorded in the case waive the findings on the steps they name.
+        for (on, waives, needs_reason) in &self.exemptions {
+            let Some(&i) = case.occurrences(on).first() else {
+                continue;
+            };
+            if *needs_reason && case.attr(i, &self.fields.reason).is_none_or(str::is_empty) {
+                continue;
+            }
+            audit.waived.extend(waives.iter().cloned());
+            audit.findings.retain(|f| !waives.contains(&f.step));
+            for o in &mut audit.obligations {
+                if waives.contains(&o.step) {
+                    o.status = Status::Waived;
+                }
+            }
+        }
+        audit
+    }
+
+    /// Merges the control-flow findings with the audit's, in event order. A running
+    /// case has no `incomplete` finding: the steps still to come are not missing yet.
+    pub fn merge(&self, r: &mut CaseResult, audit: &mut Audit) {
+        if audit.running {
+            r.findings.retain(|f| f.code != "incomplete");
+        }
+        if !audit.waived.is_empty() {
+            r.findings.retain(|f| !audit.waived.contains(&f.step));
+        }
+        r.findings.append(&mut audit.findings);
+        r.findings
+            .sort_by_key(|f| (f.event_index.unwrap_or(usize::MAX), codes::rank(f.code)));
+        r.conforming = !r
+            .findings
+            .iter()
+            .any(|f| codes::severity(f.code) == codes::Severity::Error);
+    }
+
+    pub fn assessor(&self) -> &Assessor {
+        &self.assessor
+    }
+}
+
+/// One case as the perspectives read it.
+pub(crate) struct CaseView<'a> {
+    pub trace: &'a Trace,
+    pub times: Vec<Option<DateTime<Utc>>>,
+    by_step: HashMap<&'a str, Vec<usize>>,
+    /// Assessments by the number of fact-setting events before the moment.
+    assessments: Vec<Option<Assessment>>,
+    /// Event indices that set a fact.
+    fact_events: Vec<usize>,
+    fact_errors: Vec<(Option<usize>, String)>,
+    /// (event index, level in force from it on).
+    priorities: Vec<(usize, String)>,
+    pub outcomes: Vec<(usize, String, String)>,
+    /// The moment the case is judged at: `--as-of` for a running case, else its end.
+    pub now: Option<DateTime<Utc>>,
+    pub running: bool,
+}
+
+/// Splits a recorded list: `[a, b]`, `a, b`, `a; b` or YAML `- a` lines.
+pub(crate) fn list(text: &str) -> Vec<String> {
+    text.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split([',', ';', '\n', '|'])
+        .map(|x| {
+            x.trim()
+                .trim_start_matches("- ")
+                .trim()
+                .trim_matches('"')
+                .to_string()
+        })
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+impl<'a> CaseView<'a> {
+    fn new(a: &Auditor<'_>, trace: &'a Trace, as_of: Option<DateTime<Utc>>) -> Self {
+        let times: Vec<Option<DateTime<Utc>>> = trace
+            .events
+            .iter()
+            .map(|e| e.timestamp.map(|t| t.with_timezone(&Utc)))
+            .collect();
+        let mut by_step: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, e) in trace.events.iter().enumerate() {
+            by_step.entry(e.activity.as_str()).or_default().push(i);
+        }
+        let plan = a.assessor.plan();
+        // Case facts (prefixed `case:`) hold from the start; event attributes that name
+        // a fact set it from that event on.
+        let mut case_fields: Vec<(String, String)> = Vec::new();
+        let mut event_fields: Vec<Vec<(String, String)>> = vec![Vec::new(); trace.events.len()];
+        let mut seen_case = std::collections::BTreeSet::new();
+        for (i, e) in trace.events.iter().enumerate() {
+            for (k, v) in &e.attributes {
+                let (key, is_case) = match k.strip_prefix("case:") {
+                    Some(rest) => (rest, true),
+                    None => (&**k, false),
+                };
+                let Some(fact) = a.assessor.fact_for_column(key) else {
+                    continue;
+                };
+                if !plan.fact_index.contains_key(fact) {
+                    continue;
+                }
+                if is_case {
+                    if seen_case.insert(key.to_string()) {
+                        case_fields.push((key.to_string(), v.clone()));
+                    }
+                } else {
+                    event_fields[i].push((key.to_string(), v.clone()));
+                }
+            }
+        }
+        let fact_events: Vec<usize> = (0..trace.events.len())
+            .filter(|&i| !event_fields[i].is_empty())
+            .collect();
+        let mut assessments = Vec::with_capacity(fact_events.len() + 1);
+        let mut fact_errors = Vec::new();
+        let mut fields: Vec<(String, String)> = case_fields;
+        for version in 0..=fact_events.len() {
+            if version > 0 {
+                let i = fact_events[version - 1];
+                fields.extend(event_fields[i].iter().cloned());
+            }
+            let at = if version == 0 {
+                None
+            } else {
+                Some(fact_events[version - 1])
+            };
+            match a
+                .assessor
+                .facts_from_text(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())), &[])
+            {
+                Ok(f) => assessments.push(Some(a.assessor.assess(f))),
+                Err(errs) => {
+                    for e in errs {
+                        fact_errors.push((at, format!("fact `{}`: {}", e.field, e.message)));
+                    }
+                    assessments.push(None);
+                }
+            }
+        }
+        let mut outcomes = Vec::new();
+        for (i, e) in trace.events.iter().enumerate() {
+            if let Some(o) = crate::log::attribute(&e.attributes, &a.fields.outcome) {
+                outcomes.push((i, e.activity.clone(), o.to_string()));
+            }
+        }
+        let last = times.iter().rev().flatten().next().copied();
+        let mut view = CaseView {
+            trace,
+            times,
+            by_step,
+            assessments,
+            fact_events,
+            fact_errors,
+            priorities: Vec::new(),
+            outcomes,
+            now: as_of.or(last),
+            running: as_of.is_some(),
+        };
+        view.priorities = decisions::priorities(a, &view);
+        view
+    }
+
+    /// The event indices of a step (or event, or monitor), in case order.
+    pub fn occurrences(&self, step: &str) -> &[usize] {
+        self.by_step.get(step).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn attr(&self, i: usize, key: &str) -> Option<&str> {
+        self.trace
+            .events
+            .get(i)
+            .and_then(|e| crate::log::attribute(&e.attributes, key))
+    }
+
+    pub fn event(&self, i: usize) -> &Event {
+        &self.trace.events[i]
+    }
+
+    pub fn time_text(&self, i: usize) -> Option<String> {
+        self.trace
+            .events
+            .get(i)
+            .and_then(|e| e.timestamp)
+            .map(|t| t.to_rfc3339())
+    }
+
+    /// The assessment from the facts known before event `i` (and at it).
+    pub fn assessment_at(&self, i: usize) -> Option<&Assessment> {
+        let version = self.fact_events.iter().take_while(|&&j| j <= i).count();
+        self.assessments.get(version).and_then(Option::as_ref)
+    }
+
+    /// The assessment from every fact the case records.
+    pub fn final_assessment(&self) -> Option<&Assessment> {
+        self.assessments.last().and_then(Option::as_ref)
+    }
+
+    /// The priority in force at event `i`.
+    pub fn priority_at(&self, i: usize) -> Option<&str> {
+        let recorded = self
+            .priorities
+            .iter()
+            .rev()
+            .find(|(j, _)| *j <= i)
+            .map(|(_, l)| l.as_str());
+        recorded.or_else(|| {
+            self.assessment_at(i)
+                .and_then(|a| a.priority.as_ref())
+                .and_then(|p| p.level.as_deref())
+        })
+    }
+
+    pub fn outcomes_before(&self, i: usize) -> Vec<(String, String)> {
+        self.outcomes
+            .iter()
+            .filter(|(j, _, _)| *j < i)
+            .map(|(_, s, o)| (s.clone(), o.clone()))
+            .collect()
+    }
+
+    /// Evaluates a flow expression at event `i`.
+    pub fn value_at(&self, a: &Auditor<'_>, e: &FlowExpr, i: usize) -> Option<Value> {
+        let assessment = self.assessment_at(i)?;
+        let level = self.priority_at(i);
+        let assessed = assessment
+            .priority
+            .as_ref()
+            .and_then(|p| p.level.as_deref());
+        let regraded: Option<Vec<(String, i64)>> = match level {
+            Some(l) if Some(l) != assessed => Some(
+                a.assessor
+                    .targets_for(l, assessment)
+                    .into_iter()
+                    .map(|t| (t.kind, t.limit_ms))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let outcomes = self.outcomes_before(i + 1);
+        let s = Situation {
+            assessment,
+            priority: level,
+            targets: regraded.as_deref(),
+            outcomes: &outcomes,
+        };
+        Some(a.assessor.evaluate(e, &s))
+    }
+
+    /// The time of an anchor, and the event it rests on.
+    pub fn anchor(&self, an: &Anchor) -> Option<(DateTime<Utc>, usize)> {
+        match an {
+            Anchor::Ref { pos, name, .. } => {
+                let occ = self.occurrences(&name.text);
+                let i = match pos {
+                    Some(AnchorPos::Last) => *occ.last()?,
+                    _ => *occ.first()?,
+                };
+                Some((self.times[i]?, i))
+            }
+            Anchor::EarliestOf(xs, _) => xs.iter().filter_map(|x| self.anchor(x)).min(),
+            Anchor::LatestOf(xs, _) => xs.iter().filter_map(|x| self.anchor(x)).max(),
+        }
+    }
+
+    /// The first event of the case with a time.
+    pub fn start(&self) -> Option<(DateTime<Utc>, usize)> {
+        self.times
+            .iter()
+            .enumerate()
+            .find_map(|(i, t)| t.map(|t| (t, i)))
+    }
+
+    /// A clock as it ran in this case (its pauses), or wall time.
+    pub fn running<'c>(&self, a: &'c Auditor<'_>, clock: Option<&str>) -> Running<'c> {
+        let Some(def) = clock.and_then(|c| a.clocks.get(c)) else {
+            return Running {
+                calendar: &a.always,
+                pauses: Vec::new(),
+            };
+        };
+        let calendar = def
+            .calendar
+            .as_ref()
+            .and_then(|c| a.calendars.get(c))
+            .unwrap_or(&a.always);
+        let mut pauses = Vec::new();
+        for (from, until) in &def.pauses {
+            for &i in self.occurrences(from) {
+                let Some(s) = self.times[i] else { continue };
+                let end = self
+                    .occurrences(until)
+                    .iter()
+                    .filter_map(|&j| self.times[j])
+                    .find(|&t| t >= s);
+                pauses.push((s, end));
+            }
+        }
+        pauses.sort();
+        Running { calendar, pauses }
+    }
+}
+
+/// Formats a duration in milliseconds the way procedures write them.
+pub(crate) fn dur(ms: i64) -> String {
+    crate::eval::value::format_duration(ms)
+}

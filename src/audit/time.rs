@@ -1,0 +1,316 @@
+//! Time as procedures measure it: business calendars (working hours in a time zone,
+//! holidays, a cut-off after which calls count from the next working day) and clocks
+//! that run on a calendar and pause in declared states.
+//!
+//! Working hours are local times, turned into instants day by day with the calendar's
+//! time zone, so a day that changes to or from summer time has its true length.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::ast;
+
+/// A business calendar.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    pub name: String,
+    tz: Tz,
+    /// Opening hours per weekday (Monday first), as local (open, close) pairs.
+    hours: [Vec<(NaiveTime, NaiveTime)>; 7],
+    holidays: BTreeSet<NaiveDate>,
+    cutoff: Option<NaiveTime>,
+}
+
+/// The longest span a calendar walks, in days, so that a bad input cannot loop for long.
+const MAX_DAYS: i64 = 3660;
+
+fn parse_time(s: &str) -> Option<NaiveTime> {
+    if s == "24:00" {
+        return NaiveTime::from_hms_opt(23, 59, 59);
+    }
+    NaiveTime::parse_from_str(s, "%H:%M").ok()
+}
+
+fn weekday(s: &str) -> Option<usize> {
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .position(|d| *d == s)
+}
+
+impl Calendar {
+    /// Reads a calendar declaration. Errors name what is wrong (an unknown time zone).
+    pub fn from_ast(c: &ast::Calendar) -> Result<Calendar, String> {
+        let mut cal = Calendar {
+            name: c.name.text.clone(),
+            tz: Tz::UTC,
+            hours: Default::default(),
+            holidays: BTreeSet::new(),
+            cutoff: None,
+        };
+        for item in &c.items {
+            match item {
+                ast::CalendarItem::Timezone(z) => {
+                    cal.tz = z.value.parse::<Tz>().map_err(|_| {
+                        format!(
+                            "calendar `{}`: unknown time zone `{}` (use an IANA name such as Europe/London)",
+                            c.name.text, z.value
+                        )
+                    })?;
+                }
+                ast::CalendarItem::Hours {
+                    from_day,
+                    to_day,
+                    open,
+                    close,
+                    ..
+                } => {
+                    let (Some(a), Some(o), Some(cl)) =
+                        (weekday(&from_day.text), parse_time(open), parse_time(close))
+                    else {
+                        continue;
+                    };
+                    let b = to_day.as_ref().and_then(|d| weekday(&d.text)).unwrap_or(a);
+                    let mut d = a;
+                    loop {
+                        cal.hours[d].push((o, cl));
+                        if d == b {
+                            break;
+                        }
+                        d = (d + 1) % 7;
+                    }
+                }
+                ast::CalendarItem::Holiday { date, .. } => {
+                    if let ast::Literal::Date(text) = date
+                        && let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    {
+                        cal.holidays.insert(d);
+                    }
+                }
+                ast::CalendarItem::Cutoff { after, .. } => cal.cutoff = parse_time(after),
+            }
+        }
+        for h in &mut cal.hours {
+            h.sort();
+        }
+        Ok(cal)
+    }
+
+    /// A calendar open all day, every day, in UTC.
+    pub fn always() -> Calendar {
+        let all = vec![(
+            NaiveTime::MIN,
+            NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN),
+        )];
+        Calendar {
+            name: "24/7".into(),
+            tz: Tz::UTC,
+            hours: std::array::from_fn(|_| all.clone()),
+            holidays: BTreeSet::new(),
+            cutoff: None,
+        }
+    }
+
+    fn is_working_day(&self, d: NaiveDate) -> bool {
+        !self.holidays.contains(&d)
+            && !self.hours[d.weekday().num_days_from_monday() as usize].is_empty()
+    }
+
+    fn local(&self, d: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
+        let naive = d.and_time(t);
+        match self.tz.from_local_datetime(&naive) {
+            chrono::LocalResult::Single(x) => x.with_timezone(&Utc),
+            // An hour repeated when clocks go back: the first of the two.
+            chrono::LocalResult::Ambiguous(x, _) => x.with_timezone(&Utc),
+            // An hour skipped when clocks go forward: the same wall time an hour later.
+            chrono::LocalResult::None => self
+                .tz
+                .from_local_datetime(&(naive + Duration::hours(1)))
+                .earliest()
+                .map_or_else(|| naive.and_utc(), |x| x.with_timezone(&Utc)),
+        }
+    }
+
+    /// The working intervals of one local day, as instants.
+    fn intervals(&self, d: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        if self.holidays.contains(&d) {
+            return Vec::new();
+        }
+        let day = &self.hours[d.weekday().num_days_from_monday() as usize];
+        day.iter()
+            .map(|&(o, c)| {
+                let close = if c == NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(c) {
+                    self.local(d.succ_opt().unwrap_or(d), NaiveTime::MIN)
+                } else {
+                    self.local(d, c)
+                };
+                (self.local(d, o), close)
+            })
+            .collect()
+    }
+
+    fn date_of(&self, t: DateTime<Utc>) -> NaiveDate {
+        t.with_timezone(&self.tz).date_naive()
+    }
+
+    /// Where a calendar's clock starts for something that happened at `t`: after the
+    /// cut-off, the next working day's opening.
+    pub fn start_for(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(cut) = self.cutoff else { return t };
+        let local = t.with_timezone(&self.tz);
+        if local.time() < cut {
+            return t;
+        }
+        let mut d = local.date_naive();
+        for _ in 0..MAX_DAYS {
+            d = match d.succ_opt() {
+                Some(n) => n,
+                None => return t,
+            };
+            if self.is_working_day(d)
+                && let Some(&(o, _)) = self.intervals(d).first()
+            {
+                return o;
+            }
+        }
+        t
+    }
+
+    /// Working time between `a` and `b`, in milliseconds (0 when `b` is not after `a`).
+    pub fn working_ms(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+        if b <= a {
+            return 0;
+        }
+        let mut total = 0i64;
+        let mut d = self.date_of(a).pred_opt().unwrap_or(self.date_of(a));
+        let last = self.date_of(b).succ_opt().unwrap_or(self.date_of(b));
+        let mut n = 0;
+        while d <= last && n < MAX_DAYS {
+            for (o, c) in self.intervals(d) {
+                let (s, e) = (o.max(a), c.min(b));
+                if e > s {
+                    total += (e - s).num_milliseconds();
+                }
+            }
+            d = match d.succ_opt() {
+                Some(x) => x,
+                None => break,
+            };
+            n += 1;
+        }
+        total
+    }
+
+    /// The instant at which `ms` of working time has passed since `a`.
+    pub fn advance(&self, a: DateTime<Utc>, ms: i64) -> DateTime<Utc> {
+        let mut left = ms.max(0);
+        let mut d = self.date_of(a).pred_opt().unwrap_or(self.date_of(a));
+        for _ in 0..MAX_DAYS {
+            for (o, c) in self.intervals(d) {
+                let s = o.max(a);
+                if c <= s {
+                    continue;
+                }
+                let len = (c - s).num_milliseconds();
+                if len >= left {
+                    return s + Duration::milliseconds(left);
+                }
+                left -= len;
+            }
+            d = match d.succ_opt() {
+                Some(x) => x,
+                None => break,
+            };
+        }
+        a + Duration::milliseconds(ms)
+    }
+}
+
+/// A clock: a calendar and the intervals in which it is paused.
+#[derive(Debug, Clone)]
+pub struct Running<'c> {
+    pub calendar: &'c Calendar,
+    /// Paused intervals, sorted and disjoint (an open pause runs to the end of time).
+    pub pauses: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+}
+
+impl Running<'_> {
+    /// Clock time between `a` and `b` in milliseconds: working time minus pauses.
+    pub fn elapsed_ms(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+        let a = self.calendar.start_for(a);
+        let mut total = self.calendar.working_ms(a, b);
+        for &(ps, pe) in &self.pauses {
+            let pe = pe.unwrap_or(b);
+            let (s, e) = (ps.max(a), pe.min(b));
+            if e > s {
+                total -= self.calendar.working_ms(s, e);
+            }
+        }
+        total.max(0)
+    }
+
+    /// The instant at which the clock has run `ms` since `a`.
+    pub fn due(&self, a: DateTime<Utc>, ms: i64) -> Option<DateTime<Utc>> {
+        let mut t = self.calendar.advance(self.calendar.start_for(a), ms);
+        // Each pause that starts before the due time pushes it on by its working length.
+        for _ in 0..=self.pauses.len() {
+            let used = self.elapsed_ms(a, t);
+            if used >= ms {
+                return Some(t);
+            }
+            if self.pauses.iter().any(|&(s, e)| s <= t && e.is_none()) {
+                return None;
+            }
+            t = self.calendar.advance(t, ms - used);
+        }
+        Some(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cal(text: &str) -> Calendar {
+        let src = format!("library t \"t\"\ncalendar c\n{text}\n");
+        let parsed =
+            crate::ast::lower(&crate::source::SourceFile::new("t.proc", src)).expect("parses");
+        let c = parsed
+            .file
+            .sections
+            .iter()
+            .find_map(|s| match s {
+                crate::ast::Section::Calendar(c) => Some(c.clone()),
+                _ => None,
+            })
+            .expect("calendar");
+        Calendar::from_ast(&c).expect("valid")
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_working_day_across_the_spring_change_is_still_ten_hours() {
+        // Clocks go forward at 01:00 UTC on Sunday 29 March 2026 in Europe/London.
+        let c = cal("  timezone \"Europe/London\"\n  hours mon-sun 08:00-18:00");
+        // Saturday 08:00 GMT is 08:00 UTC; Sunday 08:00 BST is 07:00 UTC.
+        assert_eq!(
+            c.working_ms(t("2026-03-28T00:00:00Z"), t("2026-03-30T00:00:00Z")),
+            20 * 3_600_000
+        );
+        assert_eq!(
+            c.working_ms(t("2026-03-29T07:00:00Z"), t("2026-03-29T08:00:00Z")),
+            3_600_000
+        );
+        // Sunday's day ends at 17:00 UTC (18:00 BST).
+        assert_eq!(
+            c.advance(t("2026-03-29T07:00:00Z"), 10 * 3_600_000),
+            t("2026-03-29T17:00:00Z")
+        );
+    }
+}
