@@ -179,7 +179,7 @@ pub fn rank(code: &str) -> usize {
 /// The reference page of finding codes.
 pub fn markdown() -> String {
     let mut out = String::from(
-        "# Finding codes\n\n<!-- generated from src/audit/codes.rs by `procedo codes --markdown`; do not edit -->\n\n\
+        "# Finding codes\n\n<!-- generated from src/audit/codes.rs; refresh with `PROCEDO_BLESS=1 cargo test --test integration audit` -->\n\n\
 `procedo check`, `procedo explain` and recorded-case tests in `procedo test` report these codes. \
 Errors make a case non-conforming; `check --fail-on error` (or `nonconforming`) exits 1 when any \
 case has one, `--fail-on warning` also on warnings. The log fields each perspective reads are \

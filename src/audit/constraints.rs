@@ -38,6 +38,9 @@ impl ConstraintRule {
                 .next()
                 .unwrap_or("")
                 .trim()
+                .trim_start_matches(c.name.text.as_str())
+                .trim_start_matches(':')
+                .trim()
                 .to_string(),
         }
     }

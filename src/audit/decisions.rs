@@ -172,34 +172,13 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
                 continue;
             }
             last = Some(b);
+            let Some(want) = choose(a, d, case, i) else {
+                continue;
+            };
             let Some(assessment) = case.assessment_at(i) else {
                 continue;
             };
             let level = case.priority_at(i);
-            let outcomes = case.outcomes_before(i);
-            let assessed = assessment
-                .priority
-                .as_ref()
-                .and_then(|p| p.level.as_deref());
-            let regraded: Option<Vec<(String, i64)>> = match level {
-                Some(l) if Some(l) != assessed => Some(
-                    a.assessor
-                        .targets_for(l, assessment)
-                        .into_iter()
-                        .map(|t| (t.kind, t.limit_ms))
-                        .collect(),
-                ),
-                _ => None,
-            };
-            let s = Situation {
-                assessment,
-                priority: level,
-                targets: regraded.as_deref(),
-                outcomes: &outcomes,
-            };
-            let Some(want) = a.assessor.choose(&d.rule, &s) else {
-                continue;
-            };
             if want == b {
                 continue;
             }
@@ -244,6 +223,39 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
             audit.findings.push(f);
         }
     }
+}
+
+/// The branch of `d` the facts in force at event `i` call for, if they tell.
+pub(crate) fn choose(
+    a: &Auditor<'_>,
+    d: &DecideCheck,
+    case: &CaseView<'_>,
+    i: usize,
+) -> Option<usize> {
+    let assessment = case.assessment_at(i)?;
+    let level = case.priority_at(i);
+    let outcomes = case.outcomes_before(i);
+    let assessed = assessment
+        .priority
+        .as_ref()
+        .and_then(|p| p.level.as_deref());
+    let regraded: Option<Vec<(String, i64)>> = match level {
+        Some(l) if Some(l) != assessed => Some(
+            a.assessor
+                .targets_for(l, assessment)
+                .into_iter()
+                .map(|t| (t.kind, t.limit_ms))
+                .collect(),
+        ),
+        _ => None,
+    };
+    let s = Situation {
+        assessment,
+        priority: level,
+        targets: regraded.as_deref(),
+        outcomes: &outcomes,
+    };
+    a.assessor.choose(&d.rule, &s)
 }
 
 /// The recorded grades of a case: (event, level in force from it), keeping only the

@@ -185,7 +185,6 @@ pub(crate) struct ClockDef {
 #[derive(Debug, Clone)]
 pub(crate) struct StepRule {
     pub name: String,
-    pub kind: ast::StepKind,
     pub line: usize,
     pub within: Option<(FlowExpr, Option<Anchor>, Option<String>, String)>,
     pub escalations: Vec<EscalationRule>,
@@ -444,7 +443,6 @@ impl<'p> Auditor<'p> {
     fn step_rule(&self, s: &ast::Step) -> StepRule {
         let mut r = StepRule {
             name: s.name.text.clone(),
-            kind: s.kind,
             line: self.line(s.span),
             within: None,
             escalations: Vec::new(),
@@ -741,11 +739,6 @@ impl<'a> CaseView<'a> {
         self.assessments.get(version).and_then(Option::as_ref)
     }
 
-    /// The assessment from every fact the case records.
-    pub fn final_assessment(&self) -> Option<&Assessment> {
-        self.assessments.last().and_then(Option::as_ref)
-    }
-
     /// The priority in force at event `i`.
     pub fn priority_at(&self, i: usize) -> Option<&str> {
         let recorded = self
@@ -849,6 +842,15 @@ impl<'a> CaseView<'a> {
         pauses.sort();
         Running { calendar, pauses }
     }
+}
+
+/// Parses an `--as-of` time: RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` in UTC.
+pub fn parse_as_of(s: &str) -> Result<DateTime<Utc>, String> {
+    crate::eval::value::parse_timestamp(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| {
+            format!("as-of time `{s}` is not a time (use RFC 3339, e.g. 2026-03-01T12:00:00Z)")
+        })
 }
 
 /// Formats a duration in milliseconds the way procedures write them.

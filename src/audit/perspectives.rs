@@ -11,24 +11,24 @@ fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339()
 }
 
-/// Whether the case took another branch of a decision that holds this step.
+/// Whether the case took (or, when no branch is recorded yet, is bound for) another
+/// branch of a decision that holds this step.
 fn branch_not_taken(a: &Auditor<'_>, case: &CaseView<'_>, step: &str) -> bool {
     a.decides.iter().any(|d| {
         let Some(&b) = d.identifies.get(step) else {
             return false;
         };
-        let mut taken = d
+        let taken: Vec<usize> = d
             .identifies
             .iter()
             .filter(|(s, _)| !case.occurrences(s).is_empty())
-            .map(|(_, &x)| x);
-        let mut any = false;
-        let mut this = false;
-        for x in taken.by_ref() {
-            any = true;
-            this |= x == b;
+            .map(|(_, &x)| x)
+            .collect();
+        if taken.is_empty() {
+            let last = case.trace.events.len().saturating_sub(1);
+            return super::decisions::choose(a, d, case, last).is_some_and(|want| want != b);
         }
-        any && !this
+        !taken.contains(&b)
     })
 }
 
@@ -354,7 +354,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     let due = t0 + Duration::milliseconds(ack_ms);
     let ack = (0..case.trace.events.len()).find(|&j| {
         case.attr(j, "acknowledges")
-            .is_some_and(|v| list(v).iter().any(|s| *s == rule.name))
+            .is_some_and(|v| list(v).contains(&rule.name))
     });
     let done = ack.and_then(|j| case.times[j]);
     let risk = t0 + Duration::milliseconds((ack_ms as f64 * a.at_risk_share) as i64);
@@ -631,13 +631,18 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
             push(
                 "resource-lacks-capability",
                 format!(
-                    "`{}` (event {}) needs {n} {kind}{}; {fit} recorded",
+                    "`{}` (event {}) needs {n} {kind}{}; {}",
                     rule.name,
                     i + 1,
                     if caps.is_empty() {
                         String::new()
                     } else {
                         format!(" with {}", caps.join(", "))
+                    },
+                    if fit as usize == units.len() {
+                        format!("{fit} recorded")
+                    } else {
+                        format!("{fit} of the {} recorded can serve", units.len())
                     }
                 ),
             );

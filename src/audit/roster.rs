@@ -7,13 +7,16 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+/// An availability window: from and to, either open.
+pub type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// One unit on the roster.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
     pub kind: Option<String>,
     pub capabilities: Vec<String>,
     /// Availability windows; a unit with none is always available.
-    pub windows: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    pub windows: Vec<Window>,
 }
 
 /// Units by id.

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{ExitStatus, usage_error};
-use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
 use crate::audit::{Auditor, Perspectives, Roster};
@@ -161,21 +160,17 @@ fn load_net(args: &Args, color: bool) -> Result<Loaded, ExitStatus> {
     Ok((net, p.ast().id.text.clone(), Some((map, p))))
 }
 
-/// Parses `--as-of`: RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` in UTC.
-pub(crate) fn parse_as_of(s: &str) -> Result<DateTime<Utc>, String> {
-    crate::eval::value::parse_timestamp(s)
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| {
-            format!("--as-of `{s}` is not a time (use RFC 3339, e.g. 2026-03-01T12:00:00Z)")
-        })
-}
-
 pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     let (net, name, loaded) = match load_net(args, color) {
         Ok(x) => x,
         Err(status) => return status,
     };
-    let as_of = match args.as_of.as_deref().map(parse_as_of).transpose() {
+    let as_of = match args
+        .as_of
+        .as_deref()
+        .map(crate::audit::parse_as_of)
+        .transpose()
+    {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
     };
@@ -279,6 +274,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                     extra = (audit.running, audit.priority, audit.obligations);
                 }
                 summary.add(&r, &extra.2);
+                summary.running += usize::from(extra.0);
                 match args.format {
                     Format::Jsonl => {
                         let c = Checked {
@@ -485,6 +481,7 @@ impl Summary {
             "events_checked": totals.events_in_cases,
             "events_rejected": totals.events_rejected,
             "events_set_aside": set_aside,
+            "running": self.running,
             "obligations": self.obligations,
         })
     }
@@ -562,10 +559,21 @@ fn human(
         "{} events read = {} checked + {} rejected\n",
         totals.events_read, totals.events_in_cases, totals.events_rejected
     ));
+    if s.running > 0 {
+        out.push_str(&format!("{} cases still running\n", s.running));
+    }
+    if !s.obligations.is_empty() {
+        let parts: Vec<String> = s
+            .obligations
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        out.push_str(&format!("obligations: {}\n", parts.join(", ")));
+    }
     if !s.by_code.is_empty() {
         out.push_str("deviations by code:\n");
         for (c, n) in &s.by_code {
-            out.push_str(&format!("  {c:16} {n}\n"));
+            out.push_str(&format!("  {c:26} {n}\n"));
         }
         let mut steps: Vec<(&String, &usize)> = s.by_step.iter().collect();
         steps.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

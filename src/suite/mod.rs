@@ -47,9 +47,24 @@ pub struct IncidentExpect {
 #[serde(deny_unknown_fields)]
 pub struct CaseTest {
     pub name: String,
-    /// Activity names in order (log labels, mapped through the procedure, or step names).
-    pub events: Vec<String>,
+    /// Case facts (as `case:` attributes of the events).
+    #[serde(default)]
+    pub facts: BTreeMap<String, serde_yaml::Value>,
+    /// Events in order: activity names (control flow only), or maps with `activity`,
+    /// `time`, `actor` and any attributes (every perspective).
+    pub events: Vec<EventSpec>,
+    /// Judge the case as running at this time (`check --as-of`).
+    #[serde(default)]
+    pub as_of: Option<String>,
     pub expect: CaseExpect,
+}
+
+/// One recorded event of a case test.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum EventSpec {
+    Name(String),
+    Full(BTreeMap<String, serde_yaml::Value>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,28 +188,34 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
     let map = ActivityMap::from_procedure(p);
     let mut aligner = Aligner::new(&net);
     let mut steps_hit: BTreeSet<String> = BTreeSet::new();
+    let auditor = crate::audit::Auditor::new(p, crate::audit::Perspectives::ALL);
     for t in &tests.cases {
-        let mut trace = Trace {
-            id: t.name.clone(),
-            events: t
-                .events
-                .iter()
-                .map(|a| Event {
-                    activity: a.clone(),
-                    timestamp: None,
-                    resource: None,
-                    attributes: Vec::new(),
-                })
-                .collect(),
-        };
+        let mut diff = Vec::new();
+        let (mut trace, full) = case_trace(t, &mut diff);
         let flow = map.prepare(&mut trace);
-        let r = check_case(&mut aligner, &net, &trace, Some(&flow), true);
+        let mut r = check_case(&mut aligner, &net, &trace, Some(&flow), true);
         for (log, model) in &r.alignment {
             if log == model {
                 steps_hit.insert(model.clone());
             }
         }
-        let mut diff = Vec::new();
+        // Events written as maps are checked from every perspective.
+        if full || t.as_of.is_some() {
+            match (
+                &auditor,
+                t.as_of
+                    .as_deref()
+                    .map(crate::audit::parse_as_of)
+                    .transpose(),
+            ) {
+                (Ok(a), Ok(as_of)) => {
+                    let mut audit = a.audit(&trace, Some(&r), as_of);
+                    a.merge(&mut r, &mut audit);
+                }
+                (Err(e), _) => diff.push(e.clone()),
+                (_, Err(e)) => diff.push(e),
+            }
+        }
         if r.conforming != t.expect.conforming {
             diff.push(format!(
                 "conforming: expected {}, got {} (cost {:?})",
@@ -260,6 +281,74 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
         rows_covered: rows.iter().filter(|(l, _)| rows_hit.contains(l)).count(),
         uncovered,
     }
+}
+
+fn yaml_text(v: &serde_yaml::Value) -> String {
+    match v {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Bool(b) => b.to_string(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        serde_yaml::Value::Null => String::new(),
+        serde_yaml::Value::Sequence(xs) => xs.iter().map(yaml_text).collect::<Vec<_>>().join(", "),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
+/// A case test as a trace; whether any event was written in full.
+fn case_trace(t: &CaseTest, errors: &mut Vec<String>) -> (Trace, bool) {
+    let mut full = false;
+    let case: Vec<(std::sync::Arc<str>, String)> = t
+        .facts
+        .iter()
+        .map(|(k, v)| (std::sync::Arc::from(format!("case:{k}")), yaml_text(v)))
+        .collect();
+    let events = t
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| match e {
+            EventSpec::Name(a) => Event {
+                activity: a.clone(),
+                timestamp: None,
+                resource: None,
+                attributes: case.clone(),
+            },
+            EventSpec::Full(m) => {
+                full = true;
+                let mut ev = Event {
+                    activity: String::new(),
+                    timestamp: None,
+                    resource: None,
+                    attributes: case.clone(),
+                };
+                for (k, v) in m {
+                    let text = yaml_text(v);
+                    match k.as_str() {
+                        "activity" => ev.activity = text,
+                        "time" => {
+                            ev.timestamp = crate::eval::value::parse_timestamp(&text);
+                            if ev.timestamp.is_none() {
+                                errors.push(format!("event {}: `{text}` is not a time", i + 1));
+                            }
+                        }
+                        "actor" => ev.resource = Some(text),
+                        _ => ev.attributes.push((std::sync::Arc::from(k.as_str()), text)),
+                    }
+                }
+                ev
+            }
+        })
+        .collect();
+    (
+        Trace {
+            id: t.name.clone(),
+            events,
+        },
+        full,
+    )
 }
 
 /// Source lines of every table and matrix row, with the decision's name.

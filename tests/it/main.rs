@@ -3,6 +3,7 @@
 #![allow(clippy::result_large_err)]
 
 mod assess;
+mod audit;
 mod cli;
 mod conformance;
 mod corpus;

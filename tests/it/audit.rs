@@ -1,0 +1,220 @@
+//! The perspectives beyond control flow: every finding code, on the fixture in
+//! `tests/audit/`, from the library and through `procedo check`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use procedo::audit::codes::{self, Severity};
+
+use crate::procedo;
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture() -> procedo::Procedure {
+    let path = manifest().join("tests/audit/perspectives.proc");
+    let (p, diags) = crate::check_file(&path);
+    assert!(
+        !diags.iter().any(|d| d.severity == procedo::Severity::Error),
+        "{}",
+        crate::render(&diags)
+    );
+    p.expect("the fixture builds")
+}
+
+#[test]
+fn every_case_of_the_perspectives_fixture_passes() {
+    let p = fixture();
+    let text =
+        std::fs::read_to_string(manifest().join("tests/audit/perspectives.test.yaml")).unwrap();
+    let tests: procedo::suite::TestFile = serde_yaml::from_str(&text).unwrap();
+    let report = procedo::suite::run(&p, &tests);
+    let failed: Vec<String> = report
+        .outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| format!("{}: {}", o.name, o.diff.join("; ")))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    assert_eq!(report.outcomes.len(), 30);
+}
+
+/// Each code beyond control flow is expected by a fixture case, and each has a near miss:
+/// a case whose name says so and that conforms.
+#[test]
+fn every_perspective_code_has_a_case_and_the_fixture_has_near_misses() {
+    let text =
+        std::fs::read_to_string(manifest().join("tests/audit/perspectives.test.yaml")).unwrap();
+    let tests: procedo::suite::TestFile = serde_yaml::from_str(&text).unwrap();
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    for c in &tests.cases {
+        for f in c.expect.findings.iter().flatten() {
+            expected.insert(f.code.clone());
+        }
+    }
+    // resource-unavailable needs a roster: `check --roster` below.
+    expected.insert("resource-unavailable".into());
+    let control_flow = [
+        "unexpected-step",
+        "wrong-order",
+        "missing-step",
+        "incomplete",
+        "not-aligned",
+    ];
+    let missing: Vec<&str> = codes::CODES
+        .iter()
+        .map(|c| c.code)
+        .filter(|c| !control_flow.contains(c) && !expected.contains(*c))
+        .collect();
+    assert!(missing.is_empty(), "no fixture case for {missing:?}");
+    let near_misses = tests
+        .cases
+        .iter()
+        .filter(|c| c.name.starts_with("near miss") && c.expect.conforming)
+        .count();
+    assert!(near_misses >= 5, "{near_misses} near misses");
+}
+
+#[test]
+fn codes_have_severities_and_errors_decide_the_verdict() {
+    assert_eq!(codes::severity("deadline-missed"), Severity::Error);
+    assert_eq!(codes::severity("at-risk"), Severity::Warning);
+    assert_eq!(codes::severity("unreadable-fact"), Severity::Warning);
+    let names: BTreeSet<&str> = codes::CODES.iter().map(|c| c.code).collect();
+    assert_eq!(names.len(), codes::CODES.len(), "codes are unique");
+}
+
+#[test]
+fn finding_codes_doc_is_generated_from_the_code_list() {
+    let path = manifest().join("docs/findings.md");
+    let want = codes::markdown();
+    if std::env::var_os("PROCEDO_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).ok().as_deref(),
+        Some(want.as_str()),
+        "docs/findings.md is stale; run `PROCEDO_BLESS=1 cargo test --test integration audit`"
+    );
+}
+
+fn check(args: &[&str]) -> (i32, String, String) {
+    let mut all = vec![
+        "check",
+        "-p",
+        "tests/audit/perspectives.proc",
+        "tests/audit/log.yaml",
+    ];
+    all.extend_from_slice(args);
+    procedo(&all)
+}
+
+#[test]
+fn check_reports_every_perspective_with_the_roster() {
+    let (code, out, err) = check(&["--roster", "tests/audit/roster.csv", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("check_perspectives_human", out);
+}
+
+#[test]
+fn check_json_carries_limits_lateness_and_obligations() {
+    let (code, out, err) = check(&[
+        "--roster",
+        "tests/audit/roster.csv",
+        "--format",
+        "jsonl",
+        "--as-of",
+        "2026-03-30T12:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cases: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(cases.len(), 4);
+    let by_id = |id: &str| cases.iter().find(|c| c["case_id"] == id).unwrap();
+    // The roster: c3 is off shift at 10:20, c9 is not on it.
+    let codes_of = |c: &serde_json::Value| -> Vec<String> {
+        c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        codes_of(by_id("off-shift-and-unknown")),
+        [
+            "resource-lacks-capability",
+            "resource-unavailable",
+            "resource-unavailable"
+        ]
+    );
+    assert_eq!(codes_of(by_id("on-roster")), Vec::<String>::new());
+    // Lateness and the procedure line travel with the finding.
+    let late = by_id("many-deviations")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "deadline-missed")
+        .unwrap()
+        .clone();
+    assert_eq!(late["evidence"]["limit"], "10m");
+    assert_eq!(late["evidence"]["actual"], "25m");
+    assert_eq!(late["evidence"]["late"], "15m");
+    assert_eq!(late["line"], 47);
+    // A running case with its clock paused: nothing is due, nothing incomplete.
+    let running = by_id("running");
+    assert_eq!(running["running"], true);
+    assert_eq!(running["conforming"], true);
+    let statuses: Vec<&str> = running["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["met", "pending"]);
+}
+
+#[test]
+fn perspectives_can_be_turned_off_and_fail_on_reads_severities() {
+    let (code, out, _) = check(&["--perspectives", "none", "--format", "csv"]);
+    assert_eq!(code, 0);
+    // Control flow alone: only the running case is non-conforming (incomplete).
+    assert_eq!(
+        out.lines().filter(|l| l.contains(",false,")).count(),
+        1,
+        "{out}"
+    );
+    let (code, _, _) = check(&["--fail-on", "error"]);
+    assert_eq!(code, 1);
+    let (code, _, err) = check(&["--roster", "tests/audit/missing.csv"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot read `tests/audit/missing.csv`"),
+        "{err}"
+    );
+    let (code, _, err) = check(&["--as-of", "yesterday"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`yesterday` is not a time"), "{err}");
+}
+
+#[test]
+fn a_bad_roster_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "resource,type,capabilities,available_from,available_to\nc1,car,driving,soon,\n",
+    )
+    .unwrap();
+    let err = procedo::audit::Roster::read(&roster).unwrap_err();
+    assert!(
+        err.ends_with(
+            "roster.csv:2: `soon` is not a timestamp (use RFC 3339, e.g. 2026-03-01T08:00:00Z)"
+        ),
+        "{err}"
+    );
+    let _ = Path::new("");
+}
