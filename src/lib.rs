@@ -19,6 +19,7 @@ pub mod cli;
 pub mod conformance;
 pub mod diagnostic;
 pub mod eval;
+pub mod explain;
 pub mod fmt;
 pub mod input;
 pub mod lint;

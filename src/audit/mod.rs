@@ -636,6 +636,7 @@ impl<'a> CaseView<'a> {
         let mut case_fields: Vec<(String, String)> = Vec::new();
         let mut event_fields: Vec<Vec<(String, String)>> = vec![Vec::new(); trace.events.len()];
         let mut seen_case = std::collections::BTreeSet::new();
+        let mut current: HashMap<&str, &String> = HashMap::new();
         for (i, e) in trace.events.iter().enumerate() {
             for (k, v) in &e.attributes {
                 let (key, is_case) = match k.strip_prefix("case:") {
@@ -652,7 +653,9 @@ impl<'a> CaseView<'a> {
                     if seen_case.insert(key.to_string()) {
                         case_fields.push((key.to_string(), v.clone()));
                     }
-                } else {
+                } else if current.get(fact).is_none_or(|c: &&String| *c != v) {
+                    // Only a change of value is a new fact.
+                    current.insert(fact, v);
                     event_fields[i].push((key.to_string(), v.clone()));
                 }
             }

@@ -5,6 +5,7 @@
 
 mod assess;
 mod check;
+mod explain;
 mod export;
 mod fmt;
 mod graph;
@@ -68,6 +69,8 @@ enum Command {
     Assess(assess::Args),
     /// Check recorded cases against the permitted paths: optimal alignments, located deviations.
     Check(check::Args),
+    /// Tell one case as a story: each event and obligation, the verdict and the procedure line.
+    Explain(explain::Args),
     /// Export a procedure's control flow for other tools (PNML workflow net).
     Export(export::Args),
     /// Draw a procedure's decision graph as Graphviz DOT or Mermaid.
@@ -106,6 +109,7 @@ where
         Command::Graph(a) => graph::run(&a, color),
         Command::Assess(a) => assess::run(&a, color),
         Command::Check(a) => check::run(&a, color),
+        Command::Explain(a) => explain::run(&a, color),
         Command::Export(a) => export::run(&a, color),
         Command::Rules(a) => rules::run(&a),
         Command::Test(a) => test::run(&a, color),

@@ -650,6 +650,11 @@ impl Plan {
         }
     }
 
+    /// The procedure's `version`, if it declares one.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
     /// The procedure's id.
     pub fn id(&self) -> &str {
         &self.id

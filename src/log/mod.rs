@@ -588,6 +588,7 @@ fn yaml_text(v: &serde_yaml::Value) -> String {
         serde_yaml::Value::Bool(b) => b.to_string(),
         serde_yaml::Value::Number(n) => n.to_string(),
         serde_yaml::Value::Null => String::new(),
+        serde_yaml::Value::Sequence(xs) => xs.iter().map(yaml_text).collect::<Vec<_>>().join(", "),
         other => serde_yaml::to_string(other)
             .unwrap_or_default()
             .trim()

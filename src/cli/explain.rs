@@ -1,0 +1,128 @@
+//! `procedo explain -p PROC LOG --case ID`
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::{ExitStatus, usage_error};
+use crate::log::{LogOptions, read_log};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The procedure the case is explained against.
+    #[arg(short, long)]
+    procedure: PathBuf,
+    /// The event log holding the case (XES, CSV, JSON Lines or YAML, as for `check`).
+    log: PathBuf,
+    /// The id of the case to explain.
+    #[arg(long = "case", value_name = "ID")]
+    case_id: String,
+    /// Attribute(s) naming the activity; several are joined with `+`.
+    #[arg(long, value_delimiter = ',', default_value = "concept:name")]
+    activity: Vec<String>,
+    /// CSV/JSON Lines column holding the case id.
+    #[arg(long, default_value = "case:concept:name", value_name = "COLUMN")]
+    case_column: String,
+    /// Column holding the event time.
+    #[arg(long, default_value = "time:timestamp")]
+    timestamp: String,
+    /// strftime format of the timestamps (default: RFC 3339 and ISO forms).
+    #[arg(long, value_name = "FMT")]
+    timestamp_format: Option<String>,
+    /// Resources roster (CSV or YAML), as for `check`.
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
+    /// Judge the case as running at this time, if it has not reached an end.
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
+    /// Output: the story as text, or the evidence record as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
+    let p = match super::load_procedure(&args.procedure, color, "explain a case with it") {
+        Ok(p) => p,
+        Err(s) => return s,
+    };
+    let as_of = match args
+        .as_of
+        .as_deref()
+        .map(crate::audit::parse_as_of)
+        .transpose()
+    {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let roster = match args
+        .roster
+        .as_deref()
+        .map(crate::audit::Roster::read)
+        .transpose()
+    {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    let opts = LogOptions {
+        activity: args.activity.clone(),
+        case: args.case_column.clone(),
+        timestamp: args.timestamp.clone(),
+        resource: "org:resource".into(),
+        timestamp_format: args.timestamp_format.clone(),
+        keep_file_order: false,
+        keep_attributes: true,
+        extra: Vec::new(),
+    };
+    let mut found = None;
+    let mut rejected = 0usize;
+    let stats = read_log(
+        &args.log,
+        &opts,
+        &mut |t| {
+            if t.id == args.case_id && found.is_none() {
+                found = Some(t);
+            }
+        },
+        &mut |r| {
+            rejected += 1;
+            eprintln!("error: {}: {}", r.location, r.reason);
+        },
+    );
+    if let Err(e) = stats {
+        return usage_error(&e);
+    }
+    let Some(trace) = found else {
+        return usage_error(&format!(
+            "no case `{}` in `{}`",
+            args.case_id,
+            args.log.display()
+        ));
+    };
+    let explanation = match crate::explain::explain(&p, &trace, roster, as_of) {
+        Ok(e) => e,
+        Err(e) => return usage_error(&e),
+    };
+    let text = match args.format {
+        Format::Human => explanation.human(),
+        Format::Json => serde_json::to_string_pretty(&explanation).unwrap_or_default() + "\n",
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write output: {e}");
+        return ExitStatus::Error;
+    }
+    if rejected > 0 {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Success
+    }
+}
