@@ -227,8 +227,9 @@ fn finding_line(f: &Finding) -> String {
 
 fn obligation_line(o: &Obligation) -> String {
     let mut s = format!("{} — {}", o.required, o.status.as_str());
-    if let Some(d) = &o.due {
-        s.push_str(&format!(", due {d}"));
+    match &o.due {
+        Some(d) => s.push_str(&format!(", due {d}")),
+        None => s.push_str(", no due time yet (its clock is paused)"),
     }
     if let Some(d) = &o.done {
         s.push_str(&format!(", done {d}"));

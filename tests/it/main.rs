@@ -8,6 +8,7 @@ mod cli;
 mod conformance;
 mod corpus;
 mod errors;
+mod explain;
 mod graph;
 mod lint;
 mod robustness;
