@@ -46,6 +46,24 @@ impl ConstraintRule {
     }
 }
 
+impl ConstraintRule {
+    /// The steps the constraint names.
+    pub fn steps(&self) -> Vec<String> {
+        match &self.kind {
+            ConstraintKind::Response { first, then, .. }
+            | ConstraintKind::Precedence { first, then } => {
+                vec![first.text.clone(), then.text.clone()]
+            }
+            ConstraintKind::Absence(s) | ConstraintKind::Count { step: s, .. } => {
+                vec![s.text.clone()]
+            }
+            ConstraintKind::NotCoexist(x, y) | ConstraintKind::Actor { a: x, b: y, .. } => {
+                vec![x.text.clone(), y.text.clone()]
+            }
+        }
+    }
+}
+
 pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
     let last = case.trace.events.len().saturating_sub(1);
     for c in &a.constraints {

@@ -20,6 +20,9 @@ pub(crate) struct DecideCheck {
     pub labels: Vec<String>,
     /// Facts the decision reads.
     pub reads: Vec<String>,
+    /// The decision reads a parameter, which a calling procedure sets and a log does not
+    /// record: it is not re-checked.
+    pub reads_param: bool,
     pub line: usize,
 }
 
@@ -130,6 +133,7 @@ impl DecideCheck {
             }
         }
         let facts = &a.p.symbols.facts;
+        let reads_param = reads.iter().any(|n| a.p.symbols.params.contains_key(n));
         let reads = reads
             .into_iter()
             .filter(|n| facts.contains_key(n) || n == "priority" || n == "validity")
@@ -140,6 +144,7 @@ impl DecideCheck {
             identifies,
             labels,
             reads,
+            reads_param,
             line: a.p.unit.source.line_col(d.span.start).0,
         }
     }
@@ -162,7 +167,7 @@ fn show(v: &Value) -> String {
 /// facts then known call for, and the `unjustified-override` findings of the case.
 pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
     audit.findings.extend(case_overrides(a, case));
-    for d in &a.decides {
+    for d in a.decides.iter().filter(|d| !d.reads_param) {
         let mut last: Option<usize> = None;
         for (i, e) in case.trace.events.iter().enumerate() {
             let Some(&b) = d.identifies.get(&e.activity) else {

@@ -582,6 +582,39 @@ impl<'p> Auditor<'p> {
     pub fn assessor(&self) -> &Assessor {
         &self.assessor
     }
+
+    /// Every branch of every `decide`: (as written, line, the steps only it holds).
+    pub fn branches(&self) -> Vec<(String, usize, Vec<String>)> {
+        let mut out = Vec::new();
+        for d in &self.decides {
+            for (b, label) in d.labels.iter().enumerate() {
+                let steps = d
+                    .identifies
+                    .iter()
+                    .filter(|(_, x)| **x == b)
+                    .map(|(s, _)| s.clone())
+                    .collect();
+                out.push((format!("{label}` of `{}", d.name), d.line, steps));
+            }
+        }
+        out
+    }
+
+    /// Every constraint with the steps it names, and whether a case exercises it only by
+    /// recording them together (not for `not both` and `never`, which a conforming case
+    /// exercises by recording each apart).
+    pub fn constraint_steps(&self) -> Vec<(String, Vec<String>, bool)> {
+        self.constraints
+            .iter()
+            .map(|c| {
+                let together = !matches!(
+                    c.kind,
+                    ast::ConstraintKind::NotCoexist(..) | ast::ConstraintKind::Absence(_)
+                );
+                (c.name.clone(), c.steps(), together)
+            })
+            .collect()
+    }
 }
 
 /// One case as the perspectives read it.

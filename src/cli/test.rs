@@ -134,12 +134,16 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                     }
                 }
                 println!(
-                    "  coverage {:.1}%: {}/{} steps, {}/{} table rows",
+                    "  coverage {:.1}%: {}/{} steps, {}/{} decision branches, {}/{} table rows, {}/{} constraints",
                     r.coverage(),
                     r.steps_covered,
                     r.steps_total,
+                    r.branches_covered,
+                    r.branches_total,
                     r.rows_covered,
-                    r.rows_total
+                    r.rows_total,
+                    r.constraints_covered,
+                    r.constraints_total
                 );
                 if args.coverage {
                     for u in &r.uncovered {

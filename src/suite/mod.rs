@@ -103,17 +103,28 @@ pub struct Report {
     pub steps_covered: usize,
     pub rows_total: usize,
     pub rows_covered: usize,
+    /// Branches of `decide`s that a step identifies (an empty branch cannot be seen).
+    pub branches_total: usize,
+    pub branches_covered: usize,
+    /// Constraints whose steps all occur in some case test.
+    pub constraints_total: usize,
+    pub constraints_covered: usize,
     pub uncovered: Vec<String>,
 }
 
 impl Report {
     /// Covered share of steps and rows together, in percent.
     pub fn coverage(&self) -> f64 {
-        let total = self.steps_total + self.rows_total;
+        let total =
+            self.steps_total + self.rows_total + self.branches_total + self.constraints_total;
         if total == 0 {
             100.0
         } else {
-            100.0 * (self.steps_covered + self.rows_covered) as f64 / total as f64
+            let covered = self.steps_covered
+                + self.rows_covered
+                + self.branches_covered
+                + self.constraints_covered;
+            100.0 * covered as f64 / total as f64
         }
     }
 }
@@ -188,11 +199,13 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
     let map = ActivityMap::from_procedure(p);
     let mut aligner = Aligner::new(&net);
     let mut steps_hit: BTreeSet<String> = BTreeSet::new();
+    let mut step_sets: Vec<BTreeSet<String>> = Vec::new();
     let auditor = crate::audit::Auditor::new(p, crate::audit::Perspectives::ALL);
     for t in &tests.cases {
         let mut diff = Vec::new();
         let (mut trace, full) = case_trace(t, &mut diff);
         let flow = map.prepare(&mut trace);
+        step_sets.push(trace.events.iter().map(|e| e.activity.clone()).collect());
         let mut r = check_case(&mut aligner, &net, &trace, Some(&flow), true);
         for (log, model) in &r.alignment {
             if log == model {
@@ -272,6 +285,39 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
             .filter(|(l, _)| !rows_hit.contains(l))
             .map(|(l, what)| format!("{what} row at line {l}")),
     );
+    // Decision branches: reached when a step that only that branch holds was matched.
+    let (mut branches_total, mut branches_covered) = (0, 0);
+    let (mut constraints_total, mut constraints_covered) = (0, 0);
+    if let Ok(a) = &auditor {
+        for (label, line, steps) in a.branches() {
+            if steps.is_empty() {
+                continue;
+            }
+            branches_total += 1;
+            if steps.iter().any(|s| steps_hit.contains(s)) {
+                branches_covered += 1;
+            } else {
+                uncovered.push(format!("branch `{label}` at line {line}"));
+            }
+        }
+        for (name, steps, together) in a.constraint_steps() {
+            constraints_total += 1;
+            let exercised = if together {
+                step_sets
+                    .iter()
+                    .any(|set| steps.iter().all(|s| set.contains(s)))
+            } else {
+                steps
+                    .iter()
+                    .all(|s| step_sets.iter().any(|set| set.contains(s)))
+            };
+            if exercised {
+                constraints_covered += 1;
+            } else {
+                uncovered.push(format!("constraint `{name}` (no case records its steps)"));
+            }
+        }
+    }
     Report {
         procedure: p.ast().id.text.clone(),
         outcomes,
@@ -279,6 +325,10 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
         steps_covered: steps.iter().filter(|s| steps_hit.contains(*s)).count(),
         rows_total: rows.len(),
         rows_covered: rows.iter().filter(|(l, _)| rows_hit.contains(l)).count(),
+        branches_total,
+        branches_covered,
+        constraints_total,
+        constraints_covered,
         uncovered,
     }
 }
