@@ -742,9 +742,35 @@ impl Assessor {
             .unwrap_or(Some(true));
         let validity = p.validity.as_ref().map(|s| score(s, &ctx));
         let validity_band = validity.as_ref().and_then(|v| v.band.clone());
+        // Decisions that read the validity band run again now that it is known.
+        if validity_band.is_some() && p.decisions.iter().any(|d| d.reads_validity()) {
+            errors.clear();
+            decision_values.clear();
+            decisions.clear();
+            for d in &p.decisions {
+                let ctx = Ctx {
+                    facts: &resolved,
+                    priority: None,
+                    validity: validity_band.as_deref(),
+                    targets: &[],
+                    decisions: &decision_values,
+                    outcomes: &[],
+                };
+                let (values, outcome) = self.run_method(d, &ctx, false);
+                if let Some(e) = &outcome.error {
+                    errors.push(format!("decision `{}`: {e}", d.name));
+                }
+                decision_values.push(values);
+                decisions.push(outcome);
+            }
+        }
         let ctx = Ctx {
+            facts: &resolved,
+            priority: None,
             validity: validity_band.as_deref(),
-            ..ctx
+            targets: &[],
+            decisions: &decision_values,
+            outcomes: &[],
         };
         let priority = (!p.levels.is_empty()).then(|| self.priority(&ctx, &mut errors));
         let level = priority.as_ref().and_then(|pr| pr.level.clone());

@@ -102,6 +102,57 @@ pub(crate) struct CMethod {
     pub line: usize,
 }
 
+impl CExpr {
+    /// Whether the expression reads the validity band.
+    pub(crate) fn reads_validity(&self) -> bool {
+        match self {
+            CExpr::Validity => true,
+            CExpr::Not(x) | CExpr::Neg(x) | CExpr::Len(x) | CExpr::Matches(x, _) => {
+                x.reads_validity()
+            }
+            CExpr::And(a, b)
+            | CExpr::Or(a, b)
+            | CExpr::Cmp(_, a, b)
+            | CExpr::In(a, b, _)
+            | CExpr::Arith(_, a, b)
+            | CExpr::Range(a, b)
+            | CExpr::MinMax(_, a, b) => a.reads_validity() || b.reads_validity(),
+            CExpr::List(xs) => xs.iter().any(CExpr::reads_validity),
+            _ => false,
+        }
+    }
+}
+
+impl CTest {
+    fn reads_validity(&self) -> bool {
+        match self {
+            CTest::Eq(e) | CTest::Cmp(_, e) => e.reads_validity(),
+            CTest::Range(a, b) => a.reads_validity() || b.reads_validity(),
+            CTest::Pattern(_) => false,
+        }
+    }
+}
+
+impl CMethod {
+    /// Whether the method reads the validity band (then it runs after validity).
+    pub(crate) fn reads_validity(&self) -> bool {
+        match &self.kind {
+            CMethodKind::Table(t) => {
+                t.inputs.iter().any(CExpr::reads_validity)
+                    || t.rows.iter().any(|r| {
+                        r.cells
+                            .iter()
+                            .flatten()
+                            .flatten()
+                            .any(|(_, t)| t.reads_validity())
+                    })
+            }
+            CMethodKind::Matrix(m) => m.rows_by.reads_validity() || m.cols_by.reads_validity(),
+            CMethodKind::Score(sc) => sc.indicators.iter().any(|i| i.when.reads_validity()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct COverride {
     pub level: usize,

@@ -38,16 +38,20 @@ pub fn find_root(path: &Path) -> PathBuf {
     } else {
         start
     };
+    // Walk up by name while the path has names, then with `..` (so `.` and `../x` find a
+    // root above them too), as far as the filesystem root.
+    let depth = std::fs::canonicalize(&start).map_or(0, |c| c.components().count());
     let mut dir = start.clone();
-    loop {
+    for _ in 0..depth {
         if dir.join("procedo.yaml").is_file() {
             return dir;
         }
-        match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => dir = p.to_path_buf(),
-            _ => return start,
-        }
+        dir = match (dir.parent(), dir.file_name()) {
+            (Some(p), Some(_)) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => dir.join(".."),
+        };
     }
+    start
 }
 
 /// Loads files, caching each by canonical path.

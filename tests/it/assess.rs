@@ -371,3 +371,29 @@ fn uci_servicenow_priorities_are_reproduced() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_decision_table_can_read_the_validity_band() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("procedo.yaml"), "").unwrap();
+    std::fs::write(
+        dir.path().join("v.proc"),
+        "procedure t.v \"V\"\n\nfacts\n  ok: bool\n\nvalidity\n  good +10 when ok\n  bands valid >= 10, invalid\n\ndecisions\n  table size hit first\n    | validity | => n: int |\n    | valid    | 2         |\n    | -        | 1         |\n\nends\n  done\n\nflow\n  step a\n  end done\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("i.yaml"), "- {ok: true}\n- {ok: false}\n").unwrap();
+    let p = dir.path().join("v.proc");
+    let i = dir.path().join("i.yaml");
+    let (code, out, err) = crate::procedo(&[
+        "assess",
+        "-p",
+        p.to_str().unwrap(),
+        i.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["incidents"][0]["decisions"][0]["result"], "2");
+    assert_eq!(v["incidents"][1]["decisions"][0]["result"], "1");
+}

@@ -118,3 +118,18 @@ fn help_describes_exit_codes() {
     assert_eq!(code, 0);
     assert!(out.contains("Exit codes: 0 clean, 1 findings"), "{out}");
 }
+
+#[test]
+fn the_procedures_root_is_found_from_a_relative_path_inside_it() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let out = std::process::Command::cargo_bin("procedo")
+        .unwrap()
+        .args(["lint", "."])
+        .current_dir("procedures/complaints")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("0 errors"), "{stdout}");
+}

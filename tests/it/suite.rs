@@ -14,11 +14,15 @@ fn shipped_procedure_tests_pass_with_full_coverage() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("coverage 100.0%: 10/10 steps, 0/0 decision branches, 3/3 table rows, 0/0 constraints"),
+        out.contains(
+            "coverage 100.0%: 10/10 steps, 0/0 decision branches, 3/3 table rows, 0/0 constraints"
+        ),
         "{out}"
     );
     assert!(
-        out.contains("coverage 100.0%: 12/12 steps, 8/8 decision branches, 0/0 table rows, 0/0 constraints"),
+        out.contains(
+            "coverage 100.0%: 12/12 steps, 8/8 decision branches, 0/0 table rows, 0/0 constraints"
+        ),
         "{out}"
     );
     let (code, out, _) = procedo(&["test", "procedures/itsm", "--format", "junit"]);
@@ -89,7 +93,9 @@ fn coverage_threshold_fails_below_it() {
     let (code, out, err) = procedo(&["test", dir.path().to_str().unwrap(), "--min-coverage", "90"]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("coverage 50.0%: 2/2 steps, 0/0 decision branches, 0/2 table rows, 0/0 constraints"),
+        out.contains(
+            "coverage 50.0%: 2/2 steps, 0/0 decision branches, 0/2 table rows, 0/0 constraints"
+        ),
         "{out}"
     );
     assert!(err.contains("coverage below 90%"), "{err}");
