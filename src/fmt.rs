@@ -378,7 +378,8 @@ impl Printer<'_> {
                         PriorityItem::Override(o) => {
                             self.docs(1, &o.docs, o.span);
                             let mut s = format!(
-                                "override {} when {}",
+                                "override {}{} when {}",
+                                if o.at_least { "at least " } else { "" },
                                 o.level.text,
                                 expr_to_string(&o.when)
                             );

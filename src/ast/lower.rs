@@ -896,6 +896,7 @@ impl Cx<'_> {
                     let ospan = line_after_docs(self.source, ispan);
                     let mut oc = Cursor::new(p);
                     let docs = self.docs(&mut oc);
+                    let at_least = oc.eat(Rule::at_least).is_some();
                     let level = self.name(oc.need(Rule::ident)?);
                     let when = self.expr(oc.need(Rule::expr)?)?;
                     let requires = oc
@@ -904,6 +905,7 @@ impl Cx<'_> {
                         .transpose()?;
                     items.push(PriorityItem::Override(Override {
                         docs,
+                        at_least,
                         level,
                         when,
                         requires,

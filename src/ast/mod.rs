@@ -374,6 +374,8 @@ pub struct TargetDecl {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Override {
     pub docs: Docs,
+    /// `override at least L`: raises a lower result to L, never lowers a higher one.
+    pub at_least: bool,
     pub level: Name,
     pub when: Expr,
     pub requires: Option<Vec<Requirement>>,

@@ -799,6 +799,8 @@ impl Assessor {
         let p = &self.plan;
         let mut overrides = Vec::new();
         let mut best_override: Option<usize> = None;
+        // `at least` overrides set a floor under the methods' result instead.
+        let mut floor: Option<(usize, usize)> = None;
         for o in &p.overrides {
             if bool_of(&eval(&o.when, ctx)) == Some(true) {
                 overrides.push(OverrideOutcome {
@@ -806,7 +808,13 @@ impl Assessor {
                     requires: o.requires.clone(),
                     line: o.line,
                 });
-                best_override = Some(best_override.map_or(o.level, |b: usize| b.min(o.level)));
+                if o.at_least {
+                    if floor.is_none_or(|(l, _)| o.level < l) {
+                        floor = Some((o.level, o.line));
+                    }
+                } else {
+                    best_override = Some(best_override.map_or(o.level, |b: usize| b.min(o.level)));
+                }
             }
         }
         let mut methods = Vec::new();
@@ -857,6 +865,21 @@ impl Assessor {
                 (Some(p.levels[li].clone()), how)
             }
             None => (None, "no method produced a level".to_string()),
+        };
+        // An `at least` override raises a lower (or missing) result to its level.
+        let (level, decided_by) = match floor {
+            Some((fl, line))
+                if level
+                    .as_ref()
+                    .and_then(|l| p.levels.iter().position(|x| x == l))
+                    .is_none_or(|li| li > fl) =>
+            {
+                (
+                    Some(p.levels[fl].clone()),
+                    format!("override at least (line {line}), above {decided_by}"),
+                )
+            }
+            _ => (level, decided_by),
         };
         PriorityOutcome {
             level,

@@ -156,6 +156,7 @@ impl CMethod {
 #[derive(Debug, Clone)]
 pub(crate) struct COverride {
     pub level: usize,
+    pub at_least: bool,
     pub when: CExpr,
     pub requires: Vec<String>,
     pub line: usize,
@@ -604,6 +605,7 @@ impl Plan {
                                         .collect();
                                     plan.overrides.push(COverride {
                                         level,
+                                        at_least: o.at_least,
                                         when: c.expr(&o.when),
                                         requires,
                                         line: line(p, o.span),

@@ -397,3 +397,39 @@ fn a_decision_table_can_read_the_validity_band() {
     assert_eq!(v["incidents"][0]["decisions"][0]["result"], "2");
     assert_eq!(v["incidents"][1]["decisions"][0]["result"], "1");
 }
+
+#[test]
+fn an_at_least_override_raises_but_never_lowers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("procedo.yaml"), "").unwrap();
+    std::fs::write(
+        dir.path().join("o.proc"),
+        "procedure t.o \"O\"\n\nfacts\n  danger: bool\n  vip: bool\n\npriority\n  scale P1 > P2 > P3\n  override at least P2 when vip\n  table t hit first\n    | danger | => level |\n    | true   | P1       |\n    | -      | P3       |\n\nends\n  done\n\nflow\n  step a\n  end done\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("i.yaml"),
+        "- {danger: true, vip: true}\n- {danger: false, vip: true}\n- {danger: false, vip: false}\n",
+    )
+    .unwrap();
+    let p = dir.path().join("o.proc");
+    let i = dir.path().join("i.yaml");
+    let (code, out, err) = crate::procedo(&[
+        "assess",
+        "-p",
+        p.to_str().unwrap(),
+        i.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let levels: Vec<&str> = (0..3)
+        .map(|k| v["incidents"][k]["priority"]["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(levels, ["P1", "P2", "P3"]);
+    assert_eq!(
+        v["incidents"][1]["priority"]["decided_by"],
+        "override at least (line 9), above table `t`"
+    );
+}
