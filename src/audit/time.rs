@@ -138,10 +138,14 @@ impl Calendar {
             return Vec::new();
         }
         let day = &self.hours[d.weekday().num_days_from_monday() as usize];
+        let next = d.succ_opt().unwrap_or(d);
         day.iter()
             .map(|&(o, c)| {
                 let close = if c == NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(c) {
-                    self.local(d.succ_opt().unwrap_or(d), NaiveTime::MIN)
+                    self.local(next, NaiveTime::MIN)
+                } else if c <= o {
+                    // An overnight shift (`22:00-06:00`) closes the next morning.
+                    self.local(next, c)
                 } else {
                     self.local(d, c)
                 };
@@ -292,6 +296,53 @@ mod tests {
         DateTime::parse_from_rfc3339(s)
             .expect("time")
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn holidays_and_weekends_are_skipped_and_the_cutoff_moves_the_start() {
+        let c = cal(
+            "  timezone \"Europe/London\"\n  hours mon-fri 09:00-17:00\n  holiday 2026-12-25\n  calls after 16:30 count as next working day",
+        );
+        // Thursday 24 December 16:00 to Monday 28 December 10:00: 1h + 1h (Friday is a holiday).
+        let a = t("2026-12-24T16:00:00Z");
+        assert_eq!(c.working_ms(a, t("2026-12-28T10:00:00Z")), 2 * 3_600_000);
+        // 8 working hours from Thursday 16:00 end on Monday at 16:00.
+        assert_eq!(c.advance(a, 8 * 3_600_000), t("2026-12-28T16:00:00Z"));
+        // A call at 16:45 on Thursday counts from Monday 09:00.
+        assert_eq!(
+            c.start_for(t("2026-12-24T16:45:00Z")),
+            t("2026-12-28T09:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_pause_across_a_weekend_takes_only_its_working_hours() {
+        let c = cal("  timezone \"Europe/London\"\n  hours mon-fri 09:00-17:00");
+        let clock = Running {
+            calendar: &c,
+            // On hold from Friday 10:00 to Monday 12:00.
+            pauses: vec![(t("2026-03-06T10:00:00Z"), Some(t("2026-03-09T12:00:00Z")))],
+        };
+        // Friday 09:00 to Monday 15:00 is 14 working hours, 10 of them paused.
+        assert_eq!(
+            clock.elapsed_ms(t("2026-03-06T09:00:00Z"), t("2026-03-09T15:00:00Z")),
+            4 * 3_600_000
+        );
+        // 8 hours of clock from Friday 09:00: 1h on Friday, 5h on Monday after the pause,
+        // and the last 2h on Tuesday, due at 11:00.
+        assert_eq!(
+            clock.due(t("2026-03-06T09:00:00Z"), 8 * 3_600_000),
+            Some(t("2026-03-10T11:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn an_overnight_shift_closes_the_next_morning() {
+        let c = cal("  timezone \"UTC\"\n  hours mon-sun 22:00-06:00");
+        assert_eq!(
+            c.working_ms(t("2026-03-02T21:00:00Z"), t("2026-03-03T07:00:00Z")),
+            8 * 3_600_000
+        );
     }
 
     #[test]

@@ -736,12 +736,8 @@ impl<'a> Checker<'a> {
             match item {
                 CalendarItem::Timezone(tz) => {
                     zones += 1;
-                    let ok = tz.value == "UTC"
-                        || (tz.value.contains('/')
-                            && tz
-                                .value
-                                .chars()
-                                .all(|ch| ch.is_ascii_alphanumeric() || "/_-+".contains(ch)));
+                    // The IANA database as chrono-tz carries it.
+                    let ok = tz.value.parse::<chrono_tz::Tz>().is_ok();
                     if !ok {
                         self.error(
                             "invalid-literal",
