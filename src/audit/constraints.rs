@@ -228,3 +228,40 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
         }
     }
 }
+
+/// `repeat ... at most N`: a step of the loop recorded more than N times is over the bound
+/// (an optimal alignment can repeat a loop freely, so the bound is checked here).
+pub(crate) fn loops(a: &Auditor<'_>, trace: &crate::log::Trace, audit: &mut Audit) {
+    let time = |i: usize| trace.events[i].timestamp.map(|t| t.to_rfc3339());
+    for l in &a.loops {
+        for step in &l.steps {
+            let occ = trace
+                .events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.activity == *step)
+                .map(|(i, _)| i)
+                .nth(l.max as usize);
+            if let Some(i) = occ {
+                let mut f = Finding::new(
+                    "unexpected-step",
+                    step.clone(),
+                    Some(i),
+                    time(i),
+                    format!(
+                        "`{step}` (event {}) is its round {} of {}, which allows at most {}",
+                        i + 1,
+                        l.max + 1,
+                        l.name
+                            .as_ref()
+                            .map_or("the loop".to_string(), |n| format!("`repeat {n}`")),
+                        l.max
+                    ),
+                );
+                f.line = Some(l.line);
+                f.evidence.insert("at most", l.max.to_string());
+                audit.findings.push(f);
+            }
+        }
+    }
+}

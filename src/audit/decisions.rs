@@ -50,6 +50,34 @@ fn steps_in(body: &[Stmt], out: &mut BTreeSet<String>) {
     }
 }
 
+/// Steps a body records at most once per pass: not those inside nested loops.
+pub(crate) fn steps_in_once(body: &[Stmt], out: &mut BTreeSet<String>) {
+    for s in body {
+        match s {
+            Stmt::Step(st) => {
+                out.insert(st.name.text.clone());
+            }
+            Stmt::Call(c) => {
+                out.insert(c.step_name().text);
+            }
+            Stmt::Decide(d) => {
+                for b in d
+                    .branches
+                    .iter()
+                    .map(|b| &b.body)
+                    .chain(d.otherwise.iter().map(|(b, _)| b))
+                {
+                    if let BranchBody::Block(xs) = b {
+                        steps_in_once(xs, out);
+                    }
+                }
+            }
+            Stmt::Parallel(p) => p.branches.iter().for_each(|b| steps_in_once(&b.body, out)),
+            Stmt::Repeat(_) | Stmt::Monitor(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
+        }
+    }
+}
+
 fn branch_steps(b: &BranchBody, out: &mut BTreeSet<String>) {
     match b {
         BranchBody::Goto(n) => {

@@ -215,6 +215,15 @@ pub(crate) struct MonitorRule {
     pub line: usize,
 }
 
+/// A `repeat ... at most N` and the steps each round records at most once.
+#[derive(Debug, Clone)]
+pub(crate) struct LoopRule {
+    pub name: Option<String>,
+    pub max: u32,
+    pub steps: Vec<String>,
+    pub line: usize,
+}
+
 /// Compiled demands of one procedure, and the options of the run.
 pub struct Auditor<'p> {
     pub(crate) p: &'p Procedure,
@@ -229,6 +238,7 @@ pub struct Auditor<'p> {
     pub(crate) regrades: Vec<(ast::RegradeDir, Vec<ast::Requirement>, usize)>,
     pub(crate) constraints: Vec<constraints::ConstraintRule>,
     pub(crate) exemptions: Vec<(String, Vec<String>, bool)>,
+    pub(crate) loops: Vec<LoopRule>,
     /// Role → the roles it reports to, transitively.
     pub(crate) above: BTreeMap<String, Vec<String>>,
     pub(crate) roster: Option<Roster>,
@@ -270,6 +280,7 @@ impl<'p> Auditor<'p> {
             regrades: Vec::new(),
             constraints: Vec::new(),
             exemptions: Vec::new(),
+            loops: Vec::new(),
             above: BTreeMap::new(),
             roster: None,
             at_risk_share: 0.8,
@@ -434,7 +445,19 @@ impl<'p> Auditor<'p> {
                         self.collect(&b.body);
                     }
                 }
-                Stmt::Repeat(r) => self.collect(&r.body),
+                Stmt::Repeat(r) => {
+                    if let Some(max) = r.max {
+                        let mut steps = std::collections::BTreeSet::new();
+                        decisions::steps_in_once(&r.body, &mut steps);
+                        self.loops.push(LoopRule {
+                            name: r.name.as_ref().map(|n| n.text.clone()),
+                            max,
+                            steps: steps.into_iter().collect(),
+                            line: self.line(r.span),
+                        });
+                    }
+                    self.collect(&r.body)
+                }
                 Stmt::Call(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
             }
         }
@@ -524,9 +547,20 @@ impl<'p> Auditor<'p> {
     ) -> Audit {
         let running = as_of.is_some()
             && flow.is_some_and(|r| r.findings.iter().any(|f| f.code == "incomplete"));
+        // Loop bounds are control flow: checked whatever the perspectives.
+        let mut loops = Audit::default();
+        constraints::loops(self, trace, &mut loops);
+        if !self.perspectives.any() {
+            return Audit {
+                running,
+                findings: loops.findings,
+                ..Audit::default()
+            };
+        }
         let case = CaseView::new(self, trace, if running { as_of } else { None });
         let mut audit = Audit {
             running,
+            findings: loops.findings,
             ..Audit::default()
         };
         if self.perspectives.decisions {
@@ -537,6 +571,7 @@ impl<'p> Auditor<'p> {
         if self.perspectives.constraints && !running {
             constraints::check(self, &case, &mut audit);
         }
+
         for (i, e) in &case.fact_errors {
             audit
                 .findings
@@ -570,6 +605,17 @@ impl<'p> Auditor<'p> {
         if !audit.waived.is_empty() {
             r.findings.retain(|f| !audit.waived.contains(&f.step));
         }
+        // A round over a loop's bound may already be an unexpected step of the alignment.
+        let located: std::collections::BTreeSet<(usize, &str)> = r
+            .findings
+            .iter()
+            .filter_map(|f| f.event_index.map(|i| (i, f.code)))
+            .collect();
+        audit.findings.retain(|f| {
+            f.event_index.is_none_or(|i| {
+                !located.contains(&(i, "unexpected-step")) || f.code != "unexpected-step"
+            })
+        });
         r.findings.append(&mut audit.findings);
         r.findings
             .sort_by_key(|f| (f.event_index.unwrap_or(usize::MAX), codes::rank(f.code)));

@@ -201,6 +201,7 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
     let mut steps_hit: BTreeSet<String> = BTreeSet::new();
     let mut step_sets: Vec<BTreeSet<String>> = Vec::new();
     let auditor = crate::audit::Auditor::new(p, crate::audit::Perspectives::ALL);
+    let flow_only = crate::audit::Auditor::new(p, crate::audit::Perspectives::NONE);
     for t in &tests.cases {
         let mut diff = Vec::new();
         let (mut trace, full) = case_trace(t, &mut diff);
@@ -212,10 +213,16 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
                 steps_hit.insert(model.clone());
             }
         }
-        // Events written as maps are checked from every perspective.
-        if full || t.as_of.is_some() {
+        // Events written as maps are checked from every perspective; names, for control
+        // flow only (the alignment and loop bounds).
+        {
+            let auditor = if full || t.as_of.is_some() {
+                &auditor
+            } else {
+                &flow_only
+            };
             match (
-                &auditor,
+                auditor,
                 t.as_of
                     .as_deref()
                     .map(crate::audit::parse_as_of)

@@ -218,3 +218,22 @@ fn a_bad_roster_names_its_line() {
     );
     let _ = Path::new("");
 }
+
+#[test]
+fn a_loop_recorded_more_rounds_than_it_allows_is_over_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("procedo.yaml"), "").unwrap();
+    std::fs::write(
+        dir.path().join("l.proc"),
+        "procedure t.l \"L\"\n\nends\n  done\n\nflow\n  step a\n  repeat tries at most 2\n    step b\n      outcomes [yes, no]\n  until outcome of b == yes\n  end done\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("l.test.yaml"),
+        "cases:\n  - name: two rounds\n    events: [a, b, b]\n    expect: {conforming: true, findings: []}\n  - name: three rounds\n    events: [a, b, b, b]\n    expect:\n      conforming: false\n      findings:\n        - {code: unexpected-step, step: b, event_index: 3}\n",
+    )
+    .unwrap();
+    let (code, out, err) = procedo(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 tests: 2 passed"), "{out}");
+}
