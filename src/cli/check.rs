@@ -203,7 +203,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         // Control flow needs only activity, time and resource; the perspectives name
         // the other columns they read.
         keep_attributes: false,
-        extra: auditor.as_ref().map(Auditor::columns).unwrap_or_default(),
+        extra: auditor
+            .as_ref()
+            .filter(|_| wanted.any())
+            .map(Auditor::columns)
+            .unwrap_or_default(),
     };
     let mut aligner = Aligner::new(&net);
     let stdout = std::io::stdout();
