@@ -169,3 +169,100 @@ proptest! {
         exercise(&text);
     }
 }
+
+/// Procedures whose every perspective the random cases below exercise.
+fn audited() -> &'static [procedo::Procedure] {
+    static P: std::sync::OnceLock<Vec<procedo::Procedure>> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        [
+            "tests/audit/perspectives.proc",
+            "procedures/ambulance/ambulance_arp_dispatch.proc",
+            "procedures/facilities/facilities_helpdesk_reactive.proc",
+            "procedures/police/police_call_grading.proc",
+        ]
+        .iter()
+        .map(|f| {
+            crate::check_file(std::path::Path::new(f))
+                .0
+                .expect("builds")
+        })
+        .collect()
+    })
+}
+
+const VALUES: &[&str] = &[
+    "",
+    "x",
+    "true",
+    "maybe",
+    "P1",
+    "urgent",
+    "crew, supervisor",
+    "[a, b]",
+    "- a\n- b",
+    "-3",
+    "99999999999999999999",
+    "2026-13-40",
+    "é",
+    "team_lead",
+    "cat1",
+    "brief",
+    "c1;c2",
+];
+const KEYS: &[&str] = &[
+    "priority",
+    "role",
+    "reason",
+    "to",
+    "responsibilities",
+    "actions",
+    "resource",
+    "capabilities",
+    "acknowledges",
+    "escalated_to",
+    "outcome",
+    "vulnerable",
+    "injury",
+    "case:vulnerable",
+    "case:injury",
+    "case:impact",
+    "conscious",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Any case — steps in any order, any times (or none), any attributes — is audited and
+    /// explained without a panic, with or without `--as-of`.
+    #[test]
+    fn random_cases_are_audited_without_panic(
+        which in 0usize..4,
+        events in proptest::collection::vec(
+            (0usize..40, proptest::option::of(-100_000i64..10_000_000), proptest::collection::vec((0usize..KEYS.len(), 0usize..VALUES.len()), 0..4)),
+            0..14,
+        ),
+        as_of in proptest::option::of(-1_000i64..20_000_000),
+    ) {
+        let p = &audited()[which];
+        let steps: Vec<&String> = p.symbols.steps.keys().collect();
+        let base = chrono::DateTime::parse_from_rfc3339("2026-03-27T16:00:00Z").unwrap();
+        let trace = procedo::log::Trace {
+            id: "x".into(),
+            events: events
+                .iter()
+                .map(|(s, t, attrs)| procedo::log::Event {
+                    activity: steps.get(*s).map_or_else(|| format!("other{s}"), |x| x.to_string()),
+                    timestamp: t.map(|secs| base + chrono::Duration::seconds(secs)),
+                    resource: Some(format!("a{}", s % 3)),
+                    attributes: attrs
+                        .iter()
+                        .map(|(k, v)| (std::sync::Arc::from(KEYS[*k]), VALUES[*v].to_string()))
+                        .collect(),
+                })
+                .collect(),
+        };
+        let as_of = as_of.map(|secs| (base + chrono::Duration::seconds(secs)).with_timezone(&chrono::Utc));
+        let e = procedo::explain::explain(p, &trace, None, as_of).unwrap();
+        let _ = e.human();
+    }
+}
