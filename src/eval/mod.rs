@@ -276,6 +276,10 @@ mod fast {
 pub struct Assessor {
     plan: Plan,
     timestamp_format: Option<String>,
+    /// Input field name (a fact's name or a mapped column) → fact slot, for fast reading.
+    slots: std::collections::HashMap<Box<str>, usize>,
+    /// Per slot: the `value` mapping lines of that fact, if any.
+    value_maps: Vec<Option<std::collections::BTreeMap<String, String>>>,
 }
 
 /// Assesses one set of facts (compiles the procedure each call; use [`Assessor`] for many).
@@ -311,10 +315,35 @@ fn tri(b: Option<bool>) -> Value {
 
 impl Assessor {
     pub fn new(procedure: &Procedure) -> Self {
-        Assessor {
+        let mut a = Assessor {
             plan: Plan::new(procedure),
             timestamp_format: None,
+            slots: Default::default(),
+            value_maps: Vec::new(),
+        };
+        a.index_fields();
+        a
+    }
+
+    fn index_fields(&mut self) {
+        let p = &self.plan;
+        let mut slots: std::collections::HashMap<Box<str>, usize> = p
+            .fact_index
+            .iter()
+            .filter(|(name, _)| !p.columns.contains_key(name.as_str()))
+            .map(|(n, &i)| (n.as_str().into(), i))
+            .collect();
+        for (column, fact) in &p.columns {
+            if let Some(&i) = p.fact_index.get(fact) {
+                slots.insert(column.as_str().into(), i);
+            }
         }
+        self.value_maps = p
+            .facts
+            .iter()
+            .map(|f| p.values.get(&f.name).cloned())
+            .collect();
+        self.slots = slots;
     }
 
     /// Parses timestamp facts in text inputs with this strftime format (e.g. `%d/%m/%Y %H:%M`),
@@ -333,6 +362,7 @@ impl Assessor {
         self.plan
             .columns
             .insert(column.to_string(), field.to_string());
+        self.index_fields();
     }
 
     /// The input column mapped to `field`, if any.
@@ -469,8 +499,7 @@ impl Assessor {
         values: &mut [Value],
         errors: &mut Vec<FactError>,
     ) {
-        let fact = self.fact_for_column(key);
-        let Some(i) = fact.and_then(|f| self.slot(f)) else {
+        let Some(&i) = self.slots.get(key) else {
             if !allow_extra && key != "id" && !self.plan.columns.contains_key(key) {
                 let hint = self
                     .plan
@@ -491,7 +520,10 @@ impl Assessor {
         let fact = &self.plan.facts[i];
         let converted = match raw {
             Field::Str(s) => {
-                let mapped = self.map_value(&fact.name, s);
+                let mapped = self.value_maps[i]
+                    .as_ref()
+                    .and_then(|m| m.get(s))
+                    .map_or(s, String::as_str);
                 if fact.three_valued && mapped == "unknown" {
                     values[i] = Value::Unknown;
                     return;
