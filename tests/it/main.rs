@@ -10,6 +10,7 @@ mod errors;
 mod graph;
 mod lint;
 mod robustness;
+mod simulate;
 mod suite;
 
 /// Renders diagnostics the way the CLI does with `--color never`.
