@@ -146,9 +146,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     if let Some(f) = &mut truth_file {
         let mut res = Ok(());
         for t in &truth {
-            res = res.and_then(|_| {
-                writeln!(f, "{}", serde_json::to_string(t).unwrap_or_default())
-            });
+            res = res.and_then(|_| writeln!(f, "{}", serde_json::to_string(t).unwrap_or_default()));
         }
         if let Err(e) = res.and_then(|_| f.flush()) {
             eprintln!("error: cannot write the truth file: {e}");

@@ -131,7 +131,6 @@ pub fn simulate(
 /// What one step demands, compiled once.
 #[derive(Debug, Clone)]
 pub(crate) struct StepRule {
-    pub name: String,
     pub optional: bool,
     pub within: Option<(FlowExpr, Option<Anchor>, Option<String>)>,
     /// (percent of the limit, or a delay; roles; condition).
@@ -482,9 +481,8 @@ impl<'p> Sim<'p> {
                 Stmt::Call(c) => {
                     let name = c.step_name().text;
                     self.steps.insert(
-                        name.clone(),
+                        name,
                         StepRule {
-                            name,
                             optional: false,
                             within: None,
                             escalations: Vec::new(),
@@ -552,7 +550,6 @@ impl<'p> Sim<'p> {
 
     fn step_rule(&mut self, s: &ast::Step) -> StepRule {
         let mut r = StepRule {
-            name: s.name.text.clone(),
             optional: s.optional,
             within: None,
             escalations: Vec::new(),
@@ -687,10 +684,7 @@ impl<'p> Sim<'p> {
                     .join("; ")
             })?;
         let assessment = self.assessor.assess(parsed);
-        let level = assessment
-            .priority
-            .as_ref()
-            .and_then(|p| p.level.clone());
+        let level = assessment.priority.as_ref().and_then(|p| p.level.clone());
         let start = self.opts.start + Duration::minutes(7 * n as i64 + rng.range(0, 4));
         let inject = rng.chance(self.opts.deviation_rate);
         let walk_seed = rng.next_u64();

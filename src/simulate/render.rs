@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::walk::{Item, Walker};
 use super::{
-    Alternative, Anchor, AnchorPos, CaseCtx, Running, Deviation, Plan, Rng, Sim, SimEvent, Skel, Tagged,
-    TimeDemand, Value, ast,
+    Alternative, Anchor, AnchorPos, CaseCtx, Deviation, Plan, Rng, Running, Sim, SimEvent, Skel,
+    Tagged, TimeDemand, Value, ast,
 };
 
 type Truth = Option<(&'static str, String, Option<usize>, Vec<Alternative>)>;
@@ -35,17 +35,26 @@ impl Sim<'_> {
             && Self::count(items, &it.step) == 1
     }
 
-    /// Every decision around item `i` is still identified by another item of its branch.
-    fn identified(&self, items: &[Item], i: usize) -> bool {
-        items[i].ctx.decides.iter().all(|(d, b)| {
-            let Some(info) = self.decides.get(d) else {
-                return false;
-            };
-            items
+    /// Every decision around item `i` is still identified by another item of its
+    /// branch (not one of `but`): the items that do, per decision.
+    fn identified(&self, items: &[Item], i: usize, but: &[usize]) -> Option<Vec<Vec<usize>>> {
+        let mut out = Vec::new();
+        for (d, b) in &items[i].ctx.decides {
+            let info = self.decides.get(d)?;
+            let others: Vec<usize> = items
                 .iter()
                 .enumerate()
-                .any(|(j, x)| j != i && info.identifies.get(&x.step) == Some(b))
-        })
+                .filter(|(j, x)| {
+                    *j != i && !but.contains(j) && info.identifies.get(&x.step) == Some(b)
+                })
+                .map(|(j, _)| j)
+                .collect();
+            if others.is_empty() {
+                return None;
+            }
+            out.push(others);
+        }
+        Some(out)
     }
 
     /// Names of the constraints a sequence of steps breaks (timing aside).
@@ -73,18 +82,14 @@ impl Sim<'_> {
             let bad = match &c.kind {
                 ast::ConstraintKind::Response { first, then, .. } => {
                     let t = occ(&then.text);
-                    occ(&first.text)
-                        .iter()
-                        .any(|&i| !t.iter().any(|&j| j > i))
+                    occ(&first.text).iter().any(|&i| !t.iter().any(|&j| j > i))
                 }
                 ast::ConstraintKind::Precedence { first, then } => {
                     if self.events.contains(&first.text) {
                         false
                     } else {
                         let f = occ(&first.text);
-                        occ(&then.text)
-                            .iter()
-                            .any(|&j| !f.iter().any(|&i| i < j))
+                        occ(&then.text).iter().any(|&j| !f.iter().any(|&i| i < j))
                     }
                 }
                 ast::ConstraintKind::Absence(x) => !occ(&x.text).is_empty(),
@@ -132,9 +137,21 @@ impl Sim<'_> {
         match kind {
             "missing-step" => {
                 let cands: Vec<usize> = (0..n.saturating_sub(1))
-                    .filter(|&i| self.simple(items, i) && self.identified(items, i))
+                    .filter(|&i| self.simple(items, i) && self.identified(items, i, &[]).is_some())
                     .collect();
                 let &i = rng.pick(&cands)?;
+                // A branch left with one identifying item may equally be read as another
+                // branch taken, with that item unexpected.
+                let alts: Vec<Alternative> = self
+                    .identified(items, i, &[])
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|o| o.len() == 1)
+                    .map(|o| Alternative {
+                        code: "unexpected-step".into(),
+                        step: items[o[0]].step.clone(),
+                    })
+                    .collect();
                 let mut xs = items.clone();
                 let it = xs.remove(i);
                 if !ok(&xs) {
@@ -142,7 +159,7 @@ impl Sim<'_> {
                 }
                 Some(plan(
                     xs,
-                    Deviation::Flow("missing-step", it.step, Some(i), Vec::new()),
+                    Deviation::Flow("missing-step", it.step, Some(i), alts),
                 ))
             }
             "unexpected-step" => {
@@ -156,7 +173,12 @@ impl Sim<'_> {
                 }
                 Some(plan(
                     xs,
-                    Deviation::Flow("unexpected-step", items[i].step.clone(), Some(q), Vec::new()),
+                    Deviation::Flow(
+                        "unexpected-step",
+                        items[i].step.clone(),
+                        Some(q),
+                        Vec::new(),
+                    ),
                 ))
             }
             "wrong-order" => {
@@ -166,8 +188,12 @@ impl Sim<'_> {
                         a.step != b.step
                             && self.simple(items, k)
                             && self.simple(items, k + 1)
-                            && self.identified(items, k)
-                            && self.identified(items, k + 1)
+                            // Reading the case as another branch taken, with this
+                            // branch's items unexpected, must cost more than two moves.
+                            && self.identified(items, k, &[k + 1])
+                                .is_some_and(|o| o.iter().all(|x| x.len() >= 2))
+                            && self.identified(items, k + 1, &[k])
+                                .is_some_and(|o| o.iter().all(|x| x.len() >= 2))
                             && !a.ctx.parallel.iter().any(|(pa, ba)| {
                                 b.ctx.parallel.iter().any(|(pb, bb)| pa == pb && ba != bb)
                             })
@@ -232,22 +258,29 @@ impl Sim<'_> {
                 None
             }
             "deadline-missed" => {
-                let (_, demands) = self.skeleton(ctx, &Plan {
-                    items: items.clone(),
-                    monitors: Vec::new(),
-                    deviation: None,
-                });
+                let (_, demands) = self.skeleton(
+                    ctx,
+                    &Plan {
+                        items: items.clone(),
+                        monitors: Vec::new(),
+                        deviation: None,
+                    },
+                );
                 let cands: Vec<&TimeDemand> = demands
                     .iter()
                     .filter(|d| {
                         let Some(step) = &d.step else { return false };
-                        let paused = self.steps.get(step).and_then(|r| r.within.as_ref()).is_some_and(
-                            |(_, _, on)| {
-                                on.as_ref().and_then(|c| self.clocks.get(c)).is_some_and(|c| {
-                                    c.pauses.iter().any(|p| items.iter().any(|x| &x.step == p))
-                                })
-                            },
-                        );
+                        let paused = self
+                            .steps
+                            .get(step)
+                            .and_then(|r| r.within.as_ref())
+                            .is_some_and(|(_, _, on)| {
+                                on.as_ref()
+                                    .and_then(|c| self.clocks.get(c))
+                                    .is_some_and(|c| {
+                                        c.pauses.iter().any(|p| items.iter().any(|x| &x.step == p))
+                                    })
+                            });
                         !paused
                             && !demands.iter().any(|o| {
                                 o.anchor < d.target
@@ -269,7 +302,11 @@ impl Sim<'_> {
                 Some(plan(items.clone(), Deviation::NoAck((*s).clone())))
             }
             "monitoring-gap" => {
-                if normal.monitors.iter().any(|m| self.monitors.contains_key(m)) {
+                if normal
+                    .monitors
+                    .iter()
+                    .any(|m| self.monitors.contains_key(m))
+                {
                     Some(plan(items.clone(), Deviation::Gap))
                 } else {
                     None
@@ -422,6 +459,8 @@ impl Sim<'_> {
                     }
                     if !caps.is_empty() {
                         attrs.push((col("capabilities"), join(&caps)));
+                    } else if lacked && lacking == Some(it.step.as_str()) {
+                        attrs.push((col("capabilities"), "none".into()));
                     }
                 }
             }
@@ -701,8 +740,14 @@ impl Sim<'_> {
         // Monitoring updates.
         let last = events.iter().map(|e| e.1).max().unwrap_or(start);
         let mut gap_truth: Truth = None;
-        let mut monitor_sets: Vec<(String, Vec<DateTime<Utc>>, DateTime<Utc>, i64, i64, DateTime<Utc>)> =
-            Vec::new();
+        let mut monitor_sets: Vec<(
+            String,
+            Vec<DateTime<Utc>>,
+            DateTime<Utc>,
+            i64,
+            i64,
+            DateTime<Utc>,
+        )> = Vec::new();
         for name in &plan.monitors {
             let Some(m) = self.monitors.get(name) else {
                 continue;
@@ -761,7 +806,12 @@ impl Sim<'_> {
                 gap_truth = Some(("monitoring-gap", set.0.clone(), None, Vec::new()));
                 // Located at the update after the gap, if any: tag set below.
                 if k < set.1.len() {
-                    gap_truth = Some(("monitoring-gap", set.0.clone(), Some(usize::MAX - k), Vec::new()));
+                    gap_truth = Some((
+                        "monitoring-gap",
+                        set.0.clone(),
+                        Some(usize::MAX - k),
+                        Vec::new(),
+                    ));
                 }
                 monitor_sets.swap(0, mi);
             }

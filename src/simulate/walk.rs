@@ -214,8 +214,7 @@ impl<'s, 'p> Walker<'s, 'p> {
                 let number = self.decisions;
                 self.decisions += 1;
                 let want = self.sim.decides.get(&d.span.start).and_then(|info| {
-                    let s =
-                        Sim::situation(self.assessment, self.level, &self.outcomes);
+                    let s = Sim::situation(self.assessment, self.level, &self.outcomes);
                     self.sim.assessor.choose(&info.rule, &s)
                 });
                 let mut b = match want {
@@ -254,7 +253,8 @@ impl<'s, 'p> Walker<'s, 'p> {
                     seqs.push(seq.into());
                 }
                 loop {
-                    let open: Vec<usize> = (0..seqs.len()).filter(|&j| !seqs[j].is_empty()).collect();
+                    let open: Vec<usize> =
+                        (0..seqs.len()).filter(|&j| !seqs[j].is_empty()).collect();
                     let Some(&j) = self.rng.pick(&open) else {
                         break;
                     };

@@ -59,7 +59,8 @@ pub fn csv(cases: &[SimCase], out: &mut dyn Write) -> std::io::Result<()> {
     w.write_record(&header).map_err(std::io::Error::other)?;
     for c in cases {
         for e in &c.events {
-            let mut row: Vec<String> = vec![c.id.clone(), e.activity.clone(), time(e), e.actor.clone()];
+            let mut row: Vec<String> =
+                vec![c.id.clone(), e.activity.clone(), time(e), e.actor.clone()];
             for a in &attrs {
                 row.push(
                     e.attributes
