@@ -128,13 +128,16 @@ pub fn simulate(
     Ok((cases, truth))
 }
 
+/// `escalate at N%` or `after D`, to roles, when a condition holds.
+pub(crate) type Escalation = (Option<f64>, Option<FlowExpr>, Vec<String>, Option<FlowExpr>);
+
 /// What one step demands, compiled once.
 #[derive(Debug, Clone)]
 pub(crate) struct StepRule {
     pub optional: bool,
     pub within: Option<(FlowExpr, Option<Anchor>, Option<String>)>,
     /// (percent of the limit, or a delay; roles; condition).
-    pub escalations: Vec<(Option<f64>, Option<FlowExpr>, Vec<String>, Option<FlowExpr>)>,
+    pub escalations: Vec<Escalation>,
     pub needs: Vec<(u32, String, Vec<String>)>,
     pub to: Vec<String>,
     pub responsibilities: Vec<String>,

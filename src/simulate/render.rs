@@ -10,6 +10,16 @@ use super::{
     Tagged, TimeDemand, Value, ast,
 };
 
+/// A monitor's updates: (name, update times, start, first allowed, interval, end).
+type MonitorRun = (
+    String,
+    Vec<DateTime<Utc>>,
+    DateTime<Utc>,
+    i64,
+    i64,
+    DateTime<Utc>,
+);
+
 type Truth = Option<(&'static str, String, Option<usize>, Vec<Alternative>)>;
 
 fn join(xs: &[String]) -> String {
@@ -380,7 +390,7 @@ impl Sim<'_> {
                     .filter(|(_, s)| s.step == name.text)
                     .map(|(i, _)| i);
                 match pos {
-                    Some(AnchorPos::Last) => occ.last(),
+                    Some(AnchorPos::Last) => occ.next_back(),
                     _ => occ.next(),
                 }
             }
@@ -740,14 +750,7 @@ impl Sim<'_> {
         // Monitoring updates.
         let last = events.iter().map(|e| e.1).max().unwrap_or(start);
         let mut gap_truth: Truth = None;
-        let mut monitor_sets: Vec<(
-            String,
-            Vec<DateTime<Utc>>,
-            DateTime<Utc>,
-            i64,
-            i64,
-            DateTime<Utc>,
-        )> = Vec::new();
+        let mut monitor_sets: Vec<MonitorRun> = Vec::new();
         for name in &plan.monitors {
             let Some(m) = self.monitors.get(name) else {
                 continue;
