@@ -137,6 +137,15 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "escalate_to_stage2",
         "stage",
     ),
+    // Checker: `monitor welfare_call ... after triage until on_scene` sits in the Category
+    // 3/4 branch, but it is demanded of every case that records `triage`, so a Category 1
+    // or 2 case whose crew arrives over an hour after triage gets a monitoring gap.
+    (
+        "ambulance_arp_dispatch",
+        "monitoring-gap",
+        "welfare_call",
+        "welfare_call",
+    ),
 ];
 
 fn known(proc_path: &Path, f: &Finding) -> bool {
@@ -145,7 +154,7 @@ fn known(proc_path: &Path, f: &Finding) -> bool {
         *p == stem
             && f.code == *code
             && f.step == *step
-            && (f.message.contains(&format!("`{what}`")) || f.code == "wrong-branch")
+            && (f.message.contains(&format!("`{what}`")) || f.code != "constraint-violated")
     })
 }
 
@@ -169,7 +178,7 @@ fn ground_truth(path: &Path, seed: u64, cases: usize, rate: f64) -> (usize, usiz
     }
     let mut problems = Vec::new();
     for c in &sim {
-        let findings: Vec<&Finding> = found[&c.id].iter().filter(|f| !known(path, f)).collect();
+        let findings: Vec<&Finding> = found[&c.id].iter().collect();
         let injected = by_case.get(c.id.as_str()).cloned().unwrap_or_default();
         for t in &injected {
             if !findings.iter().any(|f| matches(t, f)) {
@@ -187,7 +196,7 @@ fn ground_truth(path: &Path, seed: u64, cases: usize, rate: f64) -> (usize, usiz
             }
         }
         for f in &findings {
-            if !injected.iter().any(|t| matches(t, f)) {
+            if !injected.iter().any(|t| matches(t, f)) && !known(path, f) {
                 problems.push(format!(
                     "{} seed {seed} {}: {} at {} not injected ({}); injected {:?}",
                     path.display(),
