@@ -27,6 +27,7 @@ pub mod log;
 pub mod model;
 pub mod petri;
 pub mod report;
+pub mod simulate;
 pub mod source;
 pub mod suite;
 #[doc(hidden)]

@@ -11,6 +11,7 @@ mod fmt;
 mod graph;
 mod lint;
 mod rules;
+mod simulate;
 mod test;
 
 use std::io::IsTerminal;
@@ -75,6 +76,8 @@ enum Command {
     Export(export::Args),
     /// Draw a procedure's decision graph as Graphviz DOT or Mermaid.
     Graph(graph::Args),
+    /// Simulate a handling log from a procedure, with known injected deviations.
+    Simulate(simulate::Args),
     /// Run the tests beside procedures (`NAME.test.yaml`), with coverage.
     Test(test::Args),
     /// List the lint rules, or print one rule's documentation.
@@ -113,6 +116,7 @@ where
         Command::Export(a) => export::run(&a, color),
         Command::Rules(a) => rules::run(&a),
         Command::Test(a) => test::run(&a, color),
+        Command::Simulate(a) => simulate::run(&a, color),
     };
     status.into()
 }

@@ -12,6 +12,7 @@ mod explain;
 mod graph;
 mod lint;
 mod robustness;
+mod simulate;
 mod suite;
 
 /// Renders diagnostics the way the CLI does with `--color never`.
