@@ -16,6 +16,8 @@ pub(crate) struct DecideCheck {
     pub rule: DecideRule,
     /// Steps that belong to exactly one branch → that branch (the `else` is last).
     pub identifies: BTreeMap<String, usize>,
+    /// Monitors inside a branch → that branch.
+    pub monitors: BTreeMap<String, usize>,
     /// Each branch as written (`when P1, P2`, `else`).
     pub labels: Vec<String>,
     /// Facts the decision reads.
@@ -78,6 +80,60 @@ pub(crate) fn steps_in_once(body: &[Stmt], out: &mut BTreeSet<String>) {
     }
 }
 
+fn monitors_in(body: &[Stmt], out: &mut BTreeSet<String>) {
+    for s in body {
+        match s {
+            Stmt::Monitor(m) => {
+                out.insert(m.name.text.clone());
+            }
+            Stmt::Decide(d) => {
+                for b in d
+                    .branches
+                    .iter()
+                    .map(|b| &b.body)
+                    .chain(d.otherwise.iter().map(|(b, _)| b))
+                {
+                    if let BranchBody::Block(xs) = b {
+                        monitors_in(xs, out);
+                    }
+                }
+            }
+            Stmt::Parallel(p) => p.branches.iter().for_each(|b| monitors_in(&b.body, out)),
+            Stmt::Repeat(r) => monitors_in(&r.body, out),
+            Stmt::Step(_) | Stmt::Call(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
+        }
+    }
+}
+
+/// Every step a `go to` (or `-> step`) names.
+pub(crate) fn goto_targets(body: &[Stmt], out: &mut BTreeSet<String>) {
+    for s in body {
+        match s {
+            Stmt::Goto { target, .. } => {
+                out.insert(target.text.clone());
+            }
+            Stmt::Decide(d) => {
+                for b in d
+                    .branches
+                    .iter()
+                    .map(|b| &b.body)
+                    .chain(d.otherwise.iter().map(|(b, _)| b))
+                {
+                    match b {
+                        BranchBody::Goto(n) => {
+                            out.insert(n.text.clone());
+                        }
+                        BranchBody::Block(xs) => goto_targets(xs, out),
+                    }
+                }
+            }
+            Stmt::Parallel(p) => p.branches.iter().for_each(|b| goto_targets(&b.body, out)),
+            Stmt::Repeat(r) => goto_targets(&r.body, out),
+            Stmt::Step(_) | Stmt::Call(_) | Stmt::Monitor(_) | Stmt::End { .. } => {}
+        }
+    }
+}
+
 fn branch_steps(b: &BranchBody, out: &mut BTreeSet<String>) {
     match b {
         BranchBody::Goto(n) => {
@@ -105,6 +161,66 @@ fn names_in(e: &ast::Expr, out: &mut BTreeSet<String>) {
     }
 }
 
+/// The steps that tell which branch of `d` a case took: each step that only one branch
+/// holds and that no `go to` reaches (step → branch, the `else` last), and the number of
+/// branches.
+pub(crate) fn identifying(
+    d: &ast::Decide,
+    goto_targets: &BTreeSet<String>,
+) -> (BTreeMap<String, usize>, usize) {
+    let mut sets: Vec<BTreeSet<String>> = Vec::new();
+    for b in d
+        .branches
+        .iter()
+        .map(|b| &b.body)
+        .chain(d.otherwise.iter().map(|(b, _)| b))
+    {
+        let mut s = BTreeSet::new();
+        branch_steps(b, &mut s);
+        sets.push(s);
+    }
+    let mut identifies = BTreeMap::new();
+    for (i, s) in sets.iter().enumerate() {
+        for step in s {
+            if !goto_targets.contains(step)
+                && sets
+                    .iter()
+                    .enumerate()
+                    .all(|(j, o)| j == i || !o.contains(step))
+            {
+                identifies.insert(step.clone(), i);
+            }
+        }
+    }
+    (identifies, sets.len())
+}
+
+/// Whether a decision reads a parameter: a calling procedure sets it and a log does not
+/// record it, so the decision cannot be re-checked from the case.
+pub(crate) fn reads_params(p: &crate::model::Procedure, d: &ast::Decide) -> bool {
+    names_read(d)
+        .iter()
+        .any(|n| p.symbols.params.contains_key(n))
+}
+
+/// Every name the subject and the tests of a decision mention.
+fn names_read(d: &ast::Decide) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    if let Some(s) = &d.subject {
+        names_in(s, &mut names);
+    }
+    for t in d.branches.iter().flat_map(|b| &b.tests) {
+        match &t.kind {
+            ast::TestKind::Equals(e) | ast::TestKind::Compare(_, e) => names_in(e, &mut names),
+            ast::TestKind::Range(x, y) => {
+                names_in(x, &mut names);
+                names_in(y, &mut names);
+            }
+        }
+    }
+    names
+}
+
 impl DecideCheck {
     pub fn new(a: &Auditor<'_>, d: &ast::Decide) -> Self {
         let src = a.p.unit.source.text();
@@ -117,51 +233,31 @@ impl DecideCheck {
                 .trim()
                 .to_string()
         };
-        let mut sets: Vec<BTreeSet<String>> = Vec::new();
-        let mut labels = Vec::new();
-        for b in &d.branches {
-            let mut s = BTreeSet::new();
-            branch_steps(&b.body, &mut s);
-            sets.push(s);
-            labels.push(first_line(b.span));
-        }
-        if let Some((b, span)) = &d.otherwise {
-            let mut s = BTreeSet::new();
-            branch_steps(b, &mut s);
-            sets.push(s);
+        let mut labels: Vec<String> = d.branches.iter().map(|b| first_line(b.span)).collect();
+        if let Some((_, span)) = &d.otherwise {
             labels.push(first_line(*span));
         }
-        let mut identifies = BTreeMap::new();
-        for (i, s) in sets.iter().enumerate() {
-            for step in s {
-                if sets
-                    .iter()
-                    .enumerate()
-                    .all(|(j, o)| j == i || !o.contains(step))
-                {
-                    identifies.insert(step.clone(), i);
+        let (identifies, _) = identifying(d, &a.goto_targets);
+        // Monitors that sit in one branch are demanded only when it is taken.
+        let mut monitors = BTreeMap::new();
+        let bodies: Vec<&BranchBody> = d
+            .branches
+            .iter()
+            .map(|b| &b.body)
+            .chain(d.otherwise.iter().map(|(b, _)| b))
+            .collect();
+        for (i, b) in bodies.iter().enumerate() {
+            if let BranchBody::Block(xs) = b {
+                let mut ms = BTreeSet::new();
+                monitors_in(xs, &mut ms);
+                for m in ms {
+                    monitors.insert(m, i);
                 }
             }
         }
-        let mut reads = BTreeSet::new();
-        if let Some(s) = &d.subject {
-            names_in(s, &mut reads);
-        }
-        for b in &d.branches {
-            for t in &b.tests {
-                match &t.kind {
-                    ast::TestKind::Equals(e) | ast::TestKind::Compare(_, e) => {
-                        names_in(e, &mut reads)
-                    }
-                    ast::TestKind::Range(x, y) => {
-                        names_in(x, &mut reads);
-                        names_in(y, &mut reads);
-                    }
-                }
-            }
-        }
+        let reads = names_read(d);
         let facts = &a.p.symbols.facts;
-        let reads_param = reads.iter().any(|n| a.p.symbols.params.contains_key(n));
+        let reads_param = reads_params(a.p, d);
         let reads = reads
             .into_iter()
             .filter(|n| facts.contains_key(n) || n == "priority" || n == "validity")
@@ -170,6 +266,7 @@ impl DecideCheck {
             name: d.name.text.clone(),
             rule: a.assessor.compile_decide(a.p, d),
             identifies,
+            monitors,
             labels,
             reads,
             reads_param,

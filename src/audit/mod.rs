@@ -11,7 +11,7 @@
 
 pub mod codes;
 mod constraints;
-mod decisions;
+pub(crate) mod decisions;
 mod perspectives;
 pub mod roster;
 pub mod time;
@@ -239,6 +239,7 @@ pub struct Auditor<'p> {
     pub(crate) constraints: Vec<constraints::ConstraintRule>,
     pub(crate) exemptions: Vec<(String, Vec<String>, bool)>,
     pub(crate) loops: Vec<LoopRule>,
+    pub(crate) goto_targets: std::collections::BTreeSet<String>,
     /// Role → the roles it reports to, transitively.
     pub(crate) above: BTreeMap<String, Vec<String>>,
     pub(crate) roster: Option<Roster>,
@@ -281,6 +282,7 @@ impl<'p> Auditor<'p> {
             constraints: Vec::new(),
             exemptions: Vec::new(),
             loops: Vec::new(),
+            goto_targets: Default::default(),
             above: BTreeMap::new(),
             roster: None,
             at_risk_share: 0.8,
@@ -338,6 +340,11 @@ impl<'p> Auditor<'p> {
             a.above.insert(role.clone(), chain);
         }
         let file = p.ast();
+        for s in &file.sections {
+            if let Section::Flow { body, .. } = s {
+                decisions::goto_targets(body, &mut a.goto_targets);
+            }
+        }
         for s in &file.sections {
             match s {
                 Section::Flow { body, .. } => a.collect(body),

@@ -417,7 +417,31 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     audit.obligations.push(o);
 }
 
+/// Whether a monitor sits in a branch the case did not take (or, before any branch is
+/// recorded, is not bound for).
+fn monitor_not_applicable(a: &Auditor<'_>, case: &CaseView<'_>, name: &str) -> bool {
+    a.decides.iter().any(|d| {
+        let Some(&b) = d.monitors.get(name) else {
+            return false;
+        };
+        let taken: Vec<usize> = d
+            .identifies
+            .iter()
+            .filter(|(s, _)| !case.occurrences(s).is_empty())
+            .map(|(_, &x)| x)
+            .collect();
+        if taken.is_empty() {
+            let last = case.trace.events.len().saturating_sub(1);
+            return super::decisions::choose(a, d, case, last).is_some_and(|want| want != b);
+        }
+        !taken.contains(&b)
+    })
+}
+
 fn monitor(a: &Auditor<'_>, case: &CaseView<'_>, m: &super::MonitorRule, audit: &mut Audit) {
+    if monitor_not_applicable(a, case, &m.name) {
+        return;
+    }
     let start = match &m.after {
         Some(an) => case.anchor(an),
         None => case.start(),

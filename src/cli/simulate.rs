@@ -94,7 +94,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             args.deviation_rate
         ));
     }
-    let start = match super::check::parse_as_of(&args.start) {
+    let start = match crate::audit::parse_as_of(&args.start) {
         Ok(t) => t,
         Err(_) => {
             return usage_error(&format!(

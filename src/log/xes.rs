@@ -48,6 +48,8 @@ pub fn read_xes(
     let mut trace_no = 0usize;
     let mut events = Vec::new();
     let mut event_attrs: Attributes = Vec::new();
+    // Trace attributes other than the id, given to every event as `case:KEY`.
+    let mut trace_attrs: Attributes = Vec::new();
     let mut keys = Interner::default();
     let mut event_no = 0usize;
     loop {
@@ -76,6 +78,7 @@ pub fn read_xes(
                     in_trace = true;
                     trace_no += 1;
                     trace_id = None;
+                    trace_attrs.clear();
                     events.clear();
                     event_no = 0;
                 } else if name == b"event" && in_trace {
@@ -92,6 +95,11 @@ pub fn read_xes(
                             }
                         } else if k == "concept:name" {
                             trace_id = Some(v);
+                        } else {
+                            let key = format!("case:{k}");
+                            if opts.wants(&key) {
+                                trace_attrs.push((keys.get(&key), v));
+                            }
                         }
                     }
                     if !is_empty {
@@ -125,6 +133,16 @@ pub fn read_xes(
                         let id = trace_id
                             .take()
                             .unwrap_or_else(|| format!("trace-{trace_no}"));
+                        if !trace_attrs.is_empty() {
+                            for ev in &mut events {
+                                let ev: &mut crate::log::Event = ev;
+                                for (k, v) in &trace_attrs {
+                                    if !ev.attributes.iter().any(|(x, _)| x == k) {
+                                        ev.attributes.push((k.clone(), v.clone()));
+                                    }
+                                }
+                            }
+                        }
                         each(Trace {
                             id,
                             events: std::mem::take(&mut events),

@@ -201,6 +201,8 @@ pub(crate) struct Sim<'p> {
     exemption_events: BTreeSet<String>,
     always: Calendar,
     fields: BTreeMap<&'static str, String>,
+    /// Steps some `go to` reaches.
+    goto_targets: BTreeSet<String>,
 }
 
 fn names(xs: &[ast::Name]) -> Vec<String> {
@@ -227,39 +229,6 @@ fn files(p: &Procedure) -> Vec<&ast::File> {
     let mut out = Vec::new();
     gather(&p.unit, &mut out);
     out
-}
-
-pub(crate) fn steps_in(body: &[Stmt], out: &mut BTreeSet<String>) {
-    for s in body {
-        match s {
-            Stmt::Step(st) => {
-                out.insert(st.name.text.clone());
-            }
-            Stmt::Call(c) => {
-                out.insert(c.step_name().text);
-            }
-            Stmt::Decide(d) => {
-                for b in &d.branches {
-                    branch_steps(&b.body, out);
-                }
-                if let Some((b, _)) = &d.otherwise {
-                    branch_steps(b, out);
-                }
-            }
-            Stmt::Parallel(p) => p.branches.iter().for_each(|b| steps_in(&b.body, out)),
-            Stmt::Repeat(r) => steps_in(&r.body, out),
-            Stmt::Monitor(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
-        }
-    }
-}
-
-pub(crate) fn branch_steps(b: &ast::BranchBody, out: &mut BTreeSet<String>) {
-    match b {
-        ast::BranchBody::Goto(n) => {
-            out.insert(n.text.clone());
-        }
-        ast::BranchBody::Block(xs) => steps_in(xs, out),
-    }
 }
 
 impl<'p> Sim<'p> {
@@ -331,7 +300,13 @@ impl<'p> Sim<'p> {
             exemption_events: BTreeSet::new(),
             always: Calendar::always(),
             fields,
+            goto_targets: BTreeSet::new(),
         };
+        for s in &p.ast().sections {
+            if let Section::Flow { body, .. } = s {
+                crate::audit::decisions::goto_targets(body, &mut sim.goto_targets);
+            }
+        }
         for f in files(p) {
             for s in &f.sections {
                 match s {
@@ -500,35 +475,20 @@ impl<'p> Sim<'p> {
                     );
                 }
                 Stmt::Decide(d) => {
-                    let mut sets: Vec<BTreeSet<String>> = Vec::new();
-                    for b in &d.branches {
-                        let mut s = BTreeSet::new();
-                        branch_steps(&b.body, &mut s);
-                        sets.push(s);
-                    }
-                    if let Some((b, _)) = &d.otherwise {
-                        let mut s = BTreeSet::new();
-                        branch_steps(b, &mut s);
-                        sets.push(s);
-                    }
-                    let mut identifies = BTreeMap::new();
-                    for (i, s) in sets.iter().enumerate() {
-                        for step in s {
-                            if sets
-                                .iter()
-                                .enumerate()
-                                .all(|(j, o)| j == i || !o.contains(step))
-                            {
-                                identifies.insert(step.clone(), i);
-                            }
-                        }
-                    }
+                    // The same reading of branches as the checker's.
+                    let (identifies, branches) =
+                        crate::audit::decisions::identifying(d, &self.goto_targets);
+                    let identifies = if crate::audit::decisions::reads_params(self.p, d) {
+                        BTreeMap::new()
+                    } else {
+                        identifies
+                    };
                     self.decides.insert(
                         d.span.start,
                         DecideInfo {
                             rule: self.assessor.compile_decide(self.p, d),
                             identifies,
-                            branches: sets.len(),
+                            branches,
                         },
                     );
                     for b in &d.branches {
