@@ -120,3 +120,48 @@ fn explain_errors_name_the_case_or_the_problem() {
         "{err}"
     );
 }
+
+/// `explain` on a case from each shipped procedure's example log (`examples/logs/`, made by
+/// `procedo simulate --cases 200 --seed 7`): the first case with an injected deviation.
+#[test]
+fn explain_a_case_from_each_shipped_example_log() {
+    let mut names: Vec<String> = std::fs::read_dir("examples/logs")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".jsonl.gz").map(str::to_string))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 11, "{names:?}");
+    for name in names {
+        let truth = std::fs::read_to_string(format!("examples/logs/{name}.truth.jsonl")).unwrap();
+        let case = truth
+            .lines()
+            .next()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["case_id"].as_str().unwrap().to_string()
+            })
+            .unwrap_or_else(|| "case-00001".to_string());
+        let proc_ = glob_procedure(&name);
+        let (code, out, err) = procedo(&[
+            "explain",
+            "-p",
+            &proc_,
+            &format!("examples/logs/{name}.jsonl.gz"),
+            "--case",
+            &case,
+        ]);
+        assert_eq!(code, 0, "{name}: {err}");
+        insta::assert_snapshot!(format!("explain_example_{name}"), redact(&out));
+    }
+}
+
+fn glob_procedure(name: &str) -> String {
+    for dir in std::fs::read_dir("procedures").unwrap() {
+        let p = dir.unwrap().path().join(format!("{name}.proc"));
+        if p.exists() {
+            return p.to_string_lossy().into_owned();
+        }
+    }
+    panic!("no procedure {name}");
+}
