@@ -723,20 +723,37 @@ impl<'a> CaseView<'a> {
         let mut event_fields: Vec<Vec<(String, String)>> = vec![Vec::new(); trace.events.len()];
         let mut seen_case = std::collections::BTreeSet::new();
         let mut current: HashMap<&str, &String> = HashMap::new();
+        // Attribute keys are shared between events: what each key means is worked out once
+        // per case (the fact it names, and whether it is a case attribute).
+        let mut meaning: Vec<(&std::sync::Arc<str>, Option<(&str, bool)>)> = Vec::new();
         for (i, e) in trace.events.iter().enumerate() {
             for (k, v) in &e.attributes {
-                let (key, is_case) = match k.strip_prefix("case:") {
-                    Some(rest) => (rest, true),
-                    None => (&**k, false),
+                let known = meaning
+                    .iter()
+                    .find(|(x, _)| std::sync::Arc::ptr_eq(x, k))
+                    .map(|(_, m)| *m);
+                let m = match known {
+                    Some(m) => m,
+                    None => {
+                        let (key, is_case) = match k.strip_prefix("case:") {
+                            Some(rest) => (rest, true),
+                            None => (&**k, false),
+                        };
+                        let m = a
+                            .assessor
+                            .fact_for_column(key)
+                            .filter(|f| plan.fact_index.contains_key(*f))
+                            .map(|f| (f, is_case));
+                        meaning.push((k, m));
+                        m
+                    }
                 };
-                let Some(fact) = a.assessor.fact_for_column(key) else {
+                let Some((fact, is_case)) = m else {
                     continue;
                 };
-                if !plan.fact_index.contains_key(fact) {
-                    continue;
-                }
+                let key = if is_case { &k[5..] } else { &**k };
                 if is_case {
-                    if seen_case.insert(key.to_string()) {
+                    if seen_case.insert(key) {
                         case_fields.push((key.to_string(), v.clone()));
                     }
                 } else if current.get(fact).is_none_or(|c: &&String| *c != v) {

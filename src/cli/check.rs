@@ -206,7 +206,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         extra: auditor
             .as_ref()
             .filter(|_| wanted.any())
-            .map(Auditor::columns)
+            .map(|a| a.columns().into_iter().collect())
             .unwrap_or_default(),
     };
     let mut aligner = Aligner::new(&net);

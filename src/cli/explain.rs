@@ -78,7 +78,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         timestamp_format: args.timestamp_format.clone(),
         keep_file_order: false,
         keep_attributes: true,
-        extra: Vec::new(),
+        extra: Default::default(),
     };
     let mut found = None;
     let mut rejected = 0usize;

@@ -35,7 +35,7 @@ pub fn attribute<'a>(attrs: &'a Attributes, key: &str) -> Option<&'a str> {
 
 /// Shares attribute keys between events: one allocation per distinct key.
 #[derive(Default)]
-pub(crate) struct Interner(HashMap<Box<str>, Arc<str>>);
+pub(crate) struct Interner(HashMap<Box<str>, Arc<str>, FastHash>);
 
 impl Interner {
     pub(crate) fn get(&mut self, key: &str) -> Arc<str> {
@@ -93,8 +93,37 @@ pub struct LogOptions {
     /// and case attributes are kept (faster, for control-flow checks).
     pub keep_attributes: bool,
     /// Attributes kept even when `keep_attributes` is false.
-    pub extra: Vec<String>,
+    pub extra: KeySet,
 }
+
+/// A set of attribute names with a fast hash (names are short and trusted to be few).
+pub type KeySet = std::collections::HashSet<String, FastHash>;
+
+/// FNV-1a: much faster than SipHash on short keys. Only for attribute names, never for
+/// keys an attacker could choose to collide (a log's own names are bounded by its schema).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Builds [`Fnv`] hashers.
+pub type FastHash = std::hash::BuildHasherDefault<Fnv>;
 
 impl LogOptions {
     /// Whether an attribute is kept on events.
@@ -105,7 +134,7 @@ impl LogOptions {
             || key == self.case
             || self.activity.iter().any(|a| a == key)
             || crate::conformance::SET_ASIDE_ATTRIBUTES.contains(&key)
-            || self.extra.iter().any(|a| a == key)
+            || self.extra.contains(key)
     }
 }
 
@@ -119,7 +148,7 @@ impl Default for LogOptions {
             timestamp_format: None,
             keep_file_order: false,
             keep_attributes: true,
-            extra: Vec::new(),
+            extra: KeySet::default(),
         }
     }
 }
@@ -300,6 +329,18 @@ fn json_attributes(
     serde_json::Deserializer::from_str(text)
         .deserialize_map(Collect { keys, opts })
         .map_err(|e| format!("not a JSON object: {e}"))
+}
+
+/// Case attributes (`case:` keys) are repeated on every row of a CSV or JSON Lines log:
+/// the first event of the case keeps them, later events only where they differ.
+fn drop_repeated_case_attributes(first: &Event, e: &mut Event) {
+    e.attributes.retain(|(k, v)| {
+        !(k.starts_with("case:")
+            && first
+                .attributes
+                .iter()
+                .any(|(fk, fv)| Arc::ptr_eq(fk, k) && fv == v))
+    });
 }
 
 /// Builds an event from attribute pairs; a missing activity attribute is an error.
@@ -512,12 +553,15 @@ pub fn read_log(
                 &mut flush,
             );
             match make_event(attrs, opts) {
-                Ok(e) => {
+                Ok(mut e) => {
                     let entry = open.entry(case.clone()).or_insert_with(|| {
                         order += 1;
                         ready.insert(order, None);
                         (order, Vec::new())
                     });
+                    if let Some(first) = entry.1.first() {
+                        drop_repeated_case_attributes(first, &mut e);
+                    }
                     entry.1.push(e);
                     let done = expected
                         .get(&hash(&case))
@@ -630,8 +674,11 @@ fn read_yaml(
                 };
                 attrs.push((keys.get(key), yaml_text(v)));
             }
-            for (k, v) in &case.facts {
-                attrs.push((keys.get(&format!("case:{k}")), yaml_text(v)));
+            // Case facts hold for the whole case: the first event carries them.
+            if i == 0 {
+                for (k, v) in &case.facts {
+                    attrs.push((keys.get(&format!("case:{k}")), yaml_text(v)));
+                }
             }
             match make_event(attrs, opts) {
                 Ok(e) => events.push(e),

@@ -133,13 +133,12 @@ pub fn read_xes(
                         let id = trace_id
                             .take()
                             .unwrap_or_else(|| format!("trace-{trace_no}"));
-                        if !trace_attrs.is_empty() {
-                            for ev in &mut events {
-                                let ev: &mut crate::log::Event = ev;
-                                for (k, v) in &trace_attrs {
-                                    if !ev.attributes.iter().any(|(x, _)| x == k) {
-                                        ev.attributes.push((k.clone(), v.clone()));
-                                    }
+                        // Trace attributes hold for the whole case: the first event carries them.
+                        if let Some(ev) = events.first_mut() {
+                            let ev: &mut crate::log::Event = ev;
+                            for (k, v) in trace_attrs.drain(..) {
+                                if !ev.attributes.iter().any(|(x, _)| *x == k) {
+                                    ev.attributes.push((k, v));
                                 }
                             }
                         }

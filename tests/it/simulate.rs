@@ -52,7 +52,7 @@ fn check(p: &procedo::Procedure, cases: &[SimCase]) -> BTreeMap<String, Vec<Find
     let auditor = Auditor::new(p, Perspectives::ALL).unwrap();
     let opts = LogOptions {
         keep_attributes: false,
-        extra: auditor.columns(),
+        extra: auditor.columns().into_iter().collect(),
         ..LogOptions::default()
     };
     let mut traces = Vec::new();
