@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Audit, Auditor, CaseView};
 use crate::ast::{self, BranchBody, ExprKind, Stmt};
 use crate::conformance::Finding;
-use crate::eval::{DecideRule, Situation, Value};
+use crate::eval::{DecideRule, Value};
 
 /// A `decide` compiled for re-checking.
 #[derive(Debug, Clone)]
@@ -362,30 +362,7 @@ pub(crate) fn choose(
     case: &CaseView<'_>,
     i: usize,
 ) -> Option<usize> {
-    let assessment = case.assessment_at(i)?;
-    let level = case.priority_at(i);
-    let outcomes = case.outcomes_before(i);
-    let assessed = assessment
-        .priority
-        .as_ref()
-        .and_then(|p| p.level.as_deref());
-    let regraded: Option<Vec<(String, i64)>> = match level {
-        Some(l) if Some(l) != assessed => Some(
-            a.assessor
-                .targets_for(l, assessment)
-                .into_iter()
-                .map(|t| (t.kind, t.limit_ms))
-                .collect(),
-        ),
-        _ => None,
-    };
-    let s = Situation {
-        assessment,
-        priority: level,
-        targets: regraded.as_deref(),
-        outcomes: &outcomes,
-    };
-    a.assessor.choose(&d.rule, &s)
+    case.in_situation(a, i, i, |s| a.assessor.choose(&d.rule, s))?
 }
 
 /// The recorded grades of a case: (event, level in force from it), keeping only the

@@ -670,11 +670,14 @@ impl<'p> Auditor<'p> {
     }
 }
 
+/// An attribute key, and the fact it names with whether it is a case attribute.
+type KeyMeaning<'t> = (&'t std::sync::Arc<str>, Option<(&'t str, bool)>);
+
 /// One case as the perspectives read it.
 pub(crate) struct CaseView<'a> {
     pub trace: &'a Trace,
     pub times: Vec<Option<DateTime<Utc>>>,
-    by_step: HashMap<&'a str, Vec<usize>>,
+    by_step: HashMap<&'a str, Vec<usize>, crate::log::FastHash>,
     /// Assessments by the number of fact-setting events before the moment.
     assessments: Vec<Option<Assessment>>,
     /// Event indices that set a fact.
@@ -682,7 +685,11 @@ pub(crate) struct CaseView<'a> {
     fact_errors: Vec<(Option<usize>, String)>,
     /// (event index, level in force from it on).
     priorities: Vec<(usize, String)>,
-    pub outcomes: Vec<(usize, String, String)>,
+    /// Recorded outcomes (step, outcome) in case order, and the event of each.
+    pub outcomes: Vec<(String, String)>,
+    outcome_at: Vec<usize>,
+    /// The assessments' values laid out for evaluation, one per assessment.
+    prepared: Vec<Option<crate::eval::Prepared>>,
     /// The moment the case is judged at: `--as-of` for a running case, else its end.
     pub now: Option<DateTime<Utc>>,
     pub running: bool,
@@ -712,7 +719,7 @@ impl<'a> CaseView<'a> {
             .iter()
             .map(|e| e.timestamp.map(|t| t.with_timezone(&Utc)))
             .collect();
-        let mut by_step: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_step: HashMap<&str, Vec<usize>, crate::log::FastHash> = HashMap::default();
         for (i, e) in trace.events.iter().enumerate() {
             by_step.entry(e.activity.as_str()).or_default().push(i);
         }
@@ -725,7 +732,7 @@ impl<'a> CaseView<'a> {
         let mut current: HashMap<&str, &String> = HashMap::new();
         // Attribute keys are shared between events: what each key means is worked out once
         // per case (the fact it names, and whether it is a case attribute).
-        let mut meaning: Vec<(&std::sync::Arc<str>, Option<(&str, bool)>)> = Vec::new();
+        let mut meaning: Vec<KeyMeaning<'_>> = Vec::new();
         for (i, e) in trace.events.iter().enumerate() {
             for (k, v) in &e.attributes {
                 let known = meaning
@@ -793,11 +800,17 @@ impl<'a> CaseView<'a> {
             }
         }
         let mut outcomes = Vec::new();
+        let mut outcome_at = Vec::new();
         for (i, e) in trace.events.iter().enumerate() {
             if let Some(o) = crate::log::attribute(&e.attributes, &a.fields.outcome) {
-                outcomes.push((i, e.activity.clone(), o.to_string()));
+                outcomes.push((e.activity.clone(), o.to_string()));
+                outcome_at.push(i);
             }
         }
+        let prepared = assessments
+            .iter()
+            .map(|x| x.as_ref().map(crate::eval::Prepared::new))
+            .collect();
         let last = times.iter().rev().flatten().next().copied();
         let mut view = CaseView {
             trace,
@@ -808,6 +821,8 @@ impl<'a> CaseView<'a> {
             fact_errors,
             priorities: Vec::new(),
             outcomes,
+            outcome_at,
+            prepared,
             now: as_of.or(last),
             running: as_of.is_some(),
         };
@@ -860,17 +875,25 @@ impl<'a> CaseView<'a> {
         })
     }
 
-    pub fn outcomes_before(&self, i: usize) -> Vec<(String, String)> {
-        self.outcomes
-            .iter()
-            .filter(|(j, _, _)| *j < i)
-            .map(|(_, s, o)| (s.clone(), o.clone()))
-            .collect()
+    /// The outcomes recorded before event `i`, in case order.
+    pub fn outcomes_before(&self, i: usize) -> &[(String, String)] {
+        let k = self.outcome_at.partition_point(|&j| j < i);
+        &self.outcomes[..k]
     }
 
-    /// Evaluates a flow expression at event `i`.
-    pub fn value_at(&self, a: &Auditor<'_>, e: &FlowExpr, i: usize) -> Option<Value> {
-        let assessment = self.assessment_at(i)?;
+    /// Runs `f` in the situation at event `i`: the facts then in force (prepared once
+    /// per change), the priority then in force with its targets, and the outcomes
+    /// recorded before event `before`.
+    pub fn in_situation<R>(
+        &self,
+        a: &Auditor<'_>,
+        i: usize,
+        before: usize,
+        f: impl FnOnce(&Situation<'_>) -> R,
+    ) -> Option<R> {
+        let version = self.fact_events.iter().take_while(|&&j| j <= i).count();
+        let assessment = self.assessments.get(version)?.as_ref()?;
+        let prepared = self.prepared.get(version).and_then(Option::as_ref);
         let level = self.priority_at(i);
         let assessed = assessment
             .priority
@@ -886,14 +909,19 @@ impl<'a> CaseView<'a> {
             ),
             _ => None,
         };
-        let outcomes = self.outcomes_before(i + 1);
         let s = Situation {
             assessment,
+            prepared,
             priority: level,
             targets: regraded.as_deref(),
-            outcomes: &outcomes,
+            outcomes: self.outcomes_before(before),
         };
-        Some(a.assessor.evaluate(e, &s))
+        Some(f(&s))
+    }
+
+    /// Evaluates a flow expression at event `i`.
+    pub fn value_at(&self, a: &Auditor<'_>, e: &FlowExpr, i: usize) -> Option<Value> {
+        self.in_situation(a, i, i + 1, |s| a.assessor.evaluate(e, s))
     }
 
     /// The time of an anchor, and the event it rests on.

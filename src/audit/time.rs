@@ -21,6 +21,8 @@ pub struct Calendar {
     hours: [Vec<(NaiveTime, NaiveTime)>; 7],
     holidays: BTreeSet<NaiveDate>,
     cutoff: Option<NaiveTime>,
+    /// Open all day, every day: working time is wall time.
+    always_open: bool,
 }
 
 /// The longest span a calendar walks, in days, so that a bad input cannot loop for long.
@@ -48,6 +50,7 @@ impl Calendar {
             hours: Default::default(),
             holidays: BTreeSet::new(),
             cutoff: None,
+            always_open: false,
         };
         for item in &c.items {
             match item {
@@ -109,6 +112,7 @@ impl Calendar {
             hours: std::array::from_fn(|_| all.clone()),
             holidays: BTreeSet::new(),
             cutoff: None,
+            always_open: true,
         }
     }
 
@@ -186,6 +190,9 @@ impl Calendar {
         if b <= a {
             return 0;
         }
+        if self.always_open {
+            return (b - a).num_milliseconds();
+        }
         let mut total = 0i64;
         let mut d = self.date_of(a).pred_opt().unwrap_or(self.date_of(a));
         let last = self.date_of(b).succ_opt().unwrap_or(self.date_of(b));
@@ -208,6 +215,9 @@ impl Calendar {
 
     /// The instant at which `ms` of working time has passed since `a`.
     pub fn advance(&self, a: DateTime<Utc>, ms: i64) -> DateTime<Utc> {
+        if self.always_open {
+            return a + Duration::milliseconds(ms.max(0));
+        }
         let mut left = ms.max(0);
         let mut d = self.date_of(a).pred_opt().unwrap_or(self.date_of(a));
         for _ in 0..MAX_DAYS {
@@ -257,6 +267,9 @@ impl Running<'_> {
     /// The instant at which the clock has run `ms` since `a`.
     pub fn due(&self, a: DateTime<Utc>, ms: i64) -> Option<DateTime<Utc>> {
         let mut t = self.calendar.advance(self.calendar.start_for(a), ms);
+        if self.pauses.is_empty() {
+            return Some(t);
+        }
         // Each pause that starts before the due time pushes it on by its working length.
         for _ in 0..=self.pauses.len() {
             let used = self.elapsed_ms(a, t);

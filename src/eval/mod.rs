@@ -117,10 +117,37 @@ pub struct DecideRule {
 /// (recorded regrades may differ from the assessed level), and recorded outcomes.
 pub struct Situation<'a> {
     pub assessment: &'a Assessment,
+    /// The assessment's values laid out for evaluation, when the caller keeps them.
+    pub prepared: Option<&'a Prepared>,
     pub priority: Option<&'a str>,
     /// Targets in force, when they differ from the assessment's (after a regrade).
     pub targets: Option<&'a [(String, i64)]>,
     pub outcomes: &'a [(String, String)],
+}
+
+/// An assessment's values laid out for evaluating flow expressions, to evaluate many
+/// expressions in one situation without copying them each time.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    facts: Vec<Value>,
+    validity: Option<String>,
+    targets: Vec<(String, i64)>,
+    decisions: Vec<Vec<Value>>,
+}
+
+impl Prepared {
+    pub fn new(a: &Assessment) -> Prepared {
+        Prepared {
+            facts: a.facts.iter().map(|(_, v)| v.clone()).collect(),
+            validity: a.validity.as_ref().and_then(|v| v.band.clone()),
+            targets: a
+                .targets
+                .iter()
+                .map(|t| (t.kind.clone(), t.limit_ms))
+                .collect(),
+            decisions: a.decisions.iter().map(|d| d.values.clone()).collect(),
+        }
+    }
 }
 
 /// A record's facts, validated and in slot order.
@@ -277,7 +304,7 @@ pub struct Assessor {
     plan: Plan,
     timestamp_format: Option<String>,
     /// Input field name (a fact's name or a mapped column) → fact slot, for fast reading.
-    slots: std::collections::HashMap<Box<str>, usize>,
+    slots: std::collections::HashMap<Box<str>, usize, crate::log::FastHash>,
     /// Per slot: the `value` mapping lines of that fact, if any.
     value_maps: Vec<Option<std::collections::BTreeMap<String, String>>>,
 }
@@ -327,7 +354,7 @@ impl Assessor {
 
     fn index_fields(&mut self) {
         let p = &self.plan;
-        let mut slots: std::collections::HashMap<Box<str>, usize> = p
+        let mut slots: std::collections::HashMap<Box<str>, usize, crate::log::FastHash> = p
             .fact_index
             .iter()
             .filter(|(name, _)| !p.columns.contains_key(name.as_str()))
@@ -588,81 +615,59 @@ impl Assessor {
 
     /// Evaluates a flow expression in an assessed situation.
     pub fn evaluate(&self, e: &FlowExpr, s: &Situation<'_>) -> Value {
-        let facts: Vec<Value> = s.assessment.facts.iter().map(|(_, v)| v.clone()).collect();
-        let targets: Vec<(String, i64)> = s
-            .assessment
-            .targets
-            .iter()
-            .map(|t| (t.kind.clone(), t.limit_ms))
-            .collect();
-        let decisions: Vec<Vec<Value>> = s
-            .assessment
-            .decisions
-            .iter()
-            .map(|d| d.values.clone())
-            .collect();
-        let validity = s.assessment.validity.as_ref().and_then(|v| v.band.clone());
+        self.in_situation(s, |ctx| eval(&e.0, ctx))
+    }
+
+    fn in_situation<R>(&self, s: &Situation<'_>, f: impl FnOnce(&Ctx<'_>) -> R) -> R {
+        let owned;
+        let p = match s.prepared {
+            Some(p) => p,
+            None => {
+                owned = Prepared::new(s.assessment);
+                &owned
+            }
+        };
         let ctx = Ctx {
-            facts: &facts,
+            facts: &p.facts,
             priority: s.priority,
-            validity: validity.as_deref(),
-            targets: s.targets.unwrap_or(&targets),
-            decisions: &decisions,
+            validity: p.validity.as_deref(),
+            targets: s.targets.unwrap_or(&p.targets),
+            decisions: &p.decisions,
             outcomes: s.outcomes,
         };
-        eval(&e.0, &ctx)
+        f(&ctx)
     }
 
     /// Which branch of a `decide` the situation calls for: `Some(i)` for the i-th
     /// `when` (the number of `when`s for `else`); `None` when it cannot be told (a
     /// value the decision reads is missing or unknown, or no branch matches).
     pub fn choose(&self, d: &DecideRule, s: &Situation<'_>) -> Option<usize> {
-        let subject = match &d.subject {
-            Some(e) => {
-                let v = self.evaluate(&FlowExpr(e.clone()), s);
-                if !v.is_known() {
+        self.in_situation(s, |ctx| {
+            let subject = match &d.subject {
+                Some(e) => {
+                    let v = eval(e, ctx);
+                    if !v.is_known() {
+                        return None;
+                    }
+                    v
+                }
+                None => Value::Bool(true),
+            };
+            for (i, tests) in d.branches.iter().enumerate() {
+                let mut undetermined = false;
+                for (neg, t) in tests {
+                    match test(t, &subject, ctx) {
+                        Some(b) if b != *neg => return Some(i),
+                        Some(_) => {}
+                        None => undetermined = true,
+                    }
+                }
+                if undetermined {
                     return None;
                 }
-                v
             }
-            None => Value::Bool(true),
-        };
-        let facts: Vec<Value> = s.assessment.facts.iter().map(|(_, v)| v.clone()).collect();
-        let validity = s.assessment.validity.as_ref().and_then(|v| v.band.clone());
-        let targets: Vec<(String, i64)> = s
-            .assessment
-            .targets
-            .iter()
-            .map(|t| (t.kind.clone(), t.limit_ms))
-            .collect();
-        let decisions: Vec<Vec<Value>> = s
-            .assessment
-            .decisions
-            .iter()
-            .map(|d| d.values.clone())
-            .collect();
-        let ctx = Ctx {
-            facts: &facts,
-            priority: s.priority,
-            validity: validity.as_deref(),
-            targets: &targets,
-            decisions: &decisions,
-            outcomes: s.outcomes,
-        };
-        for (i, tests) in d.branches.iter().enumerate() {
-            let mut undetermined = false;
-            for (neg, t) in tests {
-                match test(t, &subject, &ctx) {
-                    Some(b) if b != *neg => return Some(i),
-                    Some(_) => {}
-                    None => undetermined = true,
-                }
-            }
-            if undetermined {
-                return None;
-            }
-        }
-        d.has_else.then_some(d.branches.len())
+            d.has_else.then_some(d.branches.len())
+        })
     }
 
     /// The targets of a level (conditional target lines first), in a context.

@@ -269,11 +269,13 @@ fn case_of(rec: &crate::input::RawRecord, field: &str) -> Option<String> {
     .filter(|c| !c.is_empty())
 }
 
-/// Every field of a row as text.
+/// Every field of a row as text. `seen(case)` tells whether the case already has events:
+/// then its other case attributes (`case:` keys after the case id) are not built again.
 fn attributes(
     rec: &crate::input::RawRecord,
     keys: &mut Interner,
     opts: &LogOptions,
+    seen: &dyn Fn(&str) -> bool,
 ) -> Result<Attributes, String> {
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
@@ -285,7 +287,7 @@ fn attributes(
             .filter(|(k, _)| opts.wants(k))
             .map(|(k, v)| (keys.get(k), v.to_string()))
             .collect(),
-        crate::input::RawRecord::JsonText(t) => json_attributes(t, keys, opts)?,
+        crate::input::RawRecord::JsonText(t) => json_attributes(t, keys, opts, seen)?,
         crate::input::RawRecord::Json(m) => m
             .iter()
             .filter(|(k, v)| !v.is_null() && opts.wants(k))
@@ -299,11 +301,13 @@ fn json_attributes(
     text: &str,
     keys: &mut Interner,
     opts: &LogOptions,
+    seen: &dyn Fn(&str) -> bool,
 ) -> Result<Attributes, String> {
     use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
     struct Collect<'a> {
         keys: &'a mut Interner,
         opts: &'a LogOptions,
+        seen: &'a dyn Fn(&str) -> bool,
     }
     impl<'de> Visitor<'de> for Collect<'_> {
         type Value = Attributes;
@@ -312,13 +316,19 @@ fn json_attributes(
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attributes, A::Error> {
             let mut out = Vec::new();
+            let mut skip_case = false;
             while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                if self.opts.wants(&key) {
-                    match map.next_value::<serde_json::Value>()? {
-                        serde_json::Value::Null => {}
-                        serde_json::Value::String(s) => out.push((self.keys.get(&key), s)),
-                        other => out.push((self.keys.get(&key), other.to_string())),
+                let repeated = skip_case && key.starts_with("case:");
+                if !repeated && self.opts.wants(&key) {
+                    let v = match map.next_value::<serde_json::Value>()? {
+                        serde_json::Value::Null => continue,
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    if *key == *self.opts.case {
+                        skip_case = (self.seen)(&v);
                     }
+                    out.push((self.keys.get(&key), v));
                 } else {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -327,7 +337,7 @@ fn json_attributes(
         }
     }
     serde_json::Deserializer::from_str(text)
-        .deserialize_map(Collect { keys, opts })
+        .deserialize_map(Collect { keys, opts, seen })
         .map_err(|e| format!("not a JSON object: {e}"))
 }
 
@@ -522,7 +532,7 @@ pub fn read_log(
                     return;
                 }
             };
-            let attrs = match attributes(&rec, &mut keys, opts) {
+            let attrs = match attributes(&rec, &mut keys, opts, &|c| open.contains_key(c)) {
                 Ok(a) => a,
                 Err(reason) => {
                     stats.events_rejected += 1;

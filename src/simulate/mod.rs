@@ -626,6 +626,7 @@ impl<'p> Sim<'p> {
     ) -> Situation<'a> {
         Situation {
             assessment,
+            prepared: None,
             priority: level,
             targets: None,
             outcomes,
