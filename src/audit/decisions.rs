@@ -28,110 +28,90 @@ pub(crate) struct DecideCheck {
     pub line: usize,
 }
 
-fn steps_in(body: &[Stmt], out: &mut BTreeSet<String>) {
+/// What a walk over a flow body meets: a statement, or the step a `when ... -> step`
+/// jumps to.
+enum Met<'a> {
+    Stmt(&'a Stmt),
+    Jump(&'a ast::Name),
+}
+
+/// The bodies of a decision's branches, the `else` last.
+fn bodies(d: &ast::Decide) -> impl Iterator<Item = &BranchBody> {
+    d.branches
+        .iter()
+        .map(|b| &b.body)
+        .chain(d.otherwise.iter().map(|(b, _)| b))
+}
+
+/// Visits every statement of a body, nested blocks included (and the bodies of `repeat`s
+/// when `into_loops`).
+fn visit<'a>(body: &'a [Stmt], into_loops: bool, f: &mut impl FnMut(Met<'a>)) {
     for s in body {
+        f(Met::Stmt(s));
         match s {
-            Stmt::Step(st) => {
-                out.insert(st.name.text.clone());
-            }
-            Stmt::Call(c) => {
-                out.insert(c.step_name().text);
-            }
             Stmt::Decide(d) => {
-                for b in &d.branches {
-                    branch_steps(&b.body, out);
-                }
-                if let Some((b, _)) = &d.otherwise {
-                    branch_steps(b, out);
+                for b in bodies(d) {
+                    match b {
+                        BranchBody::Goto(n) => f(Met::Jump(n)),
+                        BranchBody::Block(xs) => visit(xs, into_loops, f),
+                    }
                 }
             }
-            Stmt::Parallel(p) => p.branches.iter().for_each(|b| steps_in(&b.body, out)),
-            Stmt::Repeat(r) => steps_in(&r.body, out),
-            Stmt::Monitor(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
+            Stmt::Parallel(p) => {
+                for b in &p.branches {
+                    visit(&b.body, into_loops, f);
+                }
+            }
+            Stmt::Repeat(r) if into_loops => visit(&r.body, into_loops, f),
+            _ => {}
         }
     }
+}
+
+/// The name of the step a statement records, if it records one.
+fn step_name(s: &Stmt) -> Option<String> {
+    match s {
+        Stmt::Step(st) => Some(st.name.text.clone()),
+        Stmt::Call(c) => Some(c.step_name().text),
+        _ => None,
+    }
+}
+
+/// Steps a body holds, with the steps its branches jump to.
+fn steps_in(body: &[Stmt], out: &mut BTreeSet<String>) {
+    visit(body, true, &mut |m| match m {
+        Met::Stmt(s) => out.extend(step_name(s)),
+        Met::Jump(n) => {
+            out.insert(n.text.clone());
+        }
+    });
 }
 
 /// Steps a body records at most once per pass: not those inside nested loops.
 pub(crate) fn steps_in_once(body: &[Stmt], out: &mut BTreeSet<String>) {
-    for s in body {
-        match s {
-            Stmt::Step(st) => {
-                out.insert(st.name.text.clone());
-            }
-            Stmt::Call(c) => {
-                out.insert(c.step_name().text);
-            }
-            Stmt::Decide(d) => {
-                for b in d
-                    .branches
-                    .iter()
-                    .map(|b| &b.body)
-                    .chain(d.otherwise.iter().map(|(b, _)| b))
-                {
-                    if let BranchBody::Block(xs) = b {
-                        steps_in_once(xs, out);
-                    }
-                }
-            }
-            Stmt::Parallel(p) => p.branches.iter().for_each(|b| steps_in_once(&b.body, out)),
-            Stmt::Repeat(_) | Stmt::Monitor(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
+    visit(body, false, &mut |m| {
+        if let Met::Stmt(s) = m {
+            out.extend(step_name(s));
         }
-    }
+    });
 }
 
 fn monitors_in(body: &[Stmt], out: &mut BTreeSet<String>) {
-    for s in body {
-        match s {
-            Stmt::Monitor(m) => {
-                out.insert(m.name.text.clone());
-            }
-            Stmt::Decide(d) => {
-                for b in d
-                    .branches
-                    .iter()
-                    .map(|b| &b.body)
-                    .chain(d.otherwise.iter().map(|(b, _)| b))
-                {
-                    if let BranchBody::Block(xs) = b {
-                        monitors_in(xs, out);
-                    }
-                }
-            }
-            Stmt::Parallel(p) => p.branches.iter().for_each(|b| monitors_in(&b.body, out)),
-            Stmt::Repeat(r) => monitors_in(&r.body, out),
-            Stmt::Step(_) | Stmt::Call(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
+    visit(body, true, &mut |m| {
+        if let Met::Stmt(Stmt::Monitor(mo)) = m {
+            out.insert(mo.name.text.clone());
         }
-    }
+    });
 }
 
 /// Every step a `go to` (or `-> step`) names.
 pub(crate) fn goto_targets(body: &[Stmt], out: &mut BTreeSet<String>) {
-    for s in body {
-        match s {
-            Stmt::Goto { target, .. } => {
-                out.insert(target.text.clone());
-            }
-            Stmt::Decide(d) => {
-                for b in d
-                    .branches
-                    .iter()
-                    .map(|b| &b.body)
-                    .chain(d.otherwise.iter().map(|(b, _)| b))
-                {
-                    match b {
-                        BranchBody::Goto(n) => {
-                            out.insert(n.text.clone());
-                        }
-                        BranchBody::Block(xs) => goto_targets(xs, out),
-                    }
-                }
-            }
-            Stmt::Parallel(p) => p.branches.iter().for_each(|b| goto_targets(&b.body, out)),
-            Stmt::Repeat(r) => goto_targets(&r.body, out),
-            Stmt::Step(_) | Stmt::Call(_) | Stmt::Monitor(_) | Stmt::End { .. } => {}
+    visit(body, true, &mut |m| match m {
+        Met::Stmt(Stmt::Goto { target, .. }) | Met::Jump(target) => {
+            out.insert(target.text.clone());
         }
-    }
+        Met::Stmt(_) => {}
+    });
 }
 
 fn branch_steps(b: &BranchBody, out: &mut BTreeSet<String>) {
@@ -169,12 +149,7 @@ pub(crate) fn identifying(
     goto_targets: &BTreeSet<String>,
 ) -> (BTreeMap<String, usize>, usize) {
     let mut sets: Vec<BTreeSet<String>> = Vec::new();
-    for b in d
-        .branches
-        .iter()
-        .map(|b| &b.body)
-        .chain(d.otherwise.iter().map(|(b, _)| b))
-    {
+    for b in bodies(d) {
         let mut s = BTreeSet::new();
         branch_steps(b, &mut s);
         sets.push(s);
@@ -240,13 +215,7 @@ impl DecideCheck {
         let (identifies, _) = identifying(d, &a.goto_targets);
         // Monitors that sit in one branch are demanded only when it is taken.
         let mut monitors = BTreeMap::new();
-        let bodies: Vec<&BranchBody> = d
-            .branches
-            .iter()
-            .map(|b| &b.body)
-            .chain(d.otherwise.iter().map(|(b, _)| b))
-            .collect();
-        for (i, b) in bodies.iter().enumerate() {
+        for (i, b) in bodies(d).enumerate() {
             if let BranchBody::Block(xs) = b {
                 let mut ms = BTreeSet::new();
                 monitors_in(xs, &mut ms);

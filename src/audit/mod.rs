@@ -249,7 +249,7 @@ pub struct Auditor<'p> {
 }
 
 /// Every file of a procedure with what it uses, used files first.
-fn files(p: &Procedure) -> Vec<&ast::File> {
+pub(crate) fn files(p: &Procedure) -> Vec<&ast::File> {
     fn gather<'a>(u: &'a crate::model::Unit, out: &mut Vec<&'a ast::File>) {
         for (_, used) in &u.uses {
             gather(used, out);

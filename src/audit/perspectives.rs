@@ -12,10 +12,14 @@ fn rfc(t: DateTime<Utc>) -> String {
 }
 
 /// Whether the case took (or, when no branch is recorded yet, is bound for) another
-/// branch of a decision that holds this step.
-fn branch_not_taken(a: &Auditor<'_>, case: &CaseView<'_>, step: &str) -> bool {
+/// branch of a decision than the one `branch_of` places something in.
+fn off_path(
+    a: &Auditor<'_>,
+    case: &CaseView<'_>,
+    branch_of: impl Fn(&super::decisions::DecideCheck) -> Option<usize>,
+) -> bool {
     a.decides.iter().any(|d| {
-        let Some(&b) = d.identifies.get(step) else {
+        let Some(b) = branch_of(d) else {
             return false;
         };
         let taken: Vec<usize> = d
@@ -30,6 +34,11 @@ fn branch_not_taken(a: &Auditor<'_>, case: &CaseView<'_>, step: &str) -> bool {
         }
         !taken.contains(&b)
     })
+}
+
+/// Whether a step sits in a branch the case did not take.
+fn branch_not_taken(a: &Auditor<'_>, case: &CaseView<'_>, step: &str) -> bool {
+    off_path(a, case, |d| d.identifies.get(step).copied())
 }
 
 /// The status of an obligation due at `due`, done at `done` (if it was).
@@ -417,29 +426,9 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     audit.obligations.push(o);
 }
 
-/// Whether a monitor sits in a branch the case did not take (or, before any branch is
-/// recorded, is not bound for).
-fn monitor_not_applicable(a: &Auditor<'_>, case: &CaseView<'_>, name: &str) -> bool {
-    a.decides.iter().any(|d| {
-        let Some(&b) = d.monitors.get(name) else {
-            return false;
-        };
-        let taken: Vec<usize> = d
-            .identifies
-            .iter()
-            .filter(|(s, _)| !case.occurrences(s).is_empty())
-            .map(|(_, &x)| x)
-            .collect();
-        if taken.is_empty() {
-            let last = case.trace.events.len().saturating_sub(1);
-            return super::decisions::choose(a, d, case, last).is_some_and(|want| want != b);
-        }
-        !taken.contains(&b)
-    })
-}
-
 fn monitor(a: &Auditor<'_>, case: &CaseView<'_>, m: &super::MonitorRule, audit: &mut Audit) {
-    if monitor_not_applicable(a, case, &m.name) {
+    // A monitor inside a branch the case did not take is not demanded.
+    if off_path(a, case, |d| d.monitors.get(&m.name).copied()) {
         return;
     }
     let start = match &m.after {

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use super::{ExitStatus, usage_error};
 use rayon::prelude::*;
 
-use crate::audit::{Auditor, Perspectives, Roster};
+use crate::audit::{Auditor, Perspectives};
 use crate::conformance::{ActivityMap, CaseResult, check_case};
 use crate::log::{LogOptions, ReadStats, read_log};
 use crate::model::Procedure;
@@ -165,28 +165,22 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(x) => x,
         Err(status) => return status,
     };
-    let as_of = match args
-        .as_of
-        .as_deref()
-        .map(crate::audit::parse_as_of)
-        .transpose()
-    {
-        Ok(t) => t,
-        Err(e) => return usage_error(&e),
-    };
+    let (as_of, roster) =
+        match super::as_of_and_roster(args.as_of.as_deref(), args.roster.as_deref()) {
+            Ok(x) => x,
+            Err(s) => return s,
+        };
     let wanted = perspectives(&args.perspectives);
     let auditor = match &loaded {
-        Some((_, p)) if wanted.any() || as_of.is_some() => match Auditor::new(p, wanted) {
+        // Loop bounds are control flow: the auditor runs even without perspectives.
+        Some((_, p)) => match Auditor::new(p, wanted) {
             Ok(a) => Some(a),
             Err(e) => return usage_error(&e),
         },
         _ => None,
     };
-    let auditor = match (auditor, &args.roster) {
-        (Some(a), Some(path)) => match Roster::read(path) {
-            Ok(r) => Some(a.with_roster(r)),
-            Err(e) => return usage_error(&e),
-        },
+    let auditor = match (auditor, roster) {
+        (Some(a), Some(r)) => Some(a.with_roster(r)),
         (None, Some(_)) => {
             return usage_error("--roster needs a procedure (-p) and the resources perspective");
         }

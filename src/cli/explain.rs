@@ -52,24 +52,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(p) => p,
         Err(s) => return s,
     };
-    let as_of = match args
-        .as_of
-        .as_deref()
-        .map(crate::audit::parse_as_of)
-        .transpose()
-    {
-        Ok(t) => t,
-        Err(e) => return usage_error(&e),
-    };
-    let roster = match args
-        .roster
-        .as_deref()
-        .map(crate::audit::Roster::read)
-        .transpose()
-    {
-        Ok(r) => r,
-        Err(e) => return usage_error(&e),
-    };
+    let (as_of, roster) =
+        match super::as_of_and_roster(args.as_of.as_deref(), args.roster.as_deref()) {
+            Ok(x) => x,
+            Err(s) => return s,
+        };
     let opts = LogOptions {
         activity: args.activity.clone(),
         case: args.case_column.clone(),

@@ -178,6 +178,28 @@ pub(crate) fn load_procedure(
     }
 }
 
+/// Reads `--as-of` and `--roster`, shared by `check` and `explain`.
+pub(crate) fn as_of_and_roster(
+    as_of: Option<&str>,
+    roster: Option<&Path>,
+) -> Result<
+    (
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<crate::audit::Roster>,
+    ),
+    ExitStatus,
+> {
+    let as_of = as_of
+        .map(crate::audit::parse_as_of)
+        .transpose()
+        .map_err(|e| usage_error(&e))?;
+    let roster = roster
+        .map(crate::audit::Roster::read)
+        .transpose()
+        .map_err(|e| usage_error(&e))?;
+    Ok((as_of, roster))
+}
+
 pub(crate) fn usage_error(message: &str) -> ExitStatus {
     eprintln!("error: {message}");
     ExitStatus::Error

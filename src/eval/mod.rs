@@ -735,6 +735,36 @@ impl Assessor {
         &self.plan.levels
     }
 
+    /// The general decisions (the `decisions` section), in order: each may read those
+    /// before it, and the validity band when it is known.
+    fn decisions(
+        &self,
+        facts: &[Value],
+        validity: Option<&str>,
+        errors: &mut Vec<String>,
+    ) -> (Vec<Vec<Value>>, Vec<MethodOutcome>) {
+        let p = &self.plan;
+        let mut values: Vec<Vec<Value>> = Vec::with_capacity(p.decisions.len());
+        let mut outcomes = Vec::with_capacity(p.decisions.len());
+        for d in &p.decisions {
+            let ctx = Ctx {
+                facts,
+                priority: None,
+                validity,
+                targets: &[],
+                decisions: &values,
+                outcomes: &[],
+            };
+            let (v, outcome) = self.run_method(d, &ctx, false);
+            if let Some(e) = &outcome.error {
+                errors.push(format!("decision `{}`: {e}", d.name));
+            }
+            values.push(v);
+            outcomes.push(outcome);
+        }
+        (values, outcomes)
+    }
+
     /// Assesses validated facts.
     pub fn assess(&self, facts: Facts) -> Assessment {
         let p = &self.plan;
@@ -746,24 +776,7 @@ impl Assessor {
             }
         }
         let mut errors = Vec::new();
-        let mut decision_values: Vec<Vec<Value>> = Vec::with_capacity(p.decisions.len());
-        let mut decisions = Vec::with_capacity(p.decisions.len());
-        for d in &p.decisions {
-            let ctx = Ctx {
-                facts: &resolved,
-                priority: None,
-                validity: None,
-                targets: &[],
-                decisions: &decision_values,
-                outcomes: &[],
-            };
-            let (values, outcome) = self.run_method(d, &ctx, false);
-            if let Some(e) = &outcome.error {
-                errors.push(format!("decision `{}`: {e}", d.name));
-            }
-            decision_values.push(values);
-            decisions.push(outcome);
-        }
+        let (mut decision_values, mut decisions) = self.decisions(&resolved, None, &mut errors);
         let ctx = Ctx {
             facts: &resolved,
             priority: None,
@@ -782,24 +795,8 @@ impl Assessor {
         // Decisions that read the validity band run again now that it is known.
         if validity_band.is_some() && p.decisions.iter().any(|d| d.reads_validity()) {
             errors.clear();
-            decision_values.clear();
-            decisions.clear();
-            for d in &p.decisions {
-                let ctx = Ctx {
-                    facts: &resolved,
-                    priority: None,
-                    validity: validity_band.as_deref(),
-                    targets: &[],
-                    decisions: &decision_values,
-                    outcomes: &[],
-                };
-                let (values, outcome) = self.run_method(d, &ctx, false);
-                if let Some(e) = &outcome.error {
-                    errors.push(format!("decision `{}`: {e}", d.name));
-                }
-                decision_values.push(values);
-                decisions.push(outcome);
-            }
+            (decision_values, decisions) =
+                self.decisions(&resolved, validity_band.as_deref(), &mut errors);
         }
         let ctx = Ctx {
             facts: &resolved,

@@ -636,7 +636,8 @@ struct YamlCase {
     events: Vec<BTreeMap<String, serde_yaml::Value>>,
 }
 
-fn yaml_text(v: &serde_yaml::Value) -> String {
+/// A YAML value as the text of an attribute (a list joined with `, `).
+pub(crate) fn yaml_text(v: &serde_yaml::Value) -> String {
     match v {
         serde_yaml::Value::String(s) => s.clone(),
         serde_yaml::Value::Bool(b) => b.to_string(),

@@ -216,20 +216,7 @@ fn duration_literal(e: &ast::Expr) -> Option<i64> {
     }
 }
 
-/// Every file of a procedure with what it uses, used files first.
-fn files(p: &Procedure) -> Vec<&ast::File> {
-    fn gather<'a>(u: &'a crate::model::Unit, out: &mut Vec<&'a ast::File>) {
-        for (_, used) in &u.uses {
-            gather(used, out);
-        }
-        if let Some(parsed) = &u.parsed {
-            out.push(&parsed.file);
-        }
-    }
-    let mut out = Vec::new();
-    gather(&p.unit, &mut out);
-    out
-}
+use crate::audit::files;
 
 impl<'p> Sim<'p> {
     fn new(p: &'p Procedure, opts: &Options) -> Result<Self, String> {

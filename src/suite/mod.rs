@@ -340,27 +340,18 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
     }
 }
 
-fn yaml_text(v: &serde_yaml::Value) -> String {
-    match v {
-        serde_yaml::Value::String(s) => s.clone(),
-        serde_yaml::Value::Bool(b) => b.to_string(),
-        serde_yaml::Value::Number(n) => n.to_string(),
-        serde_yaml::Value::Null => String::new(),
-        serde_yaml::Value::Sequence(xs) => xs.iter().map(yaml_text).collect::<Vec<_>>().join(", "),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-    }
-}
-
 /// A case test as a trace; whether any event was written in full.
 fn case_trace(t: &CaseTest, errors: &mut Vec<String>) -> (Trace, bool) {
     let mut full = false;
     let case: Vec<(std::sync::Arc<str>, String)> = t
         .facts
         .iter()
-        .map(|(k, v)| (std::sync::Arc::from(format!("case:{k}")), yaml_text(v)))
+        .map(|(k, v)| {
+            (
+                std::sync::Arc::from(format!("case:{k}")),
+                crate::log::yaml_text(v),
+            )
+        })
         .collect();
     let events = t
         .events
@@ -382,7 +373,7 @@ fn case_trace(t: &CaseTest, errors: &mut Vec<String>) -> (Trace, bool) {
                     attributes: case.clone(),
                 };
                 for (k, v) in m {
-                    let text = yaml_text(v);
+                    let text = crate::log::yaml_text(v);
                     match k.as_str() {
                         "activity" => ev.activity = text,
                         "time" => {
