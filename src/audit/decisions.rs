@@ -68,6 +68,15 @@ fn visit<'a>(body: &'a [Stmt], into_loops: bool, f: &mut impl FnMut(Met<'a>)) {
     }
 }
 
+/// Every statement of a flow body, nested blocks and loops included, in order.
+pub(crate) fn each_stmt<'a>(body: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
+    visit(body, true, &mut |m| {
+        if let Met::Stmt(s) = m {
+            f(s);
+        }
+    });
+}
+
 /// The name of the step a statement records, if it records one.
 fn step_name(s: &Stmt) -> Option<String> {
     match s {

@@ -414,7 +414,9 @@ impl<'p> Auditor<'p> {
     }
 
     fn collect(&mut self, body: &[Stmt]) {
-        for st in body {
+        let mut stmts: Vec<&Stmt> = Vec::new();
+        decisions::each_stmt(body, &mut |st| stmts.push(st));
+        for st in stmts {
             match st {
                 Stmt::Step(s) => {
                     let rule = self.step_rule(s);
@@ -436,22 +438,7 @@ impl<'p> Auditor<'p> {
                         });
                     }
                 }
-                Stmt::Decide(d) => {
-                    self.decides.push(decisions::DecideCheck::new(self, d));
-                    for b in &d.branches {
-                        if let ast::BranchBody::Block(xs) = &b.body {
-                            self.collect(xs);
-                        }
-                    }
-                    if let Some((ast::BranchBody::Block(xs), _)) = &d.otherwise {
-                        self.collect(xs);
-                    }
-                }
-                Stmt::Parallel(par) => {
-                    for b in &par.branches {
-                        self.collect(&b.body);
-                    }
-                }
+                Stmt::Decide(d) => self.decides.push(decisions::DecideCheck::new(self, d)),
                 Stmt::Repeat(r) => {
                     if let Some(max) = r.max {
                         let mut steps = std::collections::BTreeSet::new();
@@ -463,9 +450,8 @@ impl<'p> Auditor<'p> {
                             line: self.line(r.span),
                         });
                     }
-                    self.collect(&r.body)
                 }
-                Stmt::Call(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
+                Stmt::Parallel(_) | Stmt::Call(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
             }
         }
     }

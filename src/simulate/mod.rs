@@ -413,7 +413,9 @@ impl<'p> Sim<'p> {
     }
 
     fn collect(&mut self, body: &[Stmt]) {
-        for st in body {
+        let mut stmts: Vec<&Stmt> = Vec::new();
+        crate::audit::decisions::each_stmt(body, &mut |st| stmts.push(st));
+        for st in stmts {
             match st {
                 Stmt::Step(s) => {
                     let rule = self.step_rule(s);
@@ -478,22 +480,8 @@ impl<'p> Sim<'p> {
                             branches,
                         },
                     );
-                    for b in &d.branches {
-                        if let ast::BranchBody::Block(xs) = &b.body {
-                            self.collect(xs);
-                        }
-                    }
-                    if let Some((ast::BranchBody::Block(xs), _)) = &d.otherwise {
-                        self.collect(xs);
-                    }
                 }
-                Stmt::Parallel(par) => {
-                    for b in &par.branches {
-                        self.collect(&b.body);
-                    }
-                }
-                Stmt::Repeat(r) => self.collect(&r.body),
-                Stmt::Goto { .. } | Stmt::End { .. } => {}
+                Stmt::Parallel(_) | Stmt::Repeat(_) | Stmt::Goto { .. } | Stmt::End { .. } => {}
             }
         }
     }
