@@ -23,6 +23,13 @@ pub struct Calendar {
     cutoff: Option<NaiveTime>,
     /// Open all day, every day: working time is wall time.
     always_open: bool,
+    /// Unique to this calendar's content (clones share it), for remembering days.
+    id: usize,
+}
+
+fn next_id() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The longest span a calendar walks, in days, so that a bad input cannot loop for long.
@@ -51,6 +58,7 @@ impl Calendar {
             holidays: BTreeSet::new(),
             cutoff: None,
             always_open: false,
+            id: next_id(),
         };
         for item in &c.items {
             match item {
@@ -113,6 +121,7 @@ impl Calendar {
             holidays: BTreeSet::new(),
             cutoff: None,
             always_open: true,
+            id: next_id(),
         }
     }
 
@@ -136,8 +145,30 @@ impl Calendar {
         }
     }
 
-    /// The working intervals of one local day, as instants.
+    /// The working intervals of one local day, as instants (remembered per thread: the
+    /// cases of a log fall on the same few days again and again).
     fn intervals(&self, d: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        type Key = (usize, NaiveDate);
+        type Days = std::collections::HashMap<Key, Vec<(DateTime<Utc>, DateTime<Utc>)>>;
+        thread_local! {
+            static DAYS: std::cell::RefCell<Days> = Default::default();
+        }
+        let key = (self.id, d);
+        if let Some(hit) = DAYS.with(|c| c.borrow().get(&key).cloned()) {
+            return hit;
+        }
+        let v = self.compute_intervals(d);
+        DAYS.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() > 20_000 {
+                c.clear();
+            }
+            c.insert(key, v.clone());
+        });
+        v
+    }
+
+    fn compute_intervals(&self, d: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         if self.holidays.contains(&d) {
             return Vec::new();
         }
