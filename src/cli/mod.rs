@@ -41,7 +41,9 @@ impl From<ExitStatus> for ExitCode {
     about = "Audit how incidents referred to a contact centre were handled: procedures as code",
     long_about = "procedo compiles incident-handling procedures written in its small language into \
 decision graphs; lints, formats, tests and draws them; assesses incidents' validity and priority \
-from their facts; and checks recorded handling logs against the permitted paths.\n\nExit codes: \
+from their facts; checks recorded handling logs against the permitted paths and every other \
+perspective the procedure declares; explains one case for a complaint; and simulates logs with \
+known deviations.\n\nExit codes: \
 0 clean, 1 findings (lint errors, unformatted files, failed tests, and non-conforming cases or \
 failing incidents with --fail-on), 2 bad usage or unreadable input."
 )]
@@ -68,7 +70,8 @@ enum Command {
     Fmt(fmt::Args),
     /// Assess incidents' validity and priority from their facts, with the rules that fired.
     Assess(assess::Args),
-    /// Check recorded cases against the permitted paths: optimal alignments, located deviations.
+    /// Check recorded cases against a procedure: the permitted paths by optimal alignment, and
+    /// decisions, time limits, informing, monitoring, resources and constraints.
     Check(check::Args),
     /// Tell one case as a story: each event and obligation, the verdict and the procedure line.
     Explain(explain::Args),
