@@ -49,17 +49,20 @@ impl ConstraintRule {
 impl ConstraintRule {
     /// The steps the constraint names.
     pub fn steps(&self) -> Vec<String> {
-        match &self.kind {
-            ConstraintKind::Response { first, then, .. }
-            | ConstraintKind::Precedence { first, then } => {
-                vec![first.text.clone(), then.text.clone()]
-            }
-            ConstraintKind::Absence(s) | ConstraintKind::Count { step: s, .. } => {
-                vec![s.text.clone()]
-            }
-            ConstraintKind::NotCoexist(x, y) | ConstraintKind::Actor { a: x, b: y, .. } => {
-                vec![x.text.clone(), y.text.clone()]
-            }
+        steps_of(&self.kind)
+    }
+}
+
+/// The steps a constraint names.
+pub(crate) fn steps_of(kind: &ConstraintKind) -> Vec<String> {
+    match kind {
+        ConstraintKind::Response { first, then, .. }
+        | ConstraintKind::Precedence { first, then } => {
+            vec![first.text.clone(), then.text.clone()]
+        }
+        ConstraintKind::Absence(s) | ConstraintKind::Count { step: s, .. } => vec![s.text.clone()],
+        ConstraintKind::NotCoexist(x, y) | ConstraintKind::Actor { a: x, b: y, .. } => {
+            vec![x.text.clone(), y.text.clone()]
         }
     }
 }

@@ -269,7 +269,9 @@ fn show(v: &Value) -> String {
 /// `wrong-branch` at every recorded decision whose branch differs from the one the
 /// facts then known call for, and the `unjustified-override` findings of the case.
 pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
-    audit.findings.extend(case_overrides(a, case));
+    audit
+        .findings
+        .extend(case.override_findings.iter().cloned());
     for d in a.decides.iter().filter(|d| !d.reads_param) {
         let mut last: Option<usize> = None;
         for (i, e) in case.trace.events.iter().enumerate() {
@@ -344,16 +346,11 @@ pub(crate) fn choose(
 }
 
 /// The recorded grades of a case: (event, level in force from it), keeping only the
-/// justified ones.
-pub(crate) fn priorities(a: &Auditor<'_>, case: &CaseView<'_>) -> Vec<(usize, String)> {
-    walk(a, case).0
-}
-
-fn case_overrides(a: &Auditor<'_>, case: &CaseView<'_>) -> Vec<Finding> {
-    walk(a, case).1
-}
-
-fn walk(a: &Auditor<'_>, case: &CaseView<'_>) -> (Vec<(usize, String)>, Vec<Finding>) {
+/// justified ones, and an `unjustified-override` finding for each of the others.
+pub(crate) fn priorities(
+    a: &Auditor<'_>,
+    case: &CaseView<'_>,
+) -> (Vec<(usize, String)>, Vec<Finding>) {
     let levels = a.assessor.levels();
     let mut kept: Vec<(usize, String)> = Vec::new();
     let mut findings = Vec::new();

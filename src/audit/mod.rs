@@ -10,7 +10,7 @@
 //! [`codes`].
 
 pub mod codes;
-mod constraints;
+pub(crate) mod constraints;
 pub(crate) mod decisions;
 mod perspectives;
 pub mod roster;
@@ -671,6 +671,8 @@ pub(crate) struct CaseView<'a> {
     fact_errors: Vec<(Option<usize>, String)>,
     /// (event index, level in force from it on).
     priorities: Vec<(usize, String)>,
+    /// Recorded grades that break the regrade and override rules.
+    override_findings: Vec<Finding>,
     /// Recorded outcomes (step, outcome) in case order, and the event of each.
     pub outcomes: Vec<(String, String)>,
     outcome_at: Vec<usize>,
@@ -806,13 +808,14 @@ impl<'a> CaseView<'a> {
             fact_events,
             fact_errors,
             priorities: Vec::new(),
+            override_findings: Vec::new(),
             outcomes,
             outcome_at,
             prepared,
             now: as_of.or(last),
             running: as_of.is_some(),
         };
-        view.priorities = decisions::priorities(a, &view);
+        (view.priorities, view.override_findings) = decisions::priorities(a, &view);
         view
     }
 
@@ -842,8 +845,14 @@ impl<'a> CaseView<'a> {
 
     /// The assessment from the facts known before event `i` (and at it).
     pub fn assessment_at(&self, i: usize) -> Option<&Assessment> {
-        let version = self.fact_events.iter().take_while(|&&j| j <= i).count();
-        self.assessments.get(version).and_then(Option::as_ref)
+        self.assessments
+            .get(self.version_at(i))
+            .and_then(Option::as_ref)
+    }
+
+    /// How many fact changes are in force at event `i` (the index of its assessment).
+    fn version_at(&self, i: usize) -> usize {
+        self.fact_events.partition_point(|&j| j <= i)
     }
 
     /// The priority in force at event `i`.
@@ -877,7 +886,7 @@ impl<'a> CaseView<'a> {
         before: usize,
         f: impl FnOnce(&Situation<'_>) -> R,
     ) -> Option<R> {
-        let version = self.fact_events.iter().take_while(|&&j| j <= i).count();
+        let version = self.version_at(i);
         let assessment = self.assessments.get(version)?.as_ref()?;
         let prepared = self.prepared.get(version).and_then(Option::as_ref);
         let level = self.priority_at(i);

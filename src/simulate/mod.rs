@@ -341,36 +341,14 @@ impl<'p> Sim<'p> {
                 }
                 Section::Constraints { items, .. } => {
                     for c in items {
-                        let mut within = None;
-                        match &c.kind {
+                        sim.constrained
+                            .extend(crate::audit::constraints::steps_of(&c.kind));
+                        let within = match &c.kind {
                             ast::ConstraintKind::Response {
-                                first,
-                                then,
-                                within: w,
-                            } => {
-                                sim.constrained.insert(first.text.clone());
-                                sim.constrained.insert(then.text.clone());
-                                within = w.as_ref().map(|w| sim.assessor.compile_expr(p, w));
-                            }
-                            ast::ConstraintKind::Precedence { first, then } => {
-                                sim.constrained.insert(first.text.clone());
-                                sim.constrained.insert(then.text.clone());
-                            }
-                            ast::ConstraintKind::Absence(x) => {
-                                sim.constrained.insert(x.text.clone());
-                            }
-                            ast::ConstraintKind::Count { step, .. } => {
-                                sim.constrained.insert(step.text.clone());
-                            }
-                            ast::ConstraintKind::NotCoexist(x, y) => {
-                                sim.constrained.insert(x.text.clone());
-                                sim.constrained.insert(y.text.clone());
-                            }
-                            ast::ConstraintKind::Actor { a, b, .. } => {
-                                sim.constrained.insert(a.text.clone());
-                                sim.constrained.insert(b.text.clone());
-                            }
-                        }
+                                within: Some(w), ..
+                            } => Some(sim.assessor.compile_expr(p, w)),
+                            _ => None,
+                        };
                         sim.constraints.push(ConstraintInfo {
                             name: c.name.text.clone(),
                             kind: c.kind.clone(),
