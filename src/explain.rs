@@ -9,12 +9,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit::codes::{self, Severity};
-use crate::audit::{Auditor, Obligation, Perspectives};
-use crate::conformance::{ActivityMap, Finding, check_case};
+use crate::audit::{Obligation, Perspectives};
+use crate::check::{CheckOptions, Checker};
+use crate::conformance::Finding;
 use crate::eval::Assessment;
 use crate::log::Trace;
 use crate::model::Procedure;
-use crate::petri::align::Aligner;
 
 /// The procedure an explanation rests on.
 #[derive(Debug, Clone, Serialize)]
@@ -88,18 +88,26 @@ pub fn explain(
     as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Explanation, String> {
     let net = crate::petri::compile::compile(p);
-    let map = ActivityMap::from_procedure(p);
-    let mut aligner = Aligner::new(&net);
     let labels: Vec<String> = trace.events.iter().map(|e| e.activity.clone()).collect();
-    let mut trace = trace.clone();
-    let flow = map.prepare(&mut trace);
-    let mut r = check_case(&mut aligner, &net, &trace, Some(&flow), true);
-    let mut auditor = Auditor::new(p, Perspectives::ALL)?;
-    if let Some(r) = roster {
-        auditor = auditor.with_roster(r);
-    }
-    let mut audit = auditor.audit(&trace, Some(&r), as_of);
-    auditor.merge(&mut r, &mut audit);
+    let opts = CheckOptions {
+        perspectives: Perspectives::ALL,
+        as_of,
+        with_alignment: true,
+    };
+    let mut checker = Checker::new(&net, Some(p), opts, roster)?;
+    let checked = checker.check(trace.clone());
+    let (trace, flow) = (checked.trace, checked.flow);
+    let r = checked.verdict.result;
+    let audit = crate::audit::Audit {
+        findings: Vec::new(),
+        obligations: checked.verdict.obligations,
+        running: checked.verdict.running,
+        priority: checked.verdict.priority,
+        waived: Vec::new(),
+    };
+    let Some(auditor) = checker.auditor() else {
+        return Err("the procedure could not be audited".into());
+    };
     // The assessment from the case facts alone.
     let a = auditor.assessor();
     let case_facts: Vec<(String, String)> = trace
@@ -226,6 +234,16 @@ fn finding_line(f: &Finding) -> String {
 }
 
 fn obligation_line(o: &Obligation) -> String {
+    if o.kind == "decision" {
+        // A decision has no due time: the branch the facts call for, and how it went.
+        return format!(
+            "decision `{}` must take {} — {} [procedure line {}]",
+            o.step,
+            o.required,
+            o.status.as_str(),
+            o.line
+        );
+    }
     let mut s = format!("{} — {}", o.required, o.status.as_str());
     match &o.due {
         Some(d) => s.push_str(&format!(", due {d}")),
@@ -332,7 +350,8 @@ impl Explanation {
             for o in &e.obligations {
                 let mark = match o.status {
                     crate::audit::Status::Met | crate::audit::Status::Waived => "✓",
-                    _ => "✗",
+                    crate::audit::Status::Unknown | crate::audit::Status::Pending => "?",
+                    crate::audit::Status::AtRisk | crate::audit::Status::Violated => "✗",
                 };
                 out.push_str(&format!("       {mark} {}\n", obligation_line(o)));
             }

@@ -20,6 +20,11 @@ pub(crate) struct DecideCheck {
     pub monitors: BTreeMap<String, usize>,
     /// Each branch as written (`when P1, P2`, `else`).
     pub labels: Vec<String>,
+    /// Per branch, the steps every pass through it records: its top-level steps and
+    /// calls that are not optional, or the step it jumps to.
+    pub must: Vec<Vec<String>>,
+    /// The subject (`decide NAME on SUBJECT`) as written, compiled to evaluate it.
+    pub subject: Option<(String, crate::eval::FlowExpr)>,
     /// Facts the decision reads.
     pub reads: Vec<String>,
     /// The decision reads a parameter, which a calling procedure sets and a log does not
@@ -233,6 +238,19 @@ impl DecideCheck {
                 }
             }
         }
+        let must = bodies(d)
+            .map(|b| match b {
+                BranchBody::Goto(n) => vec![n.text.clone()],
+                BranchBody::Block(xs) => xs
+                    .iter()
+                    .filter_map(|s| match s {
+                        Stmt::Step(st) if !st.optional => Some(st.name.text.clone()),
+                        Stmt::Call(c) => Some(c.step_name().text),
+                        _ => None,
+                    })
+                    .collect(),
+            })
+            .collect();
         let reads = names_read(d);
         let facts = &a.p.symbols.facts;
         let reads_param = reads_params(a.p, d);
@@ -246,6 +264,13 @@ impl DecideCheck {
             identifies,
             monitors,
             labels,
+            must,
+            subject: d.subject.as_ref().map(|e| {
+                (
+                    crate::fmt::expr_to_string(e),
+                    a.assessor.compile_expr(a.p, e),
+                )
+            }),
             reads,
             reads_param,
             line: a.p.unit.source.line_col(d.span.start).0,
@@ -266,73 +291,230 @@ fn show(v: &Value) -> String {
     }
 }
 
-/// `wrong-branch` at every recorded decision whose branch differs from the one the
-/// facts then known call for, and the `unjustified-override` findings of the case.
-pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
+/// One pass of a case through a `decide`, read off its alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pass {
+    /// Index into [`Auditor::decides`](super::Auditor).
+    pub decide: usize,
+    /// The branch taken (0-based, the `else` last).
+    pub branch: usize,
+    /// Control-flow events consumed before the decision was passed.
+    pub position: usize,
+    /// The branch the facts then in force require, when they tell.
+    pub required: Option<usize>,
+}
+
+/// The event the facts at a decision passed at `position` are read at: the first
+/// control-flow event after it (facts recorded with it count), else the last event of
+/// the case; and the events whose outcomes are known then (those before it, or all).
+fn moment(case: &CaseView<'_>, flow: &[usize], position: usize) -> Option<(usize, usize)> {
+    match flow.get(position) {
+        Some(&i) => Some((i, i)),
+        None => {
+            let n = case.trace.events.len();
+            (n > 0).then(|| (n - 1, n))
+        }
+    }
+}
+
+/// What a decision's answer depends on at a moment: the facts version, the grade in
+/// force and how many outcomes are known.
+type Moment<'c> = (usize, Option<&'c str>, usize);
+
+/// For each decision named in `decisions` (the alignment's order), for each position
+/// `0..=flow.len()`: the branch the facts then in force require, or `UNKNOWN`. Empty
+/// when no decision can be told.
+pub(crate) fn required_branches(
+    a: &Auditor<'_>,
+    case: &CaseView<'_>,
+    flow: &[usize],
+    decisions: &[String],
+) -> Vec<u8> {
+    use crate::petri::align::UNKNOWN;
+    let positions = flow.len() + 1;
+    let mut out = vec![UNKNOWN; decisions.len() * positions];
+    let mut any = false;
+    for (k, name) in decisions.iter().enumerate() {
+        let Some(d) = a
+            .decides
+            .iter()
+            .find(|d| &d.name == name)
+            .filter(|d| !d.reads_param)
+        else {
+            continue;
+        };
+        // The answer changes only with the facts, the grade or the outcomes in force.
+        let mut last: Option<(Moment<'_>, u8)> = None;
+        for pos in 0..positions {
+            let Some((i, before)) = moment(case, flow, pos) else {
+                continue;
+            };
+            let key = (
+                case.version_at(i),
+                case.priority_at(i),
+                case.outcomes_before(before).len(),
+            );
+            let b = match last {
+                Some((k0, b)) if k0 == key => b,
+                _ => {
+                    let b = case
+                        .in_situation(a, i, before, |s| a.assessor.choose(&d.rule, s))
+                        .flatten()
+                        .and_then(|b| u8::try_from(b).ok())
+                        .unwrap_or(UNKNOWN);
+                    last = Some((key, b));
+                    b
+                }
+            };
+            any |= b != UNKNOWN;
+            out[k * positions + pos] = b;
+        }
+    }
+    if any { out } else { Vec::new() }
+}
+
+/// Each decision the case passed, judged against the facts then in force: a
+/// `wrong-branch` finding where the branch taken is not the one required (the empty
+/// branch included), and a `decision` obligation for each pass (met, violated,
+/// pending in a running case when no event follows it, unknown where the facts do
+/// not tell); and the `unjustified-override` findings of the case.
+pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, passes: &[Pass], audit: &mut Audit) {
     audit
         .findings
         .extend(case.override_findings.iter().cloned());
-    for d in a.decides.iter().filter(|d| !d.reads_param) {
-        let mut last: Option<usize> = None;
-        for (i, e) in case.trace.events.iter().enumerate() {
-            let Some(&b) = d.identifies.get(&e.activity) else {
-                continue;
-            };
-            if last == Some(b) {
+    let flow = &case.flow;
+    for pass in passes {
+        let Some(d) = a.decides.get(pass.decide) else {
+            continue;
+        };
+        let event = flow.get(pass.position).copied();
+        let mut obligation = super::Obligation {
+            kind: "decision",
+            step: d.name.clone(),
+            required: String::new(),
+            line: d.line,
+            from: None,
+            due: None,
+            done: event.and_then(|i| case.time_text(i)),
+            event_index: event,
+            status: super::Status::Met,
+        };
+        let want = match pass.required {
+            Some(w) if !d.reads_param => w,
+            _ => {
+                obligation.required = if d.reads_param {
+                    "the branch its caller's parameters call for (not recorded)".into()
+                } else {
+                    format!(
+                        "the branch the facts call for, which they do not tell ({})",
+                        read_values(a, d, case, pass.position).join(", ")
+                    )
+                };
+                obligation.status = super::Status::Unknown;
+                audit.obligations.push(obligation);
                 continue;
             }
-            last = Some(b);
-            let Some(want) = choose(a, d, case, i) else {
-                continue;
-            };
-            let Some(assessment) = case.assessment_at(i) else {
-                continue;
-            };
-            let level = case.priority_at(i);
-            if want == b {
-                continue;
-            }
-            let mut f = Finding::new(
-                "wrong-branch",
-                e.activity.clone(),
-                Some(i),
-                case.time_text(i),
-                format!(
-                    "decision `{}` took `{}` (event {}), but the facts known then call for `{}`",
-                    d.name,
-                    d.labels[b],
-                    i + 1,
-                    d.labels[want]
-                ),
-            );
-            f.line = Some(d.line);
-            f.evidence.insert("decision", d.name.clone());
-            f.evidence.insert("taken", d.labels[b].clone());
-            f.evidence.insert("required", d.labels[want].clone());
-            let read: Vec<String> = d
-                .reads
-                .iter()
-                .map(|n| {
-                    let v = match n.as_str() {
-                        "priority" => level.unwrap_or("missing").to_string(),
-                        "validity" => assessment
-                            .validity
-                            .as_ref()
-                            .and_then(|v| v.band.clone())
-                            .unwrap_or_else(|| "missing".into()),
-                        _ => assessment
-                            .facts
-                            .iter()
-                            .find(|(k, _)| &**k == n)
-                            .map_or("missing".into(), |(_, v)| show(v)),
-                    };
-                    format!("{n} = {v}")
-                })
-                .collect();
-            f.evidence.insert("facts", read.join(", "));
-            audit.findings.push(f);
+        };
+        let want_label = d.labels.get(want).cloned().unwrap_or_default();
+        obligation.required = format!("`{want_label}`");
+        if want == pass.branch {
+            audit.obligations.push(obligation);
+            continue;
         }
+        if case.running && event.is_none() {
+            // Nothing recorded after the decision yet: the branch may still be taken.
+            obligation.status = super::Status::Pending;
+            obligation.done = None;
+            audit.obligations.push(obligation);
+            continue;
+        }
+        obligation.status = super::Status::Violated;
+        audit.obligations.push(obligation);
+        let from = event.unwrap_or(0);
+        let not_done: Vec<String> = d
+            .must
+            .get(want)
+            .into_iter()
+            .flatten()
+            .filter(|s| event.is_none() || !case.occurrences(s).iter().any(|&j| j >= from))
+            .cloned()
+            .collect();
+        let read = read_values(a, d, case, pass.position);
+        let taken = d.labels.get(pass.branch).cloned().unwrap_or_default();
+        let at = match event {
+            Some(i) => format!("before event {}", i + 1),
+            None => "after the last event".to_string(),
+        };
+        let mut message = format!(
+            "decision `{}` took `{taken}` ({at}), but the facts known then ({}) call for `{want_label}`",
+            d.name,
+            read.join(", ")
+        );
+        if !not_done.is_empty() {
+            message.push_str(&format!(
+                "; not done: {}",
+                not_done
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let time = event.and_then(|i| case.time_text(i)).or_else(|| {
+            case.trace
+                .events
+                .len()
+                .checked_sub(1)
+                .and_then(|i| case.time_text(i))
+        });
+        let mut f = Finding::new("wrong-branch", d.name.clone(), event, time, message);
+        f.line = Some(d.line);
+        f.evidence.insert("decision", d.name.clone());
+        f.evidence.insert("taken", taken);
+        f.evidence.insert("required", want_label);
+        f.evidence.insert("facts", read.join(", "));
+        if !not_done.is_empty() {
+            f.evidence.insert("not done", not_done.join(", "));
+        }
+        audit.findings.push(f);
     }
+}
+
+/// The values of what decision `d` reads, at a decision passed at `position`.
+fn read_values(
+    a: &Auditor<'_>,
+    d: &DecideCheck,
+    case: &CaseView<'_>,
+    position: usize,
+) -> Vec<String> {
+    let Some((i, before)) = moment(case, &case.flow, position) else {
+        return Vec::new();
+    };
+    let assessment = case.assessment_at(i);
+    let level = case.priority_at(i);
+    let subject = d.subject.as_ref().and_then(|(text, e)| {
+        if d.reads.len() == 1 && &d.reads[0] == text {
+            return None;
+        }
+        let v = case.in_situation(a, i, before, |s| a.assessor.evaluate(e, s))?;
+        Some(format!("{text} = {}", show(&v)))
+    });
+    subject
+        .into_iter()
+        .chain(d.reads.iter().map(|n| {
+            let v = match n.as_str() {
+                "priority" => level.unwrap_or("missing").to_string(),
+                "validity" => assessment
+                    .and_then(|x| x.validity.as_ref())
+                    .and_then(|v| v.band.clone())
+                    .unwrap_or_else(|| "missing".into()),
+                _ => assessment
+                    .and_then(|x| x.facts.iter().find(|(k, _)| &**k == n))
+                    .map_or("missing".into(), |(_, v)| show(v)),
+            };
+            format!("{n} = {v}")
+        }))
+        .collect()
 }
 
 /// The branch of `d` the facts in force at event `i` call for, if they tell.

@@ -77,6 +77,9 @@ pub enum Status {
     Violated,
     /// Waived by a recorded exemption.
     Waived,
+    /// Could not be judged: the value it rests on is missing or unknown, or set by a
+    /// caller and not recorded.
+    Unknown,
 }
 
 impl Status {
@@ -87,6 +90,7 @@ impl Status {
             Status::AtRisk => "at-risk",
             Status::Violated => "violated",
             Status::Waived => "waived",
+            Status::Unknown => "unknown",
         }
     }
 }
@@ -125,6 +129,22 @@ pub struct Audit {
     /// Steps waived by recorded exemptions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waived: Vec<String>,
+}
+
+/// What a procedure's perspectives need a log to carry (see
+/// [`crate::check::setup_warnings`]).
+#[derive(Debug, Clone, Default)]
+pub struct Needs {
+    /// Some limit, acknowledgement, escalation or monitor needs event times.
+    pub times: bool,
+    /// The fields informs and instructs are checked on (`to`, `responsibilities`,
+    /// `actions`), those the procedure uses.
+    pub communication: Vec<String>,
+    pub acknowledgements: bool,
+    pub resources: bool,
+    pub resource_field: String,
+    /// The columns of the procedure's facts.
+    pub facts: Vec<String>,
 }
 
 /// Column names of the event fields the perspectives read.
@@ -395,6 +415,38 @@ impl<'p> Auditor<'p> {
         self
     }
 
+    /// What the procedure's perspectives need a log to carry.
+    pub fn needs(&self) -> Needs {
+        let mut communication = Vec::new();
+        if self.steps.iter().any(|s| !s.to.is_empty()) {
+            communication.push(self.fields.to.clone());
+        }
+        if self.steps.iter().any(|s| !s.responsibilities.is_empty()) {
+            communication.push(self.fields.responsibilities.clone());
+        }
+        if self.steps.iter().any(|s| !s.actions.is_empty()) {
+            communication.push(self.fields.actions.clone());
+        }
+        let facts: Vec<String> = self
+            .assessor
+            .plan()
+            .fact_names()
+            .map(|f| self.assessor.column_for(f).unwrap_or_else(|| f.to_string()))
+            .collect();
+        Needs {
+            times: self
+                .steps
+                .iter()
+                .any(|s| s.within.is_some() || s.ack.is_some() || !s.escalations.is_empty())
+                || !self.monitors.is_empty(),
+            communication,
+            acknowledgements: self.steps.iter().any(|s| s.ack.is_some()),
+            resources: self.steps.iter().any(|s| !s.needs.is_empty()),
+            resource_field: self.fields.resource.clone(),
+            facts,
+        }
+    }
+
     /// The columns the perspectives read, beyond activity, time and actor.
     pub fn columns(&self) -> Vec<String> {
         let mut out = self.fields.all();
@@ -529,35 +581,68 @@ impl<'p> Auditor<'p> {
         r
     }
 
+    /// The case as the perspectives read it, built before the alignment so that the
+    /// alignment can follow the facts. `None` when no perspective beyond control flow
+    /// is checked.
+    pub(crate) fn view<'t>(&self, trace: &'t Trace) -> Option<CaseView<'t>> {
+        self.perspectives
+            .any()
+            .then(|| CaseView::new(self, trace, None))
+    }
+
+    /// For each decision the alignment knows (`decisions`, by name), for each position
+    /// `0..=n` of the control-flow events `flow`: the branch the facts then in force
+    /// require ([`UNKNOWN`](crate::petri::align::UNKNOWN) where they do not tell).
+    /// Empty when the decisions perspective is off or nothing is known.
+    pub(crate) fn required_branches(
+        &self,
+        case: Option<&CaseView<'_>>,
+        flow: &[usize],
+        decisions: &[String],
+    ) -> Vec<u8> {
+        match case {
+            Some(c) if self.perspectives.decisions => {
+                decisions::required_branches(self, c, flow, decisions)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Audits one case: `trace` has its activities renamed to steps, `flow` is the
-    /// control-flow result. With `as_of`, a case that has not reached an end is running:
-    /// obligations not yet due are pending (or at risk), not violated.
-    pub fn audit(
+    /// control-flow result and `passes` the decisions its alignment passed. With
+    /// `as_of`, a case that has not reached an end is running: obligations not yet due
+    /// are pending (or at risk), not violated.
+    pub(crate) fn audit_view(
         &self,
         trace: &Trace,
-        flow: Option<&CaseResult>,
+        case: Option<CaseView<'_>>,
+        flow: &CaseResult,
+        passes: &[decisions::Pass],
         as_of: Option<DateTime<Utc>>,
     ) -> Audit {
-        let running = as_of.is_some()
-            && flow.is_some_and(|r| r.findings.iter().any(|f| f.code == "incomplete"));
+        let running = as_of.is_some() && flow.findings.iter().any(|f| f.code == "incomplete");
         // Loop bounds are control flow: checked whatever the perspectives.
         let mut loops = Audit::default();
         constraints::loops(self, trace, &mut loops);
-        if !self.perspectives.any() {
+        let Some(mut case) = case.filter(|_| self.perspectives.any()) else {
             return Audit {
                 running,
                 findings: loops.findings,
                 ..Audit::default()
             };
+        };
+        if running {
+            case.now = as_of;
+            case.running = true;
         }
-        let case = CaseView::new(self, trace, if running { as_of } else { None });
         let mut audit = Audit {
             running,
             findings: loops.findings,
             ..Audit::default()
         };
+        case.passes = passes.to_vec();
         if self.perspectives.decisions {
-            decisions::check(self, &case, &mut audit);
+            decisions::check(self, &case, passes, &mut audit);
         }
         audit.priority = case.priority_at(trace.events.len()).map(str::to_string);
         perspectives::check(self, &case, &mut audit);
@@ -565,7 +650,13 @@ impl<'p> Auditor<'p> {
             constraints::check(self, &case, &mut audit);
         }
 
-        for (i, e) in &case.fact_errors {
+        // Facts are read for the decisions; without that perspective (or with a log that
+        // carries no facts at all, see `check::supported`) their absence is no finding.
+        for (i, e) in case
+            .fact_errors
+            .iter()
+            .filter(|_| self.perspectives.decisions)
+        {
             audit
                 .findings
                 .push(Finding::new("unreadable-fact", "", *i, None, e.clone()));
@@ -620,6 +711,11 @@ impl<'p> Auditor<'p> {
 
     pub fn assessor(&self) -> &Assessor {
         &self.assessor
+    }
+
+    /// The index of the `decide` called `name` among the decisions checked.
+    pub(crate) fn decide_index(&self, name: &str) -> Option<usize> {
+        self.decides.iter().position(|d| d.name == name)
     }
 
     /// Every branch of every `decide`: (as written, line, the steps only it holds).
@@ -681,6 +777,10 @@ pub(crate) struct CaseView<'a> {
     /// The moment the case is judged at: `--as-of` for a running case, else its end.
     pub now: Option<DateTime<Utc>>,
     pub running: bool,
+    /// The indices of the control-flow events (set by the checker).
+    pub flow: Vec<usize>,
+    /// The decisions the alignment passed (set by the checker).
+    pub passes: Vec<decisions::Pass>,
 }
 
 /// Splits a recorded list: `[a, b]`, `a, b`, `a; b` or YAML `- a` lines.
@@ -814,6 +914,8 @@ impl<'a> CaseView<'a> {
             prepared,
             now: as_of.or(last),
             running: as_of.is_some(),
+            flow: (0..trace.events.len()).collect(),
+            passes: Vec::new(),
         };
         (view.priorities, view.override_findings) = decisions::priorities(a, &view);
         view

@@ -18,10 +18,20 @@ fn off_path(
     case: &CaseView<'_>,
     branch_of: impl Fn(&super::decisions::DecideCheck) -> Option<usize>,
 ) -> bool {
-    a.decides.iter().any(|d| {
+    a.decides.iter().enumerate().any(|(k, d)| {
         let Some(b) = branch_of(d) else {
             return false;
         };
+        // The branches the alignment took, where it passed the decision.
+        let passed: Vec<usize> = case
+            .passes
+            .iter()
+            .filter(|p| p.decide == k)
+            .map(|p| p.branch)
+            .collect();
+        if !passed.is_empty() {
+            return !passed.contains(&b);
+        }
         let taken: Vec<usize> = d
             .identifies
             .iter()

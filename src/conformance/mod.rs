@@ -90,7 +90,20 @@ pub fn check_case(
         .map(|&i| trace.events[i].activity.as_str())
         .collect();
     let encoded = aligner.encode(&activities);
-    let Some(al) = aligner.align(&encoded) else {
+    let al = aligner.align(&encoded);
+    result(aligner, net, trace, flow, al.as_ref(), with_alignment)
+}
+
+/// The verdict on one case from its alignment (`None`: the search gave up).
+pub fn result(
+    aligner: &mut Aligner<'_>,
+    net: &Net,
+    trace: &Trace,
+    flow: &[usize],
+    al: Option<&Alignment>,
+    with_alignment: bool,
+) -> CaseResult {
+    let Some(al) = al else {
         return CaseResult {
             case_id: trace.id.clone(),
             events: trace.events.len(),
@@ -107,10 +120,10 @@ pub fn check_case(
             alignment: Vec::new(),
         };
     };
-    let fitness = aligner.fitness(&al, flow.len());
-    let findings = findings(&al, net, trace, flow);
+    let fitness = aligner.fitness(al, flow.len());
+    let findings = findings(al, net, trace, flow);
     let alignment = if with_alignment {
-        rows(&al, net, trace, flow)
+        rows(al, net, trace, flow)
     } else {
         Vec::new()
     };
@@ -123,6 +136,24 @@ pub fn check_case(
         findings,
         alignment,
     }
+}
+
+/// The decisions an alignment passes, in order: (decision index in
+/// [`Aligner::decisions`], branch taken, control-flow events consumed before it).
+pub fn decision_passes(aligner: &Aligner<'_>, al: &Alignment) -> Vec<(usize, usize, usize)> {
+    let mut pos = 0;
+    let mut out = Vec::new();
+    for m in &al.moves {
+        match *m {
+            Move::Sync { .. } | Move::Log { .. } => pos += 1,
+            Move::Model { transition } => {
+                if let Some((d, b)) = aligner.branch_of(transition) {
+                    out.push((d, b, pos));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn label(net: &Net, t: usize) -> &str {

@@ -67,6 +67,9 @@ pub enum EdgeKind {
 pub struct Edge {
     pub kind: EdgeKind,
     pub label: Option<String>,
+    /// On an edge leaving a decision: the branch it takes (0-based, the `else` last).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<usize>,
 }
 
 /// A compiled flow.
@@ -306,13 +309,15 @@ impl DecisionGraph {
     }
 }
 
-type Frontier = Vec<(NodeIndex, Option<String>)>;
+/// A way out of the statements compiled so far: the node, the label of the edge that
+/// leaves it, and for a decision's branch its index (the `else` last).
+type Frontier = Vec<(NodeIndex, Option<String>, Option<usize>)>;
 
 struct Compiler {
     g: DiGraph<Node, Edge>,
     by_name: BTreeMap<String, NodeIndex>,
     ends: BTreeMap<String, NodeIndex>,
-    gotos: Vec<(NodeIndex, Option<String>, String)>,
+    gotos: Vec<(NodeIndex, Option<String>, Option<usize>, String)>,
     blocks: usize,
     diags: Vec<Diagnostic>,
 }
@@ -334,11 +339,11 @@ pub(super) fn compile(file: &ast::File, source: &SourceFile) -> (DecisionGraph, 
         diags: Vec::new(),
     };
     let start = c.node(NodeKind::Start, "start".into(), None, flow_span);
-    let exits = c.block(body, vec![(start, None)]);
+    let exits = c.block(body, vec![(start, None, None)]);
     if !exits.is_empty() {
         let last = exits
             .iter()
-            .map(|(n, _)| c.g[*n].span)
+            .map(|(n, _, _)| c.g[*n].span)
             .max()
             .unwrap_or(flow_span);
         c.diags.push(
@@ -351,7 +356,7 @@ pub(super) fn compile(file: &ast::File, source: &SourceFile) -> (DecisionGraph, 
             .with_source(source),
         );
     }
-    for (from, label, target) in std::mem::take(&mut c.gotos) {
+    for (from, label, branch, target) in std::mem::take(&mut c.gotos) {
         if let Some(&to) = c.by_name.get(&target) {
             c.g.add_edge(
                 from,
@@ -359,6 +364,7 @@ pub(super) fn compile(file: &ast::File, source: &SourceFile) -> (DecisionGraph, 
                 Edge {
                     kind: EdgeKind::Flow,
                     label,
+                    branch,
                 },
             );
         }
@@ -429,13 +435,14 @@ impl Compiler {
     }
 
     fn connect(&mut self, frontier: Frontier, to: NodeIndex) {
-        for (from, label) in frontier {
+        for (from, label, branch) in frontier {
             self.g.add_edge(
                 from,
                 to,
                 Edge {
                     kind: EdgeKind::Flow,
                     label,
+                    branch,
                 },
             );
         }
@@ -478,12 +485,13 @@ impl Compiler {
                         Edge {
                             kind: EdgeKind::Flow,
                             label: Some("do".into()),
+                            branch: None,
                         },
                     );
-                    return vec![(n, None), (choice, Some("skip".into()))];
+                    return vec![(n, None, None), (choice, Some("skip".into()), None)];
                 }
                 self.connect(frontier, n);
-                vec![(n, None)]
+                vec![(n, None, None)]
             }
             Stmt::Monitor(m) => {
                 let n = self.node(NodeKind::Monitor, m.name.text.clone(), None, m.span);
@@ -493,13 +501,14 @@ impl Compiler {
                     crate::fmt::anchor_to_string(&m.until)
                 ));
                 self.named(n);
-                for (from, _) in &frontier {
+                for (from, _, _) in &frontier {
                     self.g.add_edge(
                         *from,
                         n,
                         Edge {
                             kind: EdgeKind::Obligation,
                             label: Some("monitor".into()),
+                            branch: None,
                         },
                     );
                 }
@@ -518,7 +527,7 @@ impl Compiler {
                 self.g[n].limit = limit_of(&c.attrs);
                 self.named(n);
                 self.connect(frontier, n);
-                vec![(n, None)]
+                vec![(n, None, None)]
             }
             Stmt::Decide(d) => {
                 let n = self.node(
@@ -539,14 +548,16 @@ impl Compiler {
                             .iter()
                             .map(|(body, _)| ("else".to_string(), body)),
                     );
-                for (label, body) in arms {
+                for (b, (label, body)) in arms.enumerate() {
                     match body {
-                        BranchBody::Goto(t) => self.gotos.push((n, Some(label), t.text.clone())),
+                        BranchBody::Goto(t) => {
+                            self.gotos.push((n, Some(label), Some(b), t.text.clone()))
+                        }
                         BranchBody::Block(stmts) if stmts.is_empty() => {
-                            exits.push((n, Some(label)))
+                            exits.push((n, Some(label), Some(b)))
                         }
                         BranchBody::Block(stmts) => {
-                            exits.extend(self.block(stmts, vec![(n, Some(label))]))
+                            exits.extend(self.block(stmts, vec![(n, Some(label), Some(b))]))
                         }
                     }
                 }
@@ -565,19 +576,19 @@ impl Compiler {
                 self.connect(frontier, split);
                 for b in &p.branches {
                     let label = b.label.as_ref().map(|l| l.value.clone());
-                    let exits = self.block(&b.body, vec![(split, label)]);
+                    let exits = self.block(&b.body, vec![(split, label, None)]);
                     if exits.len() > 1 {
                         // A branch that ends in several ways (an optional step, a decision)
                         // merges first: the join waits for each branch once.
                         let merge =
                             self.node(NodeKind::Merge, format!("{name}/merge"), None, b.span);
                         self.connect(exits, merge);
-                        self.connect(vec![(merge, None)], join);
+                        self.connect(vec![(merge, None, None)], join);
                     } else {
                         self.connect(exits, join);
                     }
                 }
-                vec![(join, None)]
+                vec![(join, None, None)]
             }
             Stmt::Repeat(r) => {
                 let name = r
@@ -589,7 +600,7 @@ impl Compiler {
                     self.named(entry);
                 }
                 self.connect(frontier, entry);
-                let exits = self.block(&r.body, vec![(entry, None)]);
+                let exits = self.block(&r.body, vec![(entry, None, None)]);
                 let until = expr_to_string(&r.until);
                 let test = self.node(
                     NodeKind::LoopTest,
@@ -608,13 +619,14 @@ impl Compiler {
                     Edge {
                         kind: EdgeKind::Flow,
                         label: Some(back),
+                        branch: None,
                     },
                 );
-                vec![(test, Some(until))]
+                vec![(test, Some(until), None)]
             }
             Stmt::Goto { target, .. } => {
-                for (from, label) in frontier {
-                    self.gotos.push((from, label, target.text.clone()));
+                for (from, label, branch) in frontier {
+                    self.gotos.push((from, label, branch, target.text.clone()));
                 }
                 Vec::new()
             }

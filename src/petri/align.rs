@@ -15,6 +15,53 @@ use super::Net;
 pub const DEVIATION: u64 = 10_000;
 pub const SILENT: u64 = 1;
 
+/// In [`Guards::required`]: the facts do not tell which branch the decision must take.
+pub const UNKNOWN: u8 = u8::MAX;
+
+/// What the facts of one case say at each decision of the net, for a data-aware
+/// alignment (see [`Aligner::align_with`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Guards {
+    /// Per decision (in the order of [`Aligner::decisions`]), per trace position
+    /// `0..=n` (the number of events consumed before the decision is passed): the
+    /// branch the facts then in force require, or [`UNKNOWN`]. Empty: no decision is
+    /// known, and the search is pm4py's exactly.
+    pub required: Vec<u8>,
+    /// The case is still running: steps the net requires after the last event are
+    /// still to come, not missing, so they cost no more than a silent move.
+    pub prefix: bool,
+}
+
+impl Guards {
+    fn active(&self) -> bool {
+        self.prefix || self.required.iter().any(|&r| r != UNKNOWN)
+    }
+}
+
+/// The weights a search minimises. With guards, the order is lexicographic: first the
+/// deviations (log moves and visible model moves), then the branches taken against the
+/// facts, then the silent moves.
+#[derive(Debug, Clone, Copy)]
+struct Costs {
+    dev: u64,
+    viol: u64,
+    silent: u64,
+}
+
+const PM4PY: Costs = Costs {
+    dev: DEVIATION,
+    viol: 0,
+    silent: SILENT,
+};
+
+/// Data-aware weights: a deviation outweighs 2^21 contradicted branches, one of which
+/// outweighs 2^22 silent moves (more than any search visits within its state limit).
+const DATA: Costs = Costs {
+    dev: 1 << 43,
+    viol: 1 << 22,
+    silent: SILENT,
+};
+
 /// One move of an alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Move {
@@ -46,8 +93,12 @@ pub struct Aligner<'n> {
     transition_label: Vec<Option<u32>>,
     /// Cost of aligning the empty trace (the cheapest complete run of the net).
     empty_cost: Option<u64>,
-    /// Alignments already computed, by trace of label ids.
-    cache: HashMap<Vec<Option<u32>>, Option<Alignment>>,
+    /// Alignments already computed, by trace of label ids and guards.
+    cache: HashMap<Key, Option<Alignment>>,
+    /// Per transition: the decision (index into `decisions`) and branch it takes.
+    branch_of: Vec<Option<(u32, u8)>>,
+    /// The names of the decisions whose branches the net's transitions take.
+    decisions: Vec<String>,
     /// Most states one search may visit before giving up (0: no limit).
     pub state_limit: usize,
     /// Input and output place masks per transition, for 1-safe nets.
@@ -139,6 +190,9 @@ fn reachable_futures(
             .collect::<HashMap<_, _, FxBuild>>(),
     )
 }
+
+/// What an alignment is computed and cached for: the trace's label ids and the guards.
+pub type Key = (Vec<Option<u32>>, Guards);
 
 /// A marking (tokens per place) and a trace position.
 type GeneralState = (Box<[u8]>, u32);
@@ -234,12 +288,31 @@ impl<'n> Aligner<'n> {
             }
             _ => None,
         };
+        let mut decisions: Vec<String> = Vec::new();
+        let branch_of = net
+            .transitions
+            .iter()
+            .map(|t| {
+                let (name, b) = t.branch.as_ref()?;
+                let b = u8::try_from(*b).ok().filter(|&b| b != UNKNOWN)?;
+                let d = match decisions.iter().position(|x| x == name) {
+                    Some(d) => d,
+                    None => {
+                        decisions.push(name.clone());
+                        decisions.len() - 1
+                    }
+                };
+                Some((d as u32, b))
+            })
+            .collect();
         Aligner {
             net,
             label_ids,
             transition_label,
             empty_cost: None,
             cache: HashMap::new(),
+            branch_of,
+            decisions,
             state_limit: 5_000_000,
             safe,
             future,
@@ -262,21 +335,46 @@ impl<'n> Aligner<'n> {
         self.empty_cost
     }
 
+    /// The decisions whose branches the net's transitions take, in the order
+    /// [`Guards::required`] lists them.
+    pub fn decisions(&self) -> &[String] {
+        &self.decisions
+    }
+
+    /// Per transition: the decision (index into [`Aligner::decisions`]) and the branch
+    /// it takes.
+    pub fn branch_of(&self, transition: usize) -> Option<(usize, usize)> {
+        self.branch_of
+            .get(transition)
+            .copied()
+            .flatten()
+            .map(|(d, b)| (d as usize, usize::from(b)))
+    }
+
     /// Aligns an encoded trace, reusing the answer for a trace seen before.
     pub fn align(&mut self, trace: &[Option<u32>]) -> Option<Alignment> {
-        if let Some(a) = self.cache.get(trace) {
+        self.align_with(&(trace.to_vec(), Guards::default()))
+    }
+
+    /// Aligns an encoded trace with what its facts say at each decision: among the
+    /// alignments with the fewest deviations, one that takes the fewest branches the
+    /// facts rule out, then the fewest silent moves. The cost returned is pm4py's
+    /// (10,000 per deviation, 1 per silent move) of the alignment chosen; without
+    /// guards it is pm4py's optimum.
+    pub fn align_with(&mut self, key: &Key) -> Option<Alignment> {
+        if let Some(a) = self.cache.get(key) {
             return a.clone();
         }
-        let a = self.search(trace);
-        self.cache.insert(trace.to_vec(), a.clone());
+        let a = self.search_key(key);
+        self.cache.insert(key.clone(), a.clone());
         a
     }
 
     /// Aligns every trace not seen before, in parallel, so that later [`Aligner::align`]
     /// calls are answered from the cache. Results do not depend on the thread count.
-    pub fn prepare(&mut self, traces: &[Vec<Option<u32>>]) {
+    pub fn prepare(&mut self, traces: &[Key]) {
         use rayon::prelude::*;
-        let mut todo: Vec<&Vec<Option<u32>>> = traces
+        let mut todo: Vec<&Key> = traces
             .iter()
             .filter(|t| !self.cache.contains_key(*t))
             .collect();
@@ -288,16 +386,16 @@ impl<'n> Aligner<'n> {
         let this = &*self;
         // Handing a few searches to the thread pool costs more than it saves.
         if todo.len() < 4 {
-            let done: Vec<(Vec<Option<u32>>, Option<Alignment>)> = todo
+            let done: Vec<(Key, Option<Alignment>)> = todo
                 .iter()
-                .map(|t| ((*t).clone(), this.search(t)))
+                .map(|t| ((*t).clone(), this.search_key(t)))
                 .collect();
             self.cache.extend(done);
             return;
         }
-        let done: Vec<(Vec<Option<u32>>, Option<Alignment>)> = todo
+        let done: Vec<(Key, Option<Alignment>)> = todo
             .par_iter()
-            .map(|t| ((*t).clone(), this.search(t)))
+            .map(|t| ((*t).clone(), this.search_key(t)))
             .collect();
         self.cache.extend(done);
     }
@@ -334,12 +432,69 @@ impl<'n> Aligner<'n> {
     }
 
     fn search(&self, trace: &[Option<u32>]) -> Option<Alignment> {
-        if let Some(masks) = &self.safe
-            && let Ok(a) = self.search_safe(trace, masks)
-        {
-            return a;
+        self.search_key(&(trace.to_vec(), Guards::default()))
+    }
+
+    fn search_key(&self, (trace, guards): &Key) -> Option<Alignment> {
+        let (costs, guards) = if guards.active() {
+            (DATA, Some(guards))
+        } else {
+            (PM4PY, None)
+        };
+        let found = match &self.safe {
+            Some(masks) => match self.search_safe(trace, masks, costs, guards) {
+                Ok(a) => a,
+                Err(Unsafe) => self.search_general(trace, costs, guards),
+            },
+            None => self.search_general(trace, costs, guards),
+        };
+        let mut a = found?;
+        if guards.is_some() {
+            // Report pm4py's cost of the alignment chosen.
+            a.cost = a
+                .moves
+                .iter()
+                .map(|m| match *m {
+                    Move::Sync { .. } => 0,
+                    Move::Log { .. } => DEVIATION,
+                    Move::Model { transition } if self.transition_label[transition].is_some() => {
+                        DEVIATION
+                    }
+                    Move::Model { .. } => SILENT,
+                })
+                .sum();
         }
-        self.search_general(trace)
+        Some(a)
+    }
+
+    /// The cost of firing transition `t` without an event at position `pos` of a trace
+    /// of `n` events.
+    fn model_cost(
+        &self,
+        t: usize,
+        pos: usize,
+        n: usize,
+        costs: Costs,
+        guards: Option<&Guards>,
+    ) -> u64 {
+        if self.transition_label[t].is_some() {
+            return match guards {
+                Some(g) if g.prefix && pos == n => costs.silent,
+                _ => costs.dev,
+            };
+        }
+        let mut c = costs.silent;
+        if let (Some(g), Some((d, b))) = (guards, self.branch_of[t]) {
+            let required = g
+                .required
+                .get(d as usize * (n + 1) + pos)
+                .copied()
+                .unwrap_or(UNKNOWN);
+            if required != UNKNOWN && required != b {
+                c += costs.viol;
+            }
+        }
+        c
     }
 
     /// The search for 1-safe nets of at most 128 places: a marking is a bit set.
@@ -348,6 +503,8 @@ impl<'n> Aligner<'n> {
         &self,
         trace: &[Option<u32>],
         masks: &[(u128, u128)],
+        costs: Costs,
+        guards: Option<&Guards>,
     ) -> Result<Option<Alignment>, Unsafe> {
         let n = trace.len();
         let mut unmatched_after = vec![0u64; n + 1];
@@ -386,7 +543,7 @@ impl<'n> Aligner<'n> {
                     missing &= missing - 1;
                 }
             }
-            Some(k * DEVIATION)
+            Some(k * costs.dev)
         };
         let to_bits = |m: &[u8]| {
             m.iter().enumerate().fold(
@@ -445,7 +602,7 @@ impl<'n> Aligner<'n> {
                 )));
             };
             if pos < n {
-                push(m, pos + 1, g + DEVIATION, Move::Log { event: pos });
+                push(m, pos + 1, g + costs.dev, Move::Log { event: pos });
             }
             for (t, &(inm, outm)) in masks.iter().enumerate() {
                 if m & inm != inm {
@@ -468,21 +625,26 @@ impl<'n> Aligner<'n> {
                         },
                     );
                 }
-                let c = if label.is_some() { DEVIATION } else { SILENT };
+                let c = self.model_cost(t, pos, n, costs, guards);
                 push(m2, pos, g + c, Move::Model { transition: t });
             }
         }
         Ok(None)
     }
 
-    fn search_general(&self, trace: &[Option<u32>]) -> Option<Alignment> {
+    fn search_general(
+        &self,
+        trace: &[Option<u32>],
+        costs: Costs,
+        guards: Option<&Guards>,
+    ) -> Option<Alignment> {
         let n = trace.len();
         // Lower bound: events no transition can match are log moves, whatever happens.
         let mut unmatched_after = vec![0u64; n + 1];
         for i in (0..n).rev() {
             unmatched_after[i] = unmatched_after[i + 1] + u64::from(trace[i].is_none());
         }
-        let h = |pos: usize| unmatched_after[pos] * DEVIATION;
+        let h = |pos: usize| unmatched_after[pos] * costs.dev;
         let mut nodes: Vec<Node> = Vec::new();
         let mut best: HashMap<GeneralState, (u64, u32)> = HashMap::new();
         let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
@@ -559,7 +721,7 @@ impl<'n> Aligner<'n> {
                     &mut heap,
                     node.marking.clone(),
                     pos + 1,
-                    g + DEVIATION,
+                    g + costs.dev,
                     Move::Log { event: pos },
                 );
             }
@@ -584,7 +746,7 @@ impl<'n> Aligner<'n> {
                         },
                     );
                 }
-                let c = if label.is_some() { DEVIATION } else { SILENT };
+                let c = self.model_cost(t, pos, n, costs, guards);
                 push(
                     &mut nodes,
                     &mut heap,

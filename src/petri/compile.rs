@@ -36,12 +36,12 @@ pub fn compile(p: &Procedure) -> Net {
     // Each edge into a join has its own place, so that the join waits for all branches.
     let mut edge_place: BTreeMap<(NodeId, NodeId, usize), usize> = BTreeMap::new();
     let mut join_inputs: BTreeMap<NodeId, Vec<usize>> = BTreeMap::new();
-    let flow_edges: Vec<(NodeId, NodeId)> = g
+    let flow_edges: Vec<(NodeId, NodeId, Option<usize>)> = g
         .edges()
         .filter(|e| e.2.kind == EdgeKind::Flow)
-        .map(|(a, b, _)| (a, b))
+        .map(|(a, b, e)| (a, b, e.branch))
         .collect();
-    for (k, &(a, b)) in flow_edges.iter().enumerate() {
+    for (k, &(a, b, _)) in flow_edges.iter().enumerate() {
         if g.node(b).kind == NodeKind::Join {
             let place = net.add_place(format!(
                 "p_{}_to_{}_{k}",
@@ -64,15 +64,21 @@ pub fn compile(p: &Procedure) -> Net {
         format!("tau_{what}_{silent}")
     };
     for (id, n) in &nodes {
-        let outs: Vec<(usize, NodeId)> = flow_edges
+        let outs: Vec<(usize, NodeId, Option<usize>)> = flow_edges
             .iter()
             .enumerate()
             .filter(|(_, e)| e.0 == *id)
-            .map(|(k, e)| (k, e.1))
+            .map(|(k, e)| (k, e.1, e.2))
             .collect();
         let targets: Vec<usize> = outs
             .iter()
-            .filter_map(|&(k, b)| target_place(*id, b, k))
+            .filter_map(|&(k, b, _)| target_place(*id, b, k))
+            .collect();
+        // The branch each way out of a decision takes, in the order of `targets`.
+        let branches: Vec<Option<usize>> = outs
+            .iter()
+            .filter(|&&(k, b, _)| target_place(*id, b, k).is_some())
+            .map(|&(_, _, br)| br)
             .collect();
         let (from, label): (Vec<usize>, Option<String>) = match &n.kind {
             NodeKind::Join => (join_inputs.get(id).cloned().unwrap_or_default(), None),
@@ -100,9 +106,12 @@ pub fn compile(p: &Procedure) -> Net {
             | NodeKind::Join
                 if label.is_none() && n.kind != NodeKind::Join =>
             {
-                for target in targets {
+                for (target, branch) in targets.into_iter().zip(branches) {
                     let t = next_silent(&sanitize(&n.name));
-                    net.add_transition(t, None, from.clone(), vec![target]);
+                    let t = net.add_transition(t, None, from.clone(), vec![target]);
+                    if n.kind == NodeKind::Decision {
+                        net.transitions[t].branch = branch.map(|b| (n.name.clone(), b));
+                    }
                 }
             }
             _ => {

@@ -23,6 +23,10 @@ pub struct Transition {
     /// Input and output places (indices; repeated for arc weights).
     pub inputs: Vec<usize>,
     pub outputs: Vec<usize>,
+    /// For a silent transition that takes a branch of a procedure's `decide`: the
+    /// decision's name and the branch (0-based, the `else` last). `None` in nets read
+    /// from PNML.
+    pub branch: Option<(String, usize)>,
 }
 
 impl Net {
@@ -45,6 +49,7 @@ impl Net {
             label,
             inputs,
             outputs,
+            branch: None,
         });
         self.transitions.len() - 1
     }

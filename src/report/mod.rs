@@ -1,6 +1,7 @@
 //! Output formats: `graph` (DOT, Mermaid) and the `lint` report formats
 //! (`json`, `sarif`, `github`; the human format is miette's rendering).
 
+pub mod check;
 pub mod github;
 pub mod graph;
 pub mod json;

@@ -149,6 +149,10 @@ pub(crate) struct StepRule {
 
 #[derive(Debug, Clone)]
 pub(crate) struct DecideInfo {
+    pub name: String,
+    /// Per branch: a walk through it may record nothing.
+    pub may_be_empty: Vec<bool>,
+    pub reads_param: bool,
     pub rule: DecideRule,
     /// Steps in exactly one branch → that branch.
     pub identifies: BTreeMap<String, usize>,
@@ -445,7 +449,8 @@ impl<'p> Sim<'p> {
                     // The same reading of branches as the checker's.
                     let (identifies, branches) =
                         crate::audit::decisions::identifying(d, &self.goto_targets);
-                    let identifies = if crate::audit::decisions::reads_params(self.p, d) {
+                    let reads_param = crate::audit::decisions::reads_params(self.p, d);
+                    let identifies = if reads_param {
                         BTreeMap::new()
                     } else {
                         identifies
@@ -453,6 +458,17 @@ impl<'p> Sim<'p> {
                     self.decides.insert(
                         d.span.start,
                         DecideInfo {
+                            name: d.name.text.clone(),
+                            may_be_empty: d
+                                .branches
+                                .iter()
+                                .map(|b| &b.body)
+                                .chain(d.otherwise.iter().map(|(b, _)| b))
+                                .map(|b| {
+                                    matches!(b, ast::BranchBody::Block(xs) if walk::may_be_empty(xs))
+                                })
+                                .collect(),
+                            reads_param,
                             rule: self.assessor.compile_decide(self.p, d),
                             identifies,
                             branches,

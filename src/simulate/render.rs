@@ -225,14 +225,24 @@ impl Sim<'_> {
                 ))
             }
             "wrong-branch" => {
+                // A decision the facts determine, walked down another branch: one with
+                // other steps, or one with none (the commonest skip: the action the facts
+                // call for left out), which leaves no trace in control flow at all.
                 let mut cands: Vec<(usize, usize, usize)> = Vec::new();
                 for m in &normal.met {
-                    if normal.met.iter().filter(|x| x.decide == m.decide).count() != 1 {
+                    if m.in_parallel
+                        || m.in_repeat
+                        || normal.met.iter().filter(|x| x.decide == m.decide).count() != 1
+                    {
                         continue;
                     }
                     let Some(info) = self.decides.get(&m.decide) else {
                         continue;
                     };
+                    // Decisions on parameters are not re-checked (their caller sets them).
+                    if info.reads_param {
+                        continue;
+                    }
                     for c in 0..info.branches {
                         if c != m.want {
                             cands.push((m.number, m.decide, c));
@@ -243,23 +253,45 @@ impl Sim<'_> {
                     let (number, decide, c) = cands.remove(rng.below(cands.len()));
                     let forced = walk(Some((number, c)));
                     let info = self.decides.get(&decide)?;
-                    let first = forced
-                        .items
-                        .iter()
-                        .position(|x| info.identifies.contains_key(&x.step));
-                    let Some(i) = first else { continue };
-                    if info.identifies.get(&forced.items[i].step) != Some(&c)
-                        || forced.items[i].ctx.in_repeat
-                        || !ok(&forced.items)
-                    {
+                    let Some(met) = forced.met.iter().find(|x| x.number == number) else {
+                        continue;
+                    };
+                    // Both branches record the same: nothing tells them apart.
+                    if forced.items == normal.items || !ok(&forced.items) {
                         continue;
                     }
+                    // The branch taken recorded nothing, and the one required may record
+                    // nothing too (optional steps only): the two cannot be told apart.
+                    let want = normal
+                        .met
+                        .iter()
+                        .find(|x| x.number == number)
+                        .map_or(0, |x| x.want);
+                    let forced_empty = !forced
+                        .items
+                        .iter()
+                        .any(|x| x.ctx.decides.contains(&(decide, c)));
+                    if forced_empty && info.may_be_empty.get(want).copied().unwrap_or(false) {
+                        continue;
+                    }
+                    let at = (met.at < forced.items.len()).then_some(met.at);
+                    // Inside another decision, the same record may equally be read as that
+                    // decision taking another branch.
+                    let alts = met
+                        .enclosing
+                        .iter()
+                        .filter_map(|e| self.decides.get(e))
+                        .map(|d| Alternative {
+                            code: "wrong-branch".into(),
+                            step: d.name.clone(),
+                        })
+                        .collect();
                     return Some(Plan {
                         deviation: Some(Deviation::Flow(
                             "wrong-branch",
-                            forced.items[i].step.clone(),
-                            Some(i),
-                            Vec::new(),
+                            info.name.clone(),
+                            at,
+                            alts,
                         )),
                         items: forced.items,
                         monitors: forced.monitors,

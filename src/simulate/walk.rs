@@ -30,6 +30,13 @@ pub(crate) struct Met {
     pub number: usize,
     pub decide: usize,
     pub want: usize,
+    /// The number of items walked before it (within its parallel branch, if any).
+    pub at: usize,
+    /// It sits inside a parallel block or a loop.
+    pub in_parallel: bool,
+    pub in_repeat: bool,
+    /// The decisions it sits inside (by position in the source).
+    pub enclosing: Vec<usize>,
 }
 
 enum Flow {
@@ -223,6 +230,10 @@ impl<'s, 'p> Walker<'s, 'p> {
                             number,
                             decide: d.span.start,
                             want: w,
+                            at: self.items.len(),
+                            in_parallel: !ctx.parallel.is_empty(),
+                            in_repeat: ctx.in_repeat,
+                            enclosing: ctx.decides.iter().map(|(d, _)| *d).collect(),
                         });
                         w
                     }
@@ -359,4 +370,22 @@ fn find(body: &[Stmt], name: &str, path: &mut Vec<(usize, Inner)>) -> bool {
         }
     }
     false
+}
+
+/// Whether a walk through `body` may record no step at all (optional steps left out,
+/// a decision's branch that may be empty, monitors only).
+pub(crate) fn may_be_empty(body: &[Stmt]) -> bool {
+    body.iter().all(|s| match s {
+        Stmt::Step(st) => st.optional,
+        Stmt::Monitor(_) => true,
+        Stmt::Decide(d) => d
+            .branches
+            .iter()
+            .map(|b| &b.body)
+            .chain(d.otherwise.iter().map(|(b, _)| b))
+            .any(|b| matches!(b, BranchBody::Block(xs) if may_be_empty(xs))),
+        Stmt::Parallel(p) => p.branches.iter().all(|b| may_be_empty(&b.body)),
+        Stmt::Repeat(r) => may_be_empty(&r.body),
+        Stmt::Call(_) | Stmt::Goto { .. } | Stmt::End { .. } => false,
+    })
 }

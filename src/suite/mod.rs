@@ -9,11 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::conformance::{ActivityMap, check_case};
 use crate::eval::Assessor;
 use crate::log::{Event, Trace};
 use crate::model::Procedure;
-use crate::petri::align::Aligner;
 
 /// The test file.
 #[derive(Debug, Default, Deserialize)]
@@ -196,44 +194,66 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
         });
     }
     let net = crate::petri::compile::compile(p);
-    let map = ActivityMap::from_procedure(p);
-    let mut aligner = Aligner::new(&net);
     let mut steps_hit: BTreeSet<String> = BTreeSet::new();
     let mut step_sets: Vec<BTreeSet<String>> = Vec::new();
     let auditor = crate::audit::Auditor::new(p, crate::audit::Perspectives::ALL);
-    let flow_only = crate::audit::Auditor::new(p, crate::audit::Perspectives::NONE);
     for t in &tests.cases {
         let mut diff = Vec::new();
-        let (mut trace, full) = case_trace(t, &mut diff);
-        let flow = map.prepare(&mut trace);
-        step_sets.push(trace.events.iter().map(|e| e.activity.clone()).collect());
-        let mut r = check_case(&mut aligner, &net, &trace, Some(&flow), true);
+        let (trace, full) = case_trace(t, &mut diff);
+        // A case written as event names carries no times, recipients or resources: the
+        // perspectives that read them are left out (as `check` warns for a log without
+        // them), and the decisions too when it gives no facts. Constraints always run.
+        let perspectives = match &auditor {
+            Ok(a) if !full => {
+                let mut carried = crate::check::Carried::default();
+                carried.add(&trace);
+                crate::check::supported(a, crate::audit::Perspectives::ALL, &carried)
+            }
+            _ => crate::audit::Perspectives::ALL,
+        };
+        // A recorded case runs exactly what `procedo check` runs: every perspective.
+        let as_of = match t
+            .as_of
+            .as_deref()
+            .map(crate::audit::parse_as_of)
+            .transpose()
+        {
+            Ok(x) => x,
+            Err(e) => {
+                diff.push(e);
+                None
+            }
+        };
+        let opts = crate::check::CheckOptions {
+            perspectives,
+            as_of,
+            with_alignment: true,
+        };
+        let checked = match crate::check::Checker::new(&net, Some(p), opts, None) {
+            Ok(mut c) => c.check(trace),
+            Err(e) => {
+                diff.push(e);
+                outcomes.push(Outcome {
+                    name: t.name.clone(),
+                    kind: "case",
+                    passed: false,
+                    diff,
+                });
+                continue;
+            }
+        };
+        step_sets.push(
+            checked
+                .trace
+                .events
+                .iter()
+                .map(|e| e.activity.clone())
+                .collect(),
+        );
+        let r = checked.verdict.result;
         for (log, model) in &r.alignment {
             if log == model {
                 steps_hit.insert(model.clone());
-            }
-        }
-        // Events written as maps are checked from every perspective; names, for control
-        // flow only (the alignment and loop bounds).
-        {
-            let auditor = if full || t.as_of.is_some() {
-                &auditor
-            } else {
-                &flow_only
-            };
-            match (
-                auditor,
-                t.as_of
-                    .as_deref()
-                    .map(crate::audit::parse_as_of)
-                    .transpose(),
-            ) {
-                (Ok(a), Ok(as_of)) => {
-                    let mut audit = a.audit(&trace, Some(&r), as_of);
-                    a.merge(&mut r, &mut audit);
-                }
-                (Err(e), _) => diff.push(e.clone()),
-                (_, Err(e)) => diff.push(e),
             }
         }
         if r.conforming != t.expect.conforming {

@@ -100,7 +100,13 @@ fn the_evidence_record_names_the_procedure_by_content_hash() {
         .collect();
     assert_eq!(
         met,
-        ["deadline", "deadline", "acknowledgement", "monitoring"]
+        [
+            "deadline",
+            "decision",
+            "deadline",
+            "acknowledgement",
+            "monitoring"
+        ]
     );
 }
 

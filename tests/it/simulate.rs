@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use procedo::audit::{Auditor, Perspectives};
-use procedo::conformance::{ActivityMap, Finding, check_case};
-use procedo::log::{LogOptions, read_log};
-use procedo::petri::align::Aligner;
+use procedo::conformance::Finding;
+use procedo::log::LogOptions;
+
 use procedo::simulate::{Options, SimCase, TruthRecord, simulate, write};
 
 /// Every shipped procedure (libraries left out).
@@ -48,42 +47,26 @@ fn check(p: &procedo::Procedure, cases: &[SimCase]) -> BTreeMap<String, Vec<Find
     write::jsonl(cases, &mut f).unwrap();
     drop(f);
     let net = procedo::petri::compile::compile(p);
-    let map = ActivityMap::from_procedure(p);
-    let auditor = Auditor::new(p, Perspectives::ALL).unwrap();
+    let mut checker =
+        procedo::check::Checker::new(&net, Some(p), procedo::check::CheckOptions::default(), None)
+            .unwrap();
     let opts = LogOptions {
         keep_attributes: false,
-        extra: auditor.columns().into_iter().collect(),
+        extra: checker.columns().into_iter().collect(),
         ..LogOptions::default()
     };
-    let mut traces = Vec::new();
-    read_log(&path, &opts, &mut |t| traces.push(t), &mut |r| {
-        panic!("rejected {}: {}", r.location, r.reason)
-    })
-    .unwrap();
-    let mut aligner = Aligner::new(&net);
-    let mut prepared = Vec::new();
-    for mut t in traces {
-        let flow = map.prepare(&mut t);
-        prepared.push((t, flow));
-    }
-    let encoded: Vec<Vec<Option<u32>>> = prepared
-        .iter()
-        .map(|(t, flow)| {
-            let acts: Vec<&str> = flow
-                .iter()
-                .map(|&i| t.events[i].activity.as_str())
-                .collect();
-            aligner.encode(&acts)
-        })
-        .collect();
-    aligner.prepare(&encoded);
     let mut out = BTreeMap::new();
-    for (t, flow) in &prepared {
-        let mut r = check_case(&mut aligner, &net, t, Some(flow), false);
-        let mut audit = auditor.audit(t, Some(&r), None);
-        auditor.merge(&mut r, &mut audit);
-        out.insert(r.case_id.clone(), r.findings);
-    }
+    checker
+        .run(
+            &[path],
+            &opts,
+            &mut |c| -> Result<(), ()> {
+                out.insert(c.verdict.result.case_id.clone(), c.verdict.result.findings);
+                Ok(())
+            },
+            &mut |r| panic!("rejected {}: {}", r.location, r.reason),
+        )
+        .unwrap();
     out
 }
 

@@ -1,0 +1,553 @@
+//! The one check pipeline: a procedure (or a net) and options in, one [`Verdict`] per
+//! case out. `check`, `explain`, `test`, the simulator's ground-truth checks and every
+//! later command run cases through [`Checker`]; none assembles the steps itself.
+//!
+//! For each case, in order:
+//! 1. the procedure's activity mapping renames recorded labels to steps and sets aside
+//!    what is not control flow ([`ActivityMap::prepare`]);
+//! 2. the case is read as the perspectives read it (facts in force at each event,
+//!    grades, outcomes), and at every position of its control-flow events the branch
+//!    each `decide` requires is worked out from the facts then in force;
+//! 3. the case is aligned with the net, data-aware: among the alignments with the
+//!    fewest deviations, one that takes the fewest branches the facts rule out, then
+//!    the fewest silent moves ([`Aligner::align_with`]); a running case (`as_of`) is
+//!    aligned as a prefix, steps still to come costing nothing;
+//! 4. the decisions the alignment passed are read off it, silent moves included, and
+//!    every other perspective audits the case ([`Auditor`]);
+//! 5. control-flow and audit findings are merged into the verdict.
+//!
+//! [`Checker::run`] streams logs through this in batches: one thread reads and groups
+//! cases while the calling thread aligns (new variants in parallel) and audits (cases
+//! in parallel), so memory follows the batch, not the log.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::audit::decisions::Pass;
+use crate::audit::{Auditor, Obligation, Perspectives, Roster};
+use crate::conformance::{ActivityMap, CaseResult};
+use crate::log::{LogOptions, ReadStats, Rejected, Trace, read_log};
+use crate::model::Procedure;
+use crate::petri::Net;
+use crate::petri::align::{Aligner, Guards, Key, UNKNOWN};
+
+/// What to check and how.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Perspectives beyond control flow (control flow and loop bounds are always
+    /// checked).
+    pub perspectives: Perspectives,
+    /// Cases without an end are running at this time.
+    pub as_of: Option<DateTime<Utc>>,
+    /// Keep each case's alignment as (log, model) rows.
+    pub with_alignment: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            perspectives: Perspectives::ALL,
+            as_of: None,
+            with_alignment: false,
+        }
+    }
+}
+
+/// The verdict on one case with what the perspectives add.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    #[serde(flatten)]
+    pub result: CaseResult,
+    /// The case is still running (no end reached, checked `as_of`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub running: bool,
+    /// The priority in force at the end of the case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub obligations: Vec<Obligation>,
+}
+
+/// One case checked: the trace with its activities renamed to steps, the indices of
+/// its control-flow events, and the verdict.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub trace: Trace,
+    pub flow: Vec<usize>,
+    pub verdict: Verdict,
+}
+
+/// A procedure (or a net) ready to check cases against.
+pub struct Checker<'a> {
+    net: &'a Net,
+    aligner: Aligner<'a>,
+    auditor: Option<Auditor<'a>>,
+    map: Option<ActivityMap>,
+    opts: CheckOptions,
+}
+
+/// Cases aligned together (in parallel) before their verdicts are handed on in order.
+pub const BATCH: usize = 512;
+
+/// What [`Checker::run`] read and set aside, reconciled.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunStats {
+    pub read: ReadStats,
+    /// Events the procedure maps to `ignore`, to recorded events or to monitors, and
+    /// acknowledgements and escalations: read by the perspectives, not control flow.
+    pub events_set_aside: usize,
+    /// Logs that could not be read at all: (path, reason).
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker for `net`; with the procedure it was compiled from, the procedure's
+    /// mapping and every perspective apply. Fails on a calendar with an unknown zone.
+    pub fn new(
+        net: &'a Net,
+        procedure: Option<&'a Procedure>,
+        opts: CheckOptions,
+        roster: Option<Roster>,
+    ) -> Result<Self, String> {
+        let auditor = match procedure {
+            Some(p) => {
+                let a = Auditor::new(p, opts.perspectives)?;
+                Some(match roster {
+                    Some(r) => a.with_roster(r),
+                    None => a,
+                })
+            }
+            None if roster.is_some() => {
+                return Err("a roster needs a procedure (-p), not a net".into());
+            }
+            None => None,
+        };
+        Ok(Checker {
+            net,
+            aligner: Aligner::new(net),
+            auditor,
+            map: procedure.map(ActivityMap::from_procedure),
+            opts,
+        })
+    }
+
+    pub fn options(&self) -> &CheckOptions {
+        &self.opts
+    }
+
+    pub fn auditor(&self) -> Option<&Auditor<'a>> {
+        self.auditor.as_ref()
+    }
+
+    pub fn activity_map(&self) -> Option<&ActivityMap> {
+        self.map.as_ref()
+    }
+
+    /// The columns the perspectives read beyond activity, time and actor, to keep when
+    /// reading a log.
+    pub fn columns(&self) -> Vec<String> {
+        self.auditor
+            .as_ref()
+            .filter(|_| self.opts.perspectives.any())
+            .map(|a| a.columns())
+            .unwrap_or_default()
+    }
+
+    /// Checks one case (activities as recorded).
+    pub fn check(&mut self, trace: Trace) -> Checked {
+        let mut out = self.check_batch(vec![trace]);
+        out.pop().unwrap_or_else(unreachable_empty)
+    }
+
+    /// Checks a batch of cases (activities as recorded); verdicts come back in order.
+    pub fn check_batch(&mut self, traces: Vec<Trace>) -> Vec<Checked> {
+        let mut traces = traces;
+        let flows: Vec<Vec<usize>> = traces
+            .iter_mut()
+            .map(|t| match &self.map {
+                Some(m) => m.prepare(t),
+                None => (0..t.events.len()).collect(),
+            })
+            .collect();
+        let auditor = self.auditor.as_ref();
+        let decisions = self.aligner.decisions().to_vec();
+        let prefix = self.opts.as_of.is_some();
+        // The case as the perspectives read it, and what its facts require at each
+        // decision, case by case in parallel.
+        let prepared: Vec<(Option<crate::audit::CaseView<'_>>, Key)> = traces
+            .par_iter()
+            .zip(flows.par_iter())
+            .map(|(t, flow)| {
+                let view = auditor.and_then(|a| a.view(t)).map(|mut v| {
+                    v.flow = flow.clone();
+                    v
+                });
+                let required = match auditor {
+                    Some(a) => a.required_branches(view.as_ref(), flow, &decisions),
+                    None => Vec::new(),
+                };
+                let acts: Vec<&str> = flow
+                    .iter()
+                    .map(|&i| t.events[i].activity.as_str())
+                    .collect();
+                let key = (self.aligner.encode(&acts), Guards { required, prefix });
+                (view, key)
+            })
+            .collect();
+        let keys: Vec<Key> = prepared.iter().map(|(_, k)| k.clone()).collect();
+        self.aligner.prepare(&keys);
+        let mut results = Vec::with_capacity(traces.len());
+        for ((t, flow), key) in traces.iter().zip(&flows).zip(&keys) {
+            let al = self.aligner.align_with(key);
+            let r = crate::conformance::result(
+                &mut self.aligner,
+                self.net,
+                t,
+                flow,
+                al.as_ref(),
+                self.opts.with_alignment,
+            );
+            let passes: Vec<Pass> = match (&al, auditor) {
+                (Some(al), Some(a)) => {
+                    let positions = flow.len() + 1;
+                    crate::conformance::decision_passes(&self.aligner, al)
+                        .into_iter()
+                        .filter_map(|(d, branch, position)| {
+                            let decide = a.decide_index(decisions.get(d)?)?;
+                            let required = key
+                                .1
+                                .required
+                                .get(d * positions + position)
+                                .copied()
+                                .filter(|&b| b != UNKNOWN)
+                                .map(usize::from);
+                            Some(Pass {
+                                decide,
+                                branch,
+                                position,
+                                required,
+                            })
+                        })
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            results.push((r, passes));
+        }
+        let as_of = self.opts.as_of;
+        let verdicts: Vec<Verdict> = prepared
+            .into_par_iter()
+            .zip(results.into_par_iter())
+            .zip(traces.par_iter())
+            .map(|(((view, _), (mut r, passes)), t)| match auditor {
+                Some(a) => {
+                    let mut audit = a.audit_view(t, view, &r, &passes, as_of);
+                    a.merge(&mut r, &mut audit);
+                    Verdict {
+                        result: r,
+                        running: audit.running,
+                        priority: audit.priority,
+                        obligations: audit.obligations,
+                    }
+                }
+                None => Verdict {
+                    result: r,
+                    running: false,
+                    priority: None,
+                    obligations: Vec::new(),
+                },
+            })
+            .collect();
+        traces
+            .into_iter()
+            .zip(flows)
+            .zip(verdicts)
+            .map(|((trace, flow), verdict)| Checked {
+                trace,
+                flow,
+                verdict,
+            })
+            .collect()
+    }
+
+    /// Reads each log (streamed) and checks its cases in batches, handing each checked
+    /// case to `each` in log order and each rejected record to `reject`. `each`
+    /// returning an error stops the run (e.g. a closed output).
+    pub fn run<E>(
+        &mut self,
+        logs: &[PathBuf],
+        log_opts: &LogOptions,
+        each: &mut dyn FnMut(Checked) -> Result<(), E>,
+        reject: &mut (dyn FnMut(Rejected) + Send),
+    ) -> Result<RunStats, E> {
+        let mut stats = RunStats::default();
+        for log in logs {
+            let reject = &mut *reject;
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Trace>>(2);
+            let mut failed: Option<E> = None;
+            let read = std::thread::scope(|scope| {
+                let reader = scope.spawn(move || {
+                    let mut pending: Vec<Trace> = Vec::new();
+                    let r = read_log(
+                        log,
+                        log_opts,
+                        &mut |trace| {
+                            pending.push(trace);
+                            if pending.len() >= BATCH {
+                                let _ = tx.send(std::mem::take(&mut pending));
+                            }
+                        },
+                        reject,
+                    );
+                    if !pending.is_empty() {
+                        let _ = tx.send(pending);
+                    }
+                    drop(tx);
+                    r
+                });
+                for batch in rx.iter() {
+                    if failed.is_some() {
+                        continue;
+                    }
+                    for c in self.check_batch(batch) {
+                        stats.events_set_aside += c.trace.events.len() - c.flow.len();
+                        if let Err(e) = each(c) {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                reader
+                    .join()
+                    .unwrap_or_else(|_| Err("the log reader stopped unexpectedly".to_string()))
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            match read {
+                Ok(s) => {
+                    stats.read.cases += s.cases;
+                    stats.read.events_read += s.events_read;
+                    stats.read.events_in_cases += s.events_in_cases;
+                    stats.read.events_rejected += s.events_rejected;
+                }
+                Err(e) => stats.unreadable.push((log.display().to_string(), e)),
+            }
+        }
+        Ok(stats)
+    }
+}
+
+/// `check_batch` returns one result per case; an empty answer to one case cannot
+/// happen, but is not worth a panic either.
+fn unreachable_empty() -> Checked {
+    Checked {
+        trace: Trace {
+            id: String::new(),
+            events: Vec::new(),
+        },
+        flow: Vec::new(),
+        verdict: Verdict {
+            result: CaseResult {
+                case_id: String::new(),
+                events: 0,
+                conforming: false,
+                cost: None,
+                fitness: None,
+                findings: Vec::new(),
+                alignment: Vec::new(),
+            },
+            running: false,
+            priority: None,
+            obligations: Vec::new(),
+        },
+    }
+}
+
+/// Totals over many verdicts: what the summaries of every output format show.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub cases: usize,
+    pub conforming: usize,
+    pub fitness_sum: f64,
+    pub warnings: usize,
+    pub running: usize,
+    pub by_code: BTreeMap<&'static str, usize>,
+    pub by_step: BTreeMap<String, usize>,
+    pub obligations: BTreeMap<&'static str, usize>,
+}
+
+impl Summary {
+    pub fn add(&mut self, v: &Verdict) {
+        let r = &v.result;
+        self.cases += 1;
+        self.running += usize::from(v.running);
+        for o in &v.obligations {
+            *self.obligations.entry(o.status.as_str()).or_default() += 1;
+        }
+        self.warnings += r
+            .findings
+            .iter()
+            .filter(|f| {
+                crate::audit::codes::severity(f.code) == crate::audit::codes::Severity::Warning
+            })
+            .count();
+        if r.conforming {
+            self.conforming += 1;
+        }
+        self.fitness_sum += r.fitness.unwrap_or(0.0);
+        for f in &r.findings {
+            *self.by_code.entry(f.code).or_default() += 1;
+            *self.by_step.entry(f.step.clone()).or_default() += 1;
+        }
+    }
+
+    pub fn mean_fitness(&self) -> Option<f64> {
+        (self.cases > 0).then(|| self.fitness_sum / self.cases as f64)
+    }
+}
+
+/// What a log carries, gathered while it is checked: the fields the perspectives read
+/// and how many events have a time and an actor.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Carried {
+    pub events: usize,
+    pub with_time: usize,
+    pub with_actor: usize,
+    /// Attribute names seen on any event (case attributes with their `case:` prefix).
+    pub keys: std::collections::BTreeSet<String>,
+}
+
+impl Carried {
+    pub fn add(&mut self, trace: &Trace) {
+        for e in &trace.events {
+            self.events += 1;
+            self.with_time += usize::from(e.timestamp.is_some());
+            self.with_actor += usize::from(e.resource.is_some());
+            for (k, _) in &e.attributes {
+                if !self.keys.contains(&**k) {
+                    self.keys.insert(k.to_string());
+                }
+            }
+        }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+}
+
+/// A perspective that could not be checked as asked, for lack of data in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetupWarning {
+    /// `no-timestamps`, `no-communication-fields`, `no-acknowledgements`,
+    /// `no-resources`, `no-facts`, `empty-log`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// What a procedure's perspectives need that the log did not carry. Findings in those
+/// perspectives rest on absent data: a warning says so (and `--strict` fails on it).
+pub fn setup_warnings(
+    auditor: Option<&Auditor<'_>>,
+    perspectives: Perspectives,
+    carried: &Carried,
+) -> Vec<SetupWarning> {
+    let mut out = Vec::new();
+    if carried.events == 0 {
+        out.push(SetupWarning {
+            kind: "empty-log",
+            message: "the log holds no events: nothing was checked".into(),
+        });
+        return out;
+    }
+    let Some(a) = auditor else {
+        return out;
+    };
+    let needs = a.needs();
+    if (perspectives.time || perspectives.monitoring) && needs.times && carried.with_time == 0 {
+        out.push(SetupWarning {
+            kind: "no-timestamps",
+            message: "no event has a readable timestamp: time limits, acknowledgements, \
+                      monitoring and escalations cannot be checked (is the timestamp column \
+                      named right? see --timestamp and --timestamp-format)"
+                .into(),
+        });
+    }
+    if perspectives.communication
+        && !needs.communication.is_empty()
+        && !needs.communication.iter().any(|k| carried.has(k))
+    {
+        out.push(SetupWarning {
+            kind: "no-communication-fields",
+            message: format!(
+                "no event carries {}: every inform and instruct will read as not done",
+                needs
+                    .communication
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    if perspectives.communication && needs.acknowledgements && !carried.has("acknowledges") {
+        out.push(SetupWarning {
+            kind: "no-acknowledgements",
+            message: "no event carries `acknowledges`: every acknowledgement the procedure \
+                      asks for will read as missing"
+                .into(),
+        });
+    }
+    if perspectives.resources
+        && needs.resources
+        && carried.with_actor == 0
+        && !carried.has(&needs.resource_field)
+    {
+        out.push(SetupWarning {
+            kind: "no-resources",
+            message: format!(
+                "no event names a resource (`{}` or the actor column): resource needs will \
+                 read as unmet",
+                needs.resource_field
+            ),
+        });
+    }
+    if perspectives.decisions
+        && !needs.facts.is_empty()
+        && !needs
+            .facts
+            .iter()
+            .any(|f| carried.has(f) || carried.has(&format!("case:{f}")))
+    {
+        out.push(SetupWarning {
+            kind: "no-facts",
+            message: "no event or case carries any of the procedure's facts: decisions \
+                      cannot be re-checked"
+                .into(),
+        });
+    }
+    out
+}
+
+/// The perspectives a log with what `carried` holds can support: those whose data is
+/// wholly absent are left out (used where a case is written by hand, as in a test).
+pub fn supported(auditor: &Auditor<'_>, mut p: Perspectives, carried: &Carried) -> Perspectives {
+    for w in setup_warnings(Some(auditor), p, carried) {
+        match w.kind {
+            "no-timestamps" => {
+                p.time = false;
+                p.monitoring = false;
+            }
+            "no-communication-fields" | "no-acknowledgements" => p.communication = false,
+            "no-resources" => p.resources = false,
+            "no-facts" => p.decisions = false,
+            _ => {}
+        }
+    }
+    p
+}
