@@ -618,6 +618,7 @@ impl<'p> Auditor<'p> {
         case: Option<CaseView<'_>>,
         flow: &CaseResult,
         passes: &[decisions::Pass],
+        still_to_come: Option<Vec<String>>,
         as_of: Option<DateTime<Utc>>,
     ) -> Audit {
         let running = as_of.is_some() && flow.findings.iter().any(|f| f.code == "incomplete");
@@ -631,9 +632,11 @@ impl<'p> Auditor<'p> {
                 ..Audit::default()
             };
         };
+        case.as_of = as_of;
         if running {
             case.now = as_of;
             case.running = true;
+            case.still_to_come = still_to_come;
         }
         let mut audit = Audit {
             running,
@@ -781,6 +784,12 @@ pub(crate) struct CaseView<'a> {
     pub flow: Vec<usize>,
     /// The decisions the alignment passed (set by the checker).
     pub passes: Vec<decisions::Pass>,
+    /// In a running case: the steps the alignment's continuation (the path the facts
+    /// allow from the last event to an end) still requires. A step neither done nor
+    /// among them is not on the case's path.
+    pub still_to_come: Option<Vec<String>>,
+    /// The time the case is checked as of (`--as-of`), running or not.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 /// Splits a recorded list: `[a, b]`, `a, b`, `a; b` or YAML `- a` lines.
@@ -916,6 +925,8 @@ impl<'a> CaseView<'a> {
             running: as_of.is_some(),
             flow: (0..trace.events.len()).collect(),
             passes: Vec::new(),
+            still_to_come: None,
+            as_of: None,
         };
         (view.priorities, view.override_findings) = decisions::priorities(a, &view);
         view

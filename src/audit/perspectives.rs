@@ -48,6 +48,11 @@ fn off_path(
 
 /// Whether a step sits in a branch the case did not take.
 fn branch_not_taken(a: &Auditor<'_>, case: &CaseView<'_>, step: &str) -> bool {
+    if case.running
+        && let Some(rest) = &case.still_to_come
+    {
+        return !rest.iter().any(|s| s == step);
+    }
     off_path(a, case, |d| d.identifies.get(step).copied())
 }
 
@@ -73,6 +78,15 @@ fn judge(
             };
             match due {
                 Some(d) if now > d => Status::Violated,
+                // Checked as of a time before it is due, a case that looks finished may
+                // still record it (an acknowledgement comes after the last step).
+                Some(d) if !case.running && case.as_of.is_some_and(|t| t <= d) => {
+                    if risk_from.is_some_and(|r| case.as_of.is_some_and(|t| t >= r)) {
+                        Status::AtRisk
+                    } else {
+                        Status::Pending
+                    }
+                }
                 _ if !case.running => Status::Violated,
                 _ if risk_from.is_some_and(|r| now >= r) => Status::AtRisk,
                 _ => Status::Pending,
@@ -101,7 +115,8 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
     }
 }
 
-fn at_risk(a: &Auditor<'_>, case: &CaseView<'_>, o: &Obligation, audit: &mut Audit) {
+/// An `at-risk` warning for an obligation past `share` of its limit and not met yet.
+fn at_risk(share: f64, case: &CaseView<'_>, o: &Obligation, audit: &mut Audit) {
     if o.status == Status::AtRisk {
         let mut f = Finding::new(
             "at-risk",
@@ -111,7 +126,7 @@ fn at_risk(a: &Auditor<'_>, case: &CaseView<'_>, o: &Obligation, audit: &mut Aud
             format!(
                 "{} is not met yet and is past {:.0}% of its limit (due {})",
                 o.required,
-                a.at_risk_share * 100.0,
+                share * 100.0,
                 o.due.clone().unwrap_or_default()
             ),
         );
@@ -170,7 +185,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
         event_index: done_i,
         status,
     };
-    at_risk(a, case, &o, audit);
+    at_risk(share, case, &o, audit);
     if status == Status::Violated {
         let anchor_name = case.event(ai).activity.clone();
         let clock_note = on.as_ref().map_or(String::new(), |c| format!(" on {c}"));
@@ -262,6 +277,9 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
             }
         } else if recorded.is_some() {
             Status::Met
+        } else if case.running && done.is_none() {
+            // Due and not recorded yet: a finished case may still record it later.
+            Status::AtRisk
         } else {
             Status::Violated
         };
@@ -281,6 +299,23 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
             event_index: recorded,
             status,
         });
+        if status == Status::AtRisk {
+            let mut f = Finding::new(
+                "at-risk",
+                rule.name.clone(),
+                None,
+                case.now.map(rfc),
+                format!(
+                    "`{}` is not done {} after `{}` ({}): escalation to {to} is due and not recorded yet",
+                    rule.name,
+                    dur(point_ms),
+                    case.event(ai).activity,
+                    rfc(point)
+                ),
+            );
+            f.line = Some(e.line);
+            audit.findings.push(f);
+        }
         if status == Status::Violated {
             let mut f = Finding::new(
                 "missed-escalation",
@@ -392,7 +427,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         event_index: ack,
         status,
     };
-    at_risk(a, case, &o, audit);
+    at_risk(a.at_risk_share, case, &o, audit);
     if status == Status::Violated {
         let mut f = match (ack, done) {
             (Some(j), Some(t)) => {
@@ -543,7 +578,7 @@ fn monitor(a: &Auditor<'_>, case: &CaseView<'_>, m: &super::MonitorRule, audit: 
         event_index: updates.last().map(|(i, _)| *i),
         status,
     };
-    at_risk(a, case, &o, audit);
+    at_risk(a.at_risk_share, case, &o, audit);
     audit.obligations.push(o);
 }
 

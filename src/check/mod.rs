@@ -236,16 +236,41 @@ impl<'a> Checker<'a> {
                 }
                 _ => Vec::new(),
             };
-            results.push((r, passes));
+            // What a running case's path still requires after its last event.
+            let still: Option<Vec<String>> = match (&al, self.opts.as_of) {
+                (Some(al), Some(_)) => {
+                    let last = al.moves.iter().rposition(|m| {
+                        matches!(
+                            m,
+                            crate::petri::align::Move::Sync { .. }
+                                | crate::petri::align::Move::Log { .. }
+                        )
+                    });
+                    Some(
+                        al.moves
+                            .iter()
+                            .skip(last.map_or(0, |k| k + 1))
+                            .filter_map(|m| match *m {
+                                crate::petri::align::Move::Model { transition } => {
+                                    self.net.transitions[transition].label.clone()
+                                }
+                                _ => None,
+                            })
+                            .collect(),
+                    )
+                }
+                _ => None,
+            };
+            results.push((r, passes, still));
         }
         let as_of = self.opts.as_of;
         let verdicts: Vec<Verdict> = prepared
             .into_par_iter()
             .zip(results.into_par_iter())
             .zip(traces.par_iter())
-            .map(|(((view, _), (mut r, passes)), t)| match auditor {
+            .map(|(((view, _), (mut r, passes, still)), t)| match auditor {
                 Some(a) => {
-                    let mut audit = a.audit_view(t, view, &r, &passes, as_of);
+                    let mut audit = a.audit_view(t, view, &r, &passes, still, as_of);
                     a.merge(&mut r, &mut audit);
                     Verdict {
                         result: r,

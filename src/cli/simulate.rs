@@ -36,6 +36,11 @@ pub(crate) struct Args {
     /// fact out) instead of drawing them from the fact types.
     #[arg(long, value_name = "FILE")]
     facts: Option<PathBuf>,
+    /// Inject only these kinds of deviation (comma-separated finding codes: missing-step,
+    /// unexpected-step, wrong-order, wrong-branch, deadline-missed, not-acknowledged,
+    /// monitoring-gap, resource-lacks-capability).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,6 +130,17 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     opts.deviation_rate = args.deviation_rate;
     opts.start = start;
     opts.facts = facts;
+    if let Some(k) = args
+        .kinds
+        .iter()
+        .find(|k| !crate::simulate::KINDS.contains(&k.as_str()))
+    {
+        return usage_error(&format!(
+            "--kinds: `{k}` is not a kind of deviation the simulator injects (one of {})",
+            crate::simulate::KINDS.join(", ")
+        ));
+    }
+    opts.kinds = args.kinds.clone();
     let (cases, truth) = match simulate(&p, &opts) {
         Ok(x) => x,
         Err(e) => return usage_error(&e),

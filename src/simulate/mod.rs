@@ -44,6 +44,8 @@ pub struct Options {
     /// The first case's start; later cases start a few minutes apart.
     pub start: DateTime<Utc>,
     pub facts: Option<FactWeights>,
+    /// The kinds of deviation to inject (from [`KINDS`]); empty: all of them.
+    pub kinds: Vec<String>,
 }
 
 impl Options {
@@ -56,6 +58,7 @@ impl Options {
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_default(),
             facts: None,
+            kinds: Vec::new(),
         }
     }
 }
@@ -642,7 +645,11 @@ impl<'p> Sim<'p> {
             deviation: None,
         };
         if inject {
-            let mut kinds: Vec<&str> = KINDS.to_vec();
+            let mut kinds: Vec<&str> = KINDS
+                .iter()
+                .copied()
+                .filter(|k| self.opts.kinds.is_empty() || self.opts.kinds.iter().any(|x| x == k))
+                .collect();
             while !kinds.is_empty() {
                 let k = kinds.remove(rng.below(kinds.len()));
                 if let Some(p) = self.inject(k, &normal, &walker, &ctx, &mut rng) {

@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod conformance;
 mod corpus;
+mod decisions;
 mod errors;
 mod explain;
 mod graph;
