@@ -71,8 +71,8 @@ pub const CODES: &[Code] = &[
         code: "wrong-branch",
         perspective: "decisions",
         severity: Error,
-        summary: "At a `decide`, the branch taken is not the one the facts known at that moment call for.",
-        evidence: "The first step of a branch identifies the branch; facts are case attributes, or event attributes from their event on.",
+        summary: "At a `decide`, the branch taken (an empty one included) is not the one the facts known at that moment call for.",
+        evidence: "The branch taken is read off the data-aware alignment, silent moves included; facts are case attributes, or event attributes from their event on, read at the first control-flow event after the decision.",
     },
     Code {
         code: "unjustified-override",
