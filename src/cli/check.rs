@@ -30,22 +30,16 @@ pub(crate) struct Args {
     #[arg(long, value_name = "NET.pnml")]
     model: Option<PathBuf>,
     /// Event logs: XES (`.xes`, `.xes.gz`), CSV (`.csv`, `.csv.gz`), JSON Lines (`.jsonl`) or
-    /// YAML (`.yaml`: `cases:` with `id`, `facts` and `events` of `activity`, `time`, `actor`).
+    /// YAML (`.yaml`: `cases:` with `id`, `facts` and `events` of `activity`, `time`, `actor`);
+    /// `-` reads standard input (with --input-format).
     #[arg(required = true)]
     logs: Vec<PathBuf>,
-    /// Attribute(s) naming the activity; several are joined with `+`
-    /// (`concept:name,lifecycle:transition` for BPIC 2013).
-    #[arg(long, value_delimiter = ',', default_value = "concept:name")]
-    activity: Vec<String>,
-    /// CSV/JSON Lines column holding the case id.
-    #[arg(long, default_value = "case:concept:name")]
-    case: String,
-    /// Column holding the event time.
-    #[arg(long, default_value = "time:timestamp")]
-    timestamp: String,
-    /// strftime format of the timestamps, e.g. `%d/%m/%Y %H:%M` (default: RFC 3339 and ISO forms).
-    #[arg(long, value_name = "FMT")]
-    timestamp_format: Option<String>,
+    /// CSV/JSON Lines column holding the case id [default: the procedure's mapping, else
+    /// case:concept:name].
+    #[arg(long, value_name = "COLUMN")]
+    case: Option<String>,
+    #[command(flatten)]
+    read: super::LogArgs,
     /// Keep each case's events in file order instead of ordering them by timestamp.
     #[arg(long)]
     keep_file_order: bool,
@@ -187,28 +181,31 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         (a, None) => a,
     };
     let activity_map = loaded.as_ref().map(|(m, _)| m);
-    let opts = LogOptions {
-        activity: args.activity.clone(),
-        case: args.case.clone(),
-        timestamp: args.timestamp.clone(),
-        resource: "org:resource".into(),
-        timestamp_format: args.timestamp_format.clone(),
-        keep_file_order: args.keep_file_order,
-        // Control flow needs only activity, time and resource; the perspectives name
-        // the other columns they read.
-        keep_attributes: false,
-        extra: auditor
-            .as_ref()
-            .filter(|_| wanted.any())
-            .map(|a| a.columns().into_iter().collect())
-            .unwrap_or_default(),
+    let opts = match args.read.options(
+        loaded.as_ref().map(|(_, p)| p),
+        args.case.clone(),
+        args.keep_file_order,
+        &args.logs,
+    ) {
+        Ok(o) => LogOptions {
+            // Control flow needs only activity, time and resource; the perspectives name
+            // the other columns they read.
+            keep_attributes: false,
+            extra: auditor
+                .as_ref()
+                .filter(|_| wanted.any())
+                .map(|a| a.columns().into_iter().collect())
+                .unwrap_or_default(),
+            ..o
+        },
+        Err(s) => return s,
     };
     let mut aligner = Aligner::new(&net);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut results: Vec<Checked> = Vec::new();
     let mut totals = ReadStats::default();
-    let mut rejected = 0usize;
+    let mut rejections = super::Rejections::new(args.read.max_errors);
     let mut unreadable = false;
     let mut progress = Progress::new();
     let mut cases_seen = 0usize;
@@ -322,11 +319,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         // One thread reads and groups the log while this one aligns and reports: batches
         // of cases pass through a bounded channel, so memory stays bounded.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<crate::log::Trace>>(2);
-        let (stats, rejected_here) = std::thread::scope(|scope| {
+        let stats = std::thread::scope(|scope| {
             let opts = &opts;
+            let rejections = &mut rejections;
             let reader = scope.spawn(move || {
                 let mut pending: Vec<crate::log::Trace> = Vec::new();
-                let mut rejected = 0usize;
                 let stats = read_log(
                     log,
                     opts,
@@ -336,15 +333,12 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                             let _ = tx.send(std::mem::take(&mut pending));
                         }
                     },
-                    &mut |r| {
-                        rejected += 1;
-                        eprintln!("error: {}: {}", r.location, r.reason);
-                    },
+                    &mut |r| rejections.add(&r),
                 );
                 if !pending.is_empty() {
                     let _ = tx.send(pending);
                 }
-                (stats, rejected)
+                stats
             });
             for received in rx {
                 cases_seen += received.len();
@@ -361,16 +355,10 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             }
             reader
                 .join()
-                .unwrap_or_else(|_| (Err("the log reader stopped unexpectedly".to_string()), 0))
+                .unwrap_or_else(|_| Err("the log reader stopped unexpectedly".to_string()))
         });
-        rejected += rejected_here;
         match stats {
-            Ok(s) => {
-                totals.cases += s.cases;
-                totals.events_read += s.events_read;
-                totals.events_in_cases += s.events_in_cases;
-                totals.events_rejected += s.events_rejected;
-            }
+            Ok(s) => totals.add(&s),
             Err(e) => {
                 eprintln!("error: {e}");
                 unreadable = true;
@@ -382,6 +370,13 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             eprintln!("error: cannot write output: {e}");
             return ExitStatus::Error;
         }
+    }
+    rejections.finish();
+    super::log_warnings(&totals, &opts);
+    // An empty or header-only log gives no verdict: never "100% conforming".
+    let nothing_read = totals.cases == 0;
+    if nothing_read && !unreadable {
+        eprintln!("error: no cases were read");
     }
     match args.format {
         Format::Human => {
@@ -407,6 +402,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Format::Junit => {
             let _ = write!(out, "{}", junit(&name, &results));
         }
+        Format::Jsonl | Format::Csv if nothing_read => {}
         Format::Jsonl | Format::Csv => {
             eprintln!(
                 "{} cases: {} conforming; {} events read = {} checked + {} rejected",
@@ -420,7 +416,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     }
     progress.clear();
     let _ = out.flush();
-    if unreadable || rejected > 0 {
+    if unreadable || nothing_read || rejections.count() > 0 {
         ExitStatus::Error
     } else if match args.fail_on {
         Some(FailOn::Nonconforming | FailOn::Error) => summary.conforming < summary.cases,
@@ -543,7 +539,10 @@ fn human(
         100.0
     };
     out.push_str(&format!("checked against {name}\n"));
-    out.push_str(&format!(
+    if s.cases == 0 {
+        out.push_str("no cases were read\n");
+    } else {
+        out.push_str(&format!(
         "{} cases: {} conforming ({pct:.1}%), mean fitness {:.4}\n",
         s.cases,
         s.conforming,
@@ -553,6 +552,7 @@ fn human(
             1.0
         }
     ));
+    }
     out.push_str(&format!(
         "{} events read = {} checked + {} rejected\n",
         totals.events_read, totals.events_in_cases, totals.events_rejected

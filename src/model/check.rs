@@ -709,6 +709,19 @@ impl<'a> Checker<'a> {
                                 }
                             }
                         }
+                        MapItem::Timezone { zone, .. } => {
+                            // The IANA database as chrono-tz carries it.
+                            if zone.value.parse::<chrono_tz::Tz>().is_err() {
+                                self.error(
+                                    "invalid-literal",
+                                    zone.span,
+                                    format!("`{}` is not an IANA time zone name", zone.value),
+                                    "not a time zone",
+                                    "use a name such as \"Europe/London\" or \"UTC\"".into(),
+                                );
+                            }
+                        }
+                        MapItem::TimestampFormat { .. } => {}
                     }
                 }
             }
