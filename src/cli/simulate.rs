@@ -129,6 +129,12 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(x) => x,
         Err(e) => return usage_error(&e),
     };
+    if cases.iter().all(|c| c.events.is_empty()) {
+        return usage_error(&format!(
+            "`{}` has no flow to walk (a library?): there is nothing to simulate",
+            args.procedure.display()
+        ));
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // The log is written in the procedure's profile (its `mapping`), so `check` reads it back.

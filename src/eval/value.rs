@@ -151,15 +151,18 @@ pub enum Stamp {
     Local(NaiveDateTime),
 }
 
-/// Reads a timestamp with a strftime format, or RFC 3339 and the ISO forms without one,
-/// keeping apart a time with an offset from a local time without one.
+/// Reads a timestamp with a strftime format, else as RFC 3339 or one of the ISO forms
+/// (which no day-first or month-first format can be mistaken for), keeping apart a time
+/// with an offset from a local time without one.
 pub fn read_stamp(s: &str, format: Option<&str>) -> Option<Stamp> {
     let s = s.trim();
     if let Some(f) = format {
-        return DateTime::parse_from_str(s, f)
+        let read = DateTime::parse_from_str(s, f)
             .map(Stamp::Zoned)
-            .or_else(|_| NaiveDateTime::parse_from_str(s, f).map(Stamp::Local))
-            .ok();
+            .or_else(|_| NaiveDateTime::parse_from_str(s, f).map(Stamp::Local));
+        if let Ok(t) = read {
+            return Some(t);
+        }
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(Stamp::Zoned(t));

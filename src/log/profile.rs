@@ -209,7 +209,7 @@ pub(crate) fn event_time(
 ) -> Result<DateTime<FixedOffset>, TimeError> {
     let stamp = read_stamp(text, opts.timestamp_format.as_deref()).ok_or_else(|| {
         TimeError::Unreadable(match &opts.timestamp_format {
-            Some(f) => format!("timestamp `{text}` does not match the format `{f}`"),
+            Some(f) => format!("timestamp `{text}` matches neither the format `{f}` nor RFC 3339"),
             None => format!("timestamp `{text}` cannot be read (use --timestamp-format)"),
         })
     })?;
