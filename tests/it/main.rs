@@ -11,6 +11,7 @@ mod errors;
 mod explain;
 mod graph;
 mod lint;
+mod logs;
 mod robustness;
 mod simulate;
 mod suite;
