@@ -515,9 +515,7 @@ impl Cx<'_> {
                         | Rule::map_attribute
                         | Rule::map_value
                         | Rule::map_timezone
-                        | Rule::map_timestamp_format => {
-                            items.push(self.map_item(p)?)
-                        }
+                        | Rule::map_timestamp_format => items.push(self.map_item(p)?),
                         _ => {}
                     }
                 }

@@ -543,15 +543,15 @@ fn human(
         out.push_str("no cases were read\n");
     } else {
         out.push_str(&format!(
-        "{} cases: {} conforming ({pct:.1}%), mean fitness {:.4}\n",
-        s.cases,
-        s.conforming,
-        if s.cases > 0 {
-            s.fitness_sum / s.cases as f64
-        } else {
-            1.0
-        }
-    ));
+            "{} cases: {} conforming ({pct:.1}%), mean fitness {:.4}\n",
+            s.cases,
+            s.conforming,
+            if s.cases > 0 {
+                s.fitness_sum / s.cases as f64
+            } else {
+                1.0
+            }
+        ));
     }
     out.push_str(&format!(
         "{} events read = {} checked + {} rejected\n",

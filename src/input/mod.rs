@@ -272,7 +272,9 @@ fn read_csv(
         lines: newlines.clone(),
     };
     let line_at = |byte: u64| newlines.borrow_mut().line_at(byte);
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(counted);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(counted);
     let headers: std::sync::Arc<Vec<String>> = rdr
         .headers()
         .map_err(|e| format!("{file}:1: cannot read the header row: {e}"))?

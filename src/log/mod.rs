@@ -734,7 +734,14 @@ fn read_rows(
             );
             return;
         };
-        end_run(&mut run, Some(&case), &mut open, &mut ready, stats, &mut flush);
+        end_run(
+            &mut run,
+            Some(&case),
+            &mut open,
+            &mut ready,
+            stats,
+            &mut flush,
+        );
         match make_event(attrs, opts, &mut assumed) {
             Ok(mut e) => {
                 let entry = open.entry(case.clone()).or_insert_with(|| {

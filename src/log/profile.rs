@@ -177,7 +177,11 @@ pub fn log_options(
             .or((!m.activity.is_empty()).then_some(m.activity))
             .unwrap_or(d.activity),
         case: flags.case.clone().or(m.case).unwrap_or(d.case),
-        timestamp: flags.timestamp.clone().or(m.timestamp).unwrap_or(d.timestamp),
+        timestamp: flags
+            .timestamp
+            .clone()
+            .or(m.timestamp)
+            .unwrap_or(d.timestamp),
         resource: flags.actor.clone().or(m.actor).unwrap_or(d.resource),
         timestamp_format: flags.timestamp_format.clone().or(m.timestamp_format),
         keep_file_order: flags.keep_file_order,

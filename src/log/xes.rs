@@ -35,14 +35,7 @@ pub fn read_xes(
     each: &mut dyn FnMut(Trace),
     reject: &mut dyn FnMut(Rejected),
 ) -> Result<(), String> {
-    read_xes_into(
-        path,
-        opts,
-        each,
-        reject,
-        &mut 0,
-        &mut KeySet::default(),
-    )
+    read_xes_into(path, opts, each, reject, &mut 0, &mut KeySet::default())
 }
 
 /// [`read_xes`], counting local times read as UTC in `assumed` and collecting the

@@ -309,7 +309,9 @@ fn zone_less_times_are_local_times_in_the_declared_zone() {
          m1,reply,2026-06-01 09:50,bob\n\
          m1,close,2026-06-01 10:00,bob\n",
     );
-    let (code, out, err) = procedo(&["explain", "-p", REPLY, &log, "--case", "m1", "--format", "json"]);
+    let (code, out, err) = procedo(&[
+        "explain", "-p", REPLY, &log, "--case", "m1", "--format", "json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let times: Vec<&str> = v["events"]
@@ -371,12 +373,28 @@ fn local_times_at_the_clock_changes() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("2026-03-29 00:59:59", Ok("2026-03-29T00:59:59+00:00")),
-        ("2026-03-29 01:00:00", Err("does not exist in Europe/London (the clocks go forward over it)")),
-        ("2026-03-29 01:59:59", Err("does not exist in Europe/London (the clocks go forward over it)")),
+        (
+            "2026-03-29 01:00:00",
+            Err("does not exist in Europe/London (the clocks go forward over it)"),
+        ),
+        (
+            "2026-03-29 01:59:59",
+            Err("does not exist in Europe/London (the clocks go forward over it)"),
+        ),
         ("2026-03-29 02:00:00", Ok("2026-03-29T02:00:00+01:00")),
         ("2026-10-25 00:59:59", Ok("2026-10-25T00:59:59+01:00")),
-        ("2026-10-25 01:00:00", Err("happens twice in Europe/London (the clocks go back): write it with its offset, 2026-10-25T01:00:00+01:00 or 2026-10-25T01:00:00+00:00")),
-        ("2026-10-25 01:59:59", Err("happens twice in Europe/London (the clocks go back): write it with its offset, 2026-10-25T01:59:59+01:00 or 2026-10-25T01:59:59+00:00")),
+        (
+            "2026-10-25 01:00:00",
+            Err(
+                "happens twice in Europe/London (the clocks go back): write it with its offset, 2026-10-25T01:00:00+01:00 or 2026-10-25T01:00:00+00:00",
+            ),
+        ),
+        (
+            "2026-10-25 01:59:59",
+            Err(
+                "happens twice in Europe/London (the clocks go back): write it with its offset, 2026-10-25T01:59:59+01:00 or 2026-10-25T01:59:59+00:00",
+            ),
+        ),
         ("2026-10-25 02:00:00", Ok("2026-10-25T02:00:00+00:00")),
     ];
     for (local, expected) in cases {
@@ -385,8 +403,9 @@ fn local_times_at_the_clock_changes() {
             "dst.csv",
             &format!("Ref,Action,When,Who\nm1,log,{local},ann\n"),
         );
-        let (code, out, err) =
-            procedo(&["explain", "-p", REPLY, &log, "--case", "m1", "--format", "json"]);
+        let (code, out, err) = procedo(&[
+            "explain", "-p", REPLY, &log, "--case", "m1", "--format", "json",
+        ]);
         match expected {
             Ok(time) => {
                 assert_eq!(code, 0, "{local}: {err}");
@@ -446,16 +465,17 @@ fn zone_less_times_without_a_zone_are_an_error_or_a_loud_assumption() {
 #[test]
 fn the_mapping_timezone_line_is_validated() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(REPLY)
-        .unwrap()
-        .replace(
-            MAPPED_ZONE,
-            "  attribute \"Who\" -> actor\n  timezone \"Mars/Olympus\"\n",
-        );
+    let text = std::fs::read_to_string(REPLY).unwrap().replace(
+        MAPPED_ZONE,
+        "  attribute \"Who\" -> actor\n  timezone \"Mars/Olympus\"\n",
+    );
     let p = write(dir.path(), "bad.proc", &text);
     let (code, out, _) = procedo(&["lint", "--color", "never", &p]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("`Mars/Olympus` is not an IANA time zone name"), "{out}");
+    assert!(
+        out.contains("`Mars/Olympus` is not an IANA time zone name"),
+        "{out}"
+    );
     let (code, out, _) = procedo(&["fmt", "--check", REPLY]);
     assert_eq!(code, 0, "{out}");
 }
@@ -472,17 +492,23 @@ fn a_byte_order_mark_is_skipped() {
     let csv = write(
         dir.path(),
         "bom.csv",
-        &format!("{bom}Ref,Action,When,Who\nm1,log,2026-06-01 09:00,ann\nm1,reply,2026-06-01 09:30,bob\nm1,close,2026-06-01 10:00,bob\n"),
+        &format!(
+            "{bom}Ref,Action,When,Who\nm1,log,2026-06-01 09:00,ann\nm1,reply,2026-06-01 09:30,bob\nm1,close,2026-06-01 10:00,bob\n"
+        ),
     );
     let jsonl = write(
         dir.path(),
         "bom.jsonl",
-        &format!("{bom}{{\"Ref\":\"m1\",\"Action\":\"log\",\"When\":\"2026-06-01 09:00\",\"Who\":\"ann\"}}\n{{\"Ref\":\"m1\",\"Action\":\"reply\",\"When\":\"2026-06-01 09:30\",\"Who\":\"bob\"}}\n{{\"Ref\":\"m1\",\"Action\":\"close\",\"When\":\"2026-06-01 10:00\",\"Who\":\"bob\"}}\n"),
+        &format!(
+            "{bom}{{\"Ref\":\"m1\",\"Action\":\"log\",\"When\":\"2026-06-01 09:00\",\"Who\":\"ann\"}}\n{{\"Ref\":\"m1\",\"Action\":\"reply\",\"When\":\"2026-06-01 09:30\",\"Who\":\"bob\"}}\n{{\"Ref\":\"m1\",\"Action\":\"close\",\"When\":\"2026-06-01 10:00\",\"Who\":\"bob\"}}\n"
+        ),
     );
     let yaml = write(
         dir.path(),
         "bom.yaml",
-        &format!("{bom}cases:\n  - id: m1\n    events:\n      - {{activity: log, time: \"2026-06-01 09:00\", actor: ann}}\n      - {{activity: reply, time: \"2026-06-01 09:30\", actor: bob}}\n      - {{activity: close, time: \"2026-06-01 10:00\", actor: bob}}\n"),
+        &format!(
+            "{bom}cases:\n  - id: m1\n    events:\n      - {{activity: log, time: \"2026-06-01 09:00\", actor: ann}}\n      - {{activity: reply, time: \"2026-06-01 09:30\", actor: bob}}\n      - {{activity: close, time: \"2026-06-01 10:00\", actor: bob}}\n"
+        ),
     );
     for log in [&csv, &jsonl, &yaml] {
         let (code, out, err) = procedo(&["check", "-p", &p, log]);
@@ -500,8 +526,13 @@ fn a_byte_order_mark_is_skipped() {
 fn crlf_csv_line_numbers_are_right() {
     let dir = tempfile::tempdir().unwrap();
     for (name, eol) in [("crlf.csv", "\r\n"), ("lf.csv", "\n")] {
-        let text = ["Ref,Action,When,Who", "m1,log,2026-06-01 09:00,ann", "m1,reply,soon,bob", "m1,close"]
-            .join(eol)
+        let text = [
+            "Ref,Action,When,Who",
+            "m1,log,2026-06-01 09:00,ann",
+            "m1,reply,soon,bob",
+            "m1,close",
+        ]
+        .join(eol)
             + eol;
         let log = write(dir.path(), name, &text);
         let (code, _, err) = procedo(&["check", "-p", REPLY, &log]);
@@ -528,11 +559,21 @@ fn a_dash_reads_standard_input() {
         err,
         "error: reading a log from standard input (`-`) needs --input-format xes|csv|jsonl|yaml\n"
     );
-    let (code, out, err) = procedo_stdin(&["check", "-p", REPLY, "-", "--input-format", "csv"], csv);
+    let (code, out, err) =
+        procedo_stdin(&["check", "-p", REPLY, "-", "--input-format", "csv"], csv);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1 cases: 1 conforming (100.0%)"), "{out}");
     let (code, out, err) = procedo_stdin(
-        &["explain", "-p", REPLY, "-", "--input-format", "csv", "--case", "m1"],
+        &[
+            "explain",
+            "-p",
+            REPLY,
+            "-",
+            "--input-format",
+            "csv",
+            "--case",
+            "m1",
+        ],
         csv,
     );
     assert_eq!(code, 0, "{err}");
