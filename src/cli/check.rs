@@ -372,7 +372,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         }
     }
     rejections.finish();
-    super::log_warnings(&totals, &opts);
+    super::log_warnings(&totals, &opts, loaded.as_ref().map(|(_, p)| p));
     // An empty or header-only log gives no verdict: never "100% conforming".
     let nothing_read = totals.cases == 0;
     if nothing_read && !unreadable {

@@ -78,7 +78,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
-    super::log_warnings(&stats, &opts);
+    super::log_warnings(&stats, &opts, Some(&p));
     let Some(trace) = found else {
         return usage_error(&format!(
             "no case `{}` in `{}`",

@@ -317,8 +317,24 @@ impl Rejections {
     }
 }
 
-/// Set-up warnings from what a log carried: no times at all, times read as UTC.
-pub(crate) fn log_warnings(stats: &crate::log::ReadStats, opts: &crate::log::LogOptions) {
+/// Set-up warnings from what a log carried: no times at all, no actors for the
+/// procedure's actor constraints, times read as UTC.
+pub(crate) fn log_warnings(
+    stats: &crate::log::ReadStats,
+    opts: &crate::log::LogOptions,
+    procedure: Option<&crate::model::Procedure>,
+) {
+    let actor_rules = procedure
+        .map(crate::log::actor_constraints)
+        .unwrap_or_default();
+    if stats.events_in_cases > 0 && stats.events_with_actor == 0 && !actor_rules.is_empty() {
+        eprintln!(
+            "warning: no event has an actor in `{}`: {} could not be checked; name the actor \
+             column with --actor or `attribute \"COLUMN\" -> actor` in the mapping",
+            opts.resource,
+            actor_rules.join(", ")
+        );
+    }
     if stats.events_in_cases > 0 && stats.events_without_timestamp == stats.events_in_cases {
         let seen: Vec<&str> = stats.columns.iter().map(String::as_str).collect();
         eprintln!(

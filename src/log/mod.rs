@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 
-pub use profile::{Columns, LogFlags, LogFormat, Mapping, log_options};
+pub use profile::{Columns, LogFlags, LogFormat, Mapping, actor_constraints, log_options};
 pub use xes::read_xes;
 
 use profile::{TimeError, event_time};

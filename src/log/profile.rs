@@ -114,6 +114,23 @@ impl Mapping {
     }
 }
 
+/// The constraints of a procedure's own file that compare actors (`different actor` or
+/// `same actor`): they need the log's actor column.
+pub fn actor_constraints(p: &crate::model::Procedure) -> Vec<String> {
+    use crate::ast::{ConstraintKind, Section};
+    let mut out = Vec::new();
+    for s in &p.ast().sections {
+        if let Section::Constraints { items, .. } = s {
+            for c in items {
+                if matches!(c.kind, ConstraintKind::Actor { .. }) {
+                    out.push(c.name.text.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The case, activity, time and actor columns of a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Columns {

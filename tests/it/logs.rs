@@ -476,6 +476,16 @@ fn the_mapping_timezone_line_is_validated() {
         out.contains("`Mars/Olympus` is not an IANA time zone name"),
         "{out}"
     );
+    let twice = std::fs::read_to_string(REPLY)
+        .unwrap()
+        .replace(MAPPED_ZONE, &format!("{MAPPED_ZONE}  timezone \"UTC\"\n"));
+    let p = write(dir.path(), "twice.proc", &twice);
+    let (code, out, _) = procedo(&["lint", "--color", "never", &p]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the mapping has more than one time zone"),
+        "{out}"
+    );
     let (code, out, _) = procedo(&["fmt", "--check", REPLY]);
     assert_eq!(code, 0, "{out}");
 }
@@ -640,6 +650,33 @@ fn a_missing_timestamp_column_is_warned_about() {
     let (code, out, err) = procedo(&["check", "-p", REPLY, &log, "--timestamp", "Time", "-v"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("deadline-missed"), "{out}");
+}
+
+/// A procedure with a `different actor` constraint warns when no event has an actor,
+/// instead of letting the constraint pass unchecked.
+#[test]
+fn a_missing_actor_column_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "noactor.csv",
+        "Ref,Action,When,User\n\
+         m1,log,2026-06-01 09:00,ann\n\
+         m1,reply,2026-06-01 09:30,ann\n\
+         m1,close,2026-06-01 10:00,bob\n",
+    );
+    let (code, out, err) = procedo(&["check", "-p", REPLY, &log]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        err,
+        "warning: no event has an actor in `Who`: replier_is_not_logger could not be checked; \
+         name the actor column with --actor or `attribute \"COLUMN\" -> actor` in the mapping\n"
+    );
+    assert!(out.contains("1 cases: 1 conforming (100.0%)"), "{out}");
+    let (code, out, err) = procedo(&["check", "-p", REPLY, &log, "--actor", "User"]);
+    assert_eq!(code, 0);
+    assert_eq!(err, "");
+    assert!(out.contains("1 cases: 0 conforming (0.0%)"), "{out}");
 }
 
 /// An empty or header-only log is not "100% conforming": no cases were read, exit 2.
