@@ -554,6 +554,14 @@ impl Printer<'_> {
                             &format!("attribute {} -> {}", quote(&column.value), field.text),
                             *span,
                         ),
+                        MapItem::Timezone { zone, span } => {
+                            self.line(1, &format!("timezone {}", quote(&zone.value)), *span)
+                        }
+                        MapItem::TimestampFormat { format, span } => self.line(
+                            1,
+                            &format!("timestamp format {}", quote(&format.value)),
+                            *span,
+                        ),
                         MapItem::Value {
                             fact,
                             raw,

@@ -49,8 +49,12 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// A UTF-8 byte-order mark at the start is dropped (spans count from after it).
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        let text: String = text.into();
+        let mut text: String = text.into();
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceFile {

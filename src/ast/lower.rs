@@ -511,9 +511,11 @@ impl Cx<'_> {
                 let mut items = Vec::new();
                 for p in c.pairs.clone() {
                     match p.as_rule() {
-                        Rule::map_activity | Rule::map_attribute | Rule::map_value => {
-                            items.push(self.map_item(p)?)
-                        }
+                        Rule::map_activity
+                        | Rule::map_attribute
+                        | Rule::map_value
+                        | Rule::map_timezone
+                        | Rule::map_timestamp_format => items.push(self.map_item(p)?),
                         _ => {}
                     }
                 }
@@ -1643,6 +1645,14 @@ impl Cx<'_> {
                     span,
                 }
             }
+            Rule::map_timezone => MapItem::Timezone {
+                zone: self.string(c.need(Rule::string)?),
+                span,
+            },
+            Rule::map_timestamp_format => MapItem::TimestampFormat {
+                format: self.string(c.need(Rule::string)?),
+                span,
+            },
             _ => {
                 let fact = self.name(c.need(Rule::ident)?);
                 let raw = self.string(c.need(Rule::string)?);

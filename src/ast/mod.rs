@@ -862,6 +862,10 @@ pub enum MapItem {
         value: Expr,
         span: Span,
     },
+    /// `timezone "Europe/London"`: the zone of zone-less timestamps in the log.
+    Timezone { zone: Str, span: Span },
+    /// `timestamp format "%d/%m/%Y %H:%M"`: the strftime format of the log's timestamps.
+    TimestampFormat { format: Str, span: Span },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

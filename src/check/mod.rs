@@ -102,6 +102,8 @@ pub struct RunStats {
     pub events_set_aside: usize,
     /// Logs that could not be read at all: (path, reason).
     pub unreadable: Vec<(String, String)>,
+    /// What the logs carried (gathered when perspectives beyond control flow are checked).
+    pub carried: Carried,
 }
 
 impl<'a> Checker<'a> {
@@ -338,6 +340,11 @@ impl<'a> Checker<'a> {
                     if failed.is_some() {
                         continue;
                     }
+                    if self.opts.perspectives.any() {
+                        for t in &batch {
+                            stats.carried.add(t);
+                        }
+                    }
                     for c in self.check_batch(batch) {
                         stats.events_set_aside += c.trace.events.len() - c.flow.len();
                         if let Err(e) = each(c) {
@@ -354,12 +361,7 @@ impl<'a> Checker<'a> {
                 return Err(e);
             }
             match read {
-                Ok(s) => {
-                    stats.read.cases += s.cases;
-                    stats.read.events_read += s.events_read;
-                    stats.read.events_in_cases += s.events_in_cases;
-                    stats.read.events_rejected += s.events_rejected;
-                }
+                Ok(s) => stats.read.add(&s),
                 Err(e) => stats.unreadable.push((log.display().to_string(), e)),
             }
         }

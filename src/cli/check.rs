@@ -29,22 +29,16 @@ pub(crate) struct Args {
     #[arg(long, value_name = "NET.pnml")]
     model: Option<PathBuf>,
     /// Event logs: XES (`.xes`, `.xes.gz`), CSV (`.csv`, `.csv.gz`), JSON Lines (`.jsonl`) or
-    /// YAML (`.yaml`: `cases:` with `id`, `facts` and `events` of `activity`, `time`, `actor`).
+    /// YAML (`.yaml`: `cases:` with `id`, `facts` and `events` of `activity`, `time`, `actor`);
+    /// `-` reads standard input (with --input-format).
     #[arg(required = true)]
     logs: Vec<PathBuf>,
-    /// Attribute(s) naming the activity; several are joined with `+`
-    /// (`concept:name,lifecycle:transition` for BPIC 2013).
-    #[arg(long, value_delimiter = ',', default_value = "concept:name")]
-    activity: Vec<String>,
-    /// CSV/JSON Lines column holding the case id.
-    #[arg(long, default_value = "case:concept:name")]
-    case: String,
-    /// Column holding the event time.
-    #[arg(long, default_value = "time:timestamp")]
-    timestamp: String,
-    /// strftime format of the timestamps, e.g. `%d/%m/%Y %H:%M` (default: RFC 3339 and ISO forms).
-    #[arg(long, value_name = "FMT")]
-    timestamp_format: Option<String>,
+    /// CSV/JSON Lines column holding the case id [default: the procedure's mapping, else
+    /// case:concept:name].
+    #[arg(long, value_name = "COLUMN")]
+    case: Option<String>,
+    #[command(flatten)]
+    read: super::LogArgs,
     /// Keep each case's events in file order instead of ordering them by timestamp.
     #[arg(long)]
     keep_file_order: bool,
@@ -57,6 +51,11 @@ pub(crate) struct Args {
     /// Exit 1 when any case has a finding of this severity (`nonconforming` = `error`).
     #[arg(long = "fail-on", value_enum)]
     fail_on: Option<FailOn>,
+    /// Exit 2 when a set-up warning says a perspective could not be checked as asked (no
+    /// times, no recipients, no acknowledgements, no resources, no facts, no actor for
+    /// actor constraints, times assumed UTC).
+    #[arg(long)]
+    strict: bool,
     /// Perspectives to check beyond control flow (always checked): `all`, `none`, or a list
     /// of decisions, time, communication, monitoring, resources, constraints.
     #[arg(
@@ -162,17 +161,20 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
-    let log_opts = LogOptions {
-        activity: args.activity.clone(),
-        case: args.case.clone(),
-        timestamp: args.timestamp.clone(),
-        resource: "org:resource".into(),
-        timestamp_format: args.timestamp_format.clone(),
-        keep_file_order: args.keep_file_order,
-        // Control flow needs only activity, time and resource; the perspectives name
-        // the other columns they read.
-        keep_attributes: false,
-        extra: checker.columns().into_iter().collect(),
+    let log_opts = match args.read.options(
+        loaded.as_ref().map(|(_, p)| p),
+        args.case.clone(),
+        args.keep_file_order,
+        &args.logs,
+    ) {
+        Ok(o) => LogOptions {
+            // Control flow needs only activity, time and resource; the perspectives name
+            // the other columns they read.
+            keep_attributes: false,
+            extra: checker.columns().into_iter().collect(),
+            ..o
+        },
+        Err(s) => return s,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -201,11 +203,8 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         }
         Ok(())
     };
-    let mut rejected = 0usize;
-    let mut reject = |r: crate::log::Rejected| {
-        rejected += 1;
-        eprintln!("error: {}: {}", r.location, r.reason);
-    };
+    let mut rejections = super::Rejections::new(args.read.max_errors);
+    let mut reject = |r: crate::log::Rejected| rejections.add(&r);
     let stats = match checker.run(&args.logs, &log_opts, &mut each, &mut reject) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitStatus::Success,
@@ -214,10 +213,28 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             return ExitStatus::Error;
         }
     };
-    for (log, e) in &stats.unreadable {
-        eprintln!("error: {log}: {e}");
+    rejections.finish();
+    for (_, e) in &stats.unreadable {
+        // The reader's message names the log.
+        eprintln!("error: {e}");
     }
-    let warnings: Vec<String> = Vec::new();
+    let mut warnings = super::log_warnings(&stats.read, &log_opts, loaded.as_ref().map(|(_, p)| p));
+    for w in crate::check::setup_warnings(
+        checker.auditor(),
+        checker.options().perspectives,
+        &stats.carried,
+    ) {
+        // The reader's own warning on times names the column it looked for.
+        if w.kind != "no-timestamps" && w.kind != "empty-log" {
+            eprintln!("warning: {}", w.message);
+            warnings.push(w.message);
+        }
+    }
+    // An empty or header-only log gives no verdict: never "100% conforming".
+    let nothing_read = stats.read.cases == 0;
+    if nothing_read && stats.unreadable.is_empty() {
+        eprintln!("error: no cases were read");
+    }
     match args.format {
         Format::Human => {
             let _ = write!(
@@ -236,16 +253,18 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Format::Junit => {
             let _ = write!(out, "{}", report::junit(&name, &results));
         }
+        Format::Jsonl | Format::Csv if nothing_read => {}
         Format::Jsonl | Format::Csv => {
             eprintln!("{}", report::closing_line(&summary, &stats));
         }
     }
     progress.clear();
     let _ = out.flush();
-    if !stats.unreadable.is_empty() || rejected > 0 || summary.cases == 0 {
-        if summary.cases == 0 && stats.unreadable.is_empty() && rejected == 0 {
-            eprintln!("error: no cases were read from the log(s): nothing was checked");
-        }
+    if !stats.unreadable.is_empty()
+        || nothing_read
+        || rejections.count() > 0
+        || (args.strict && !warnings.is_empty())
+    {
         ExitStatus::Error
     } else if match args.fail_on {
         Some(FailOn::Nonconforming | FailOn::Error) => summary.conforming < summary.cases,

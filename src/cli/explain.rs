@@ -6,30 +6,25 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{ExitStatus, usage_error};
-use crate::log::{LogOptions, read_log};
+use crate::log::read_log;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The procedure the case is explained against.
     #[arg(short, long)]
     procedure: PathBuf,
-    /// The event log holding the case (XES, CSV, JSON Lines or YAML, as for `check`).
+    /// The event log holding the case (XES, CSV, JSON Lines or YAML, as for `check`; `-`
+    /// reads standard input, with --input-format).
     log: PathBuf,
     /// The id of the case to explain.
     #[arg(long = "case", value_name = "ID")]
     case_id: String,
-    /// Attribute(s) naming the activity; several are joined with `+`.
-    #[arg(long, value_delimiter = ',', default_value = "concept:name")]
-    activity: Vec<String>,
-    /// CSV/JSON Lines column holding the case id.
-    #[arg(long, default_value = "case:concept:name", value_name = "COLUMN")]
-    case_column: String,
-    /// Column holding the event time.
-    #[arg(long, default_value = "time:timestamp")]
-    timestamp: String,
-    /// strftime format of the timestamps (default: RFC 3339 and ISO forms).
-    #[arg(long, value_name = "FMT")]
-    timestamp_format: Option<String>,
+    /// CSV/JSON Lines column holding the case id [default: the procedure's mapping, else
+    /// case:concept:name].
+    #[arg(long, value_name = "COLUMN")]
+    case_column: Option<String>,
+    #[command(flatten)]
+    read: super::LogArgs,
     /// Resources roster (CSV or YAML), as for `check`.
     #[arg(long, value_name = "FILE")]
     roster: Option<PathBuf>,
@@ -57,18 +52,17 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             Ok(x) => x,
             Err(s) => return s,
         };
-    let opts = LogOptions {
-        activity: args.activity.clone(),
-        case: args.case_column.clone(),
-        timestamp: args.timestamp.clone(),
-        resource: "org:resource".into(),
-        timestamp_format: args.timestamp_format.clone(),
-        keep_file_order: false,
-        keep_attributes: true,
-        extra: Default::default(),
+    let opts = match args.read.options(
+        Some(&p),
+        args.case_column.clone(),
+        false,
+        std::slice::from_ref(&args.log),
+    ) {
+        Ok(o) => o,
+        Err(s) => return s,
     };
     let mut found = None;
-    let mut rejected = 0usize;
+    let mut rejections = super::Rejections::new(args.read.max_errors);
     let stats = read_log(
         &args.log,
         &opts,
@@ -77,14 +71,14 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                 found = Some(t);
             }
         },
-        &mut |r| {
-            rejected += 1;
-            eprintln!("error: {}: {}", r.location, r.reason);
-        },
+        &mut |r| rejections.add(&r),
     );
-    if let Err(e) = stats {
-        return usage_error(&e);
-    }
+    rejections.finish();
+    let stats = match stats {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    super::log_warnings(&stats, &opts, Some(&p));
     let Some(trace) = found else {
         return usage_error(&format!(
             "no case `{}` in `{}`",
@@ -107,7 +101,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         eprintln!("error: cannot write output: {e}");
         return ExitStatus::Error;
     }
-    if rejected > 0 {
+    if rejections.count() > 0 {
         ExitStatus::Error
     } else {
         ExitStatus::Success

@@ -203,6 +203,169 @@ pub(crate) fn as_of_and_roster(
     Ok((as_of, roster))
 }
 
+/// How `check` and `explain` read a log: each flag given overrides the procedure's
+/// `mapping`, which overrides the default.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LogArgs {
+    /// Attribute(s) naming the activity; several are joined with `+`
+    /// (`concept:name,lifecycle:transition` for BPIC 2013) [default: the procedure's
+    /// mapping, else concept:name].
+    #[arg(long, value_delimiter = ',')]
+    activity: Option<Vec<String>>,
+    /// Column holding the event time [default: the procedure's mapping, else time:timestamp].
+    #[arg(long, value_name = "COLUMN")]
+    timestamp: Option<String>,
+    /// Column holding the actor of an event [default: the procedure's mapping, else
+    /// org:resource].
+    #[arg(long, value_name = "COLUMN")]
+    actor: Option<String>,
+    /// strftime format of the timestamps, e.g. `%d/%m/%Y %H:%M` [default: the procedure's
+    /// `timestamp format`, else RFC 3339 and ISO forms].
+    #[arg(long, value_name = "FMT")]
+    timestamp_format: Option<String>,
+    /// IANA time zone of timestamps written without an offset, e.g. Europe/London
+    /// [default: the procedure's `timezone`]; they are local times there (DST-correct).
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
+    /// With no time zone declared, read timestamps without an offset as UTC (with a warning)
+    /// instead of stopping.
+    #[arg(long, conflicts_with = "timezone")]
+    assume_utc: bool,
+    /// The log's format (xes, csv, jsonl or yaml); needed to read standard input (`-`).
+    #[arg(long, value_name = "FORMAT", value_parser = clap::value_parser!(crate::log::LogFormat))]
+    input_format: Option<crate::log::LogFormat>,
+    /// Print at most N rejected records; the rest are counted by kind in one line.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_errors: usize,
+}
+
+impl LogArgs {
+    fn flags(
+        &self,
+        case: Option<String>,
+        keep_file_order: bool,
+        paths: &[PathBuf],
+    ) -> crate::log::LogFlags {
+        crate::log::LogFlags {
+            activity: self.activity.clone(),
+            case,
+            timestamp: self.timestamp.clone(),
+            actor: self.actor.clone(),
+            timestamp_format: self.timestamp_format.clone(),
+            timezone: self.timezone.clone(),
+            assume_utc: self.assume_utc,
+            format: self.input_format,
+            keep_file_order,
+            paths: paths.to_vec(),
+        }
+    }
+
+    /// The log options for a procedure (if any): flags over its mapping over the defaults.
+    pub(crate) fn options(
+        &self,
+        procedure: Option<&crate::model::Procedure>,
+        case: Option<String>,
+        keep_file_order: bool,
+        paths: &[PathBuf],
+    ) -> Result<crate::log::LogOptions, ExitStatus> {
+        crate::log::log_options(procedure, &self.flags(case, keep_file_order, paths))
+            .map_err(|e| usage_error(&e))
+    }
+}
+
+/// Prints rejected records up to `--max-errors`, counting the rest by kind.
+pub(crate) struct Rejections {
+    max: usize,
+    shown: usize,
+    more: std::collections::BTreeMap<&'static str, usize>,
+}
+
+impl Rejections {
+    pub(crate) fn new(max: usize) -> Self {
+        Rejections {
+            max,
+            shown: 0,
+            more: Default::default(),
+        }
+    }
+
+    pub(crate) fn add(&mut self, r: &crate::log::Rejected) {
+        if self.shown < self.max {
+            self.shown += 1;
+            eprintln!("error: {}: {}", r.location, r.reason);
+        } else {
+            *self.more.entry(r.kind).or_default() += 1;
+        }
+    }
+
+    /// How many were rejected in all.
+    pub(crate) fn count(&self) -> usize {
+        self.shown + self.more.values().sum::<usize>()
+    }
+
+    /// The closing line for those not shown, if any.
+    pub(crate) fn finish(&self) {
+        let n: usize = self.more.values().sum();
+        if n > 0 {
+            let kinds: Vec<String> = self.more.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            eprintln!(
+                "error: {n} more rejected records not shown (--max-errors {}): {}",
+                self.max,
+                kinds.join(", ")
+            );
+        }
+    }
+}
+
+/// Set-up warnings from what a log carried: no times at all, no actors for the
+/// procedure's actor constraints, times read as UTC.
+pub(crate) fn log_warnings(
+    stats: &crate::log::ReadStats,
+    opts: &crate::log::LogOptions,
+    procedure: Option<&crate::model::Procedure>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut say = |m: String| {
+        eprintln!("warning: {m}");
+        out.push(m);
+    };
+    let actor_rules = procedure
+        .map(crate::log::actor_constraints)
+        .unwrap_or_default();
+    if stats.events_in_cases > 0 && stats.events_with_actor == 0 && !actor_rules.is_empty() {
+        say(format!(
+            "no event has an actor in `{}`: {} could not be checked; name the actor \
+             column with --actor or `attribute \"COLUMN\" -> actor` in the mapping",
+            opts.resource,
+            actor_rules.join(", ")
+        ));
+    }
+    if stats.events_in_cases > 0 && stats.events_without_timestamp == stats.events_in_cases {
+        let seen: Vec<&str> = stats.columns.iter().map(String::as_str).collect();
+        say(format!(
+            "no event has a time in `{}` (columns seen: {}): time limits, \
+             acknowledgements, escalation, monitoring and rosters were not checked; name the \
+             time column with --timestamp or `attribute \"COLUMN\" -> timestamp` in the mapping",
+            opts.timestamp,
+            seen.join(", ")
+        ));
+    } else if stats.events_without_timestamp > 0 {
+        say(format!(
+            "{} of {} events have no time in `{}`: the checks that need their time \
+             were not made on them",
+            stats.events_without_timestamp, stats.events_in_cases, opts.timestamp
+        ));
+    }
+    if stats.events_assumed_utc > 0 {
+        say(format!(
+            "{} timestamps without a time zone were read as UTC (--assume-utc); if \
+             they are local times, give --timezone ZONE instead",
+            stats.events_assumed_utc
+        ));
+    }
+    out
+}
+
 pub(crate) fn usage_error(message: &str) -> ExitStatus {
     eprintln!("error: {message}");
     ExitStatus::Error

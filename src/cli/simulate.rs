@@ -145,12 +145,20 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(x) => x,
         Err(e) => return usage_error(&e),
     };
+    if cases.iter().all(|c| c.events.is_empty()) {
+        return usage_error(&format!(
+            "`{}` has no flow to walk (a library?): there is nothing to simulate",
+            args.procedure.display()
+        ));
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    // The log is written in the procedure's profile (its `mapping`), so `check` reads it back.
+    let cols = crate::log::Mapping::of(&p).columns();
     let written = match args.format {
-        Format::Jsonl => write::jsonl(&cases, &mut out),
-        Format::Csv => write::csv(&cases, &mut out),
-        Format::Xes => write::xes(&cases, &mut out),
+        Format::Jsonl => write::jsonl_as(&cases, &cols, &mut out),
+        Format::Csv => write::csv_as(&cases, &cols, &mut out),
+        Format::Xes => write::xes_as(&cases, &cols, &mut out),
     }
     .and_then(|_| out.flush());
     if let Err(e) = written

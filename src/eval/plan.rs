@@ -662,7 +662,9 @@ impl Plan {
                                     .or_default()
                                     .insert(raw.value.clone(), v);
                             }
-                            ast::MapItem::Activity { .. } => {}
+                            ast::MapItem::Activity { .. }
+                            | ast::MapItem::Timezone { .. }
+                            | ast::MapItem::TimestampFormat { .. } => {}
                         }
                     }
                 }

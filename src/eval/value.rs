@@ -138,9 +138,34 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// Parses a timestamp: RFC 3339, or common ISO forms without a zone (taken as UTC).
 pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
+    match read_stamp(s, None)? {
+        Stamp::Zoned(t) => Some(t),
+        Stamp::Local(t) => Some(t.and_utc().fixed_offset()),
+    }
+}
+
+/// A timestamp as written: with its offset, or a local time with none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stamp {
+    Zoned(DateTime<FixedOffset>),
+    Local(NaiveDateTime),
+}
+
+/// Reads a timestamp with a strftime format, else as RFC 3339 or one of the ISO forms
+/// (which no day-first or month-first format can be mistaken for), keeping apart a time
+/// with an offset from a local time without one.
+pub fn read_stamp(s: &str, format: Option<&str>) -> Option<Stamp> {
     let s = s.trim();
+    if let Some(f) = format {
+        let read = DateTime::parse_from_str(s, f)
+            .map(Stamp::Zoned)
+            .or_else(|_| NaiveDateTime::parse_from_str(s, f).map(Stamp::Local));
+        if let Ok(t) = read {
+            return Some(t);
+        }
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t);
+        return Some(Stamp::Zoned(t));
     }
     for f in [
         "%Y-%m-%d %H:%M:%S%:z",
@@ -148,7 +173,7 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
         "%Y-%m-%dT%H:%M:%S%.f%z",
     ] {
         if let Ok(t) = DateTime::parse_from_str(s, f) {
-            return Some(t);
+            return Some(Stamp::Zoned(t));
         }
     }
     for f in [
@@ -158,7 +183,7 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
         "%Y-%m-%d %H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(t.and_utc().fixed_offset());
+            return Some(Stamp::Local(t));
         }
     }
     None

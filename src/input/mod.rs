@@ -95,20 +95,72 @@ impl InputFormat {
     }
 }
 
-/// Opens a file, transparently decompressing `.gz`.
+/// Opens a file, transparently decompressing `.gz`, and skips a UTF-8 byte-order mark.
+/// `-` is standard input: read once into memory (so that readers can make several passes),
+/// decompressed when it starts with the gzip magic bytes.
 pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
-    let file = File::open(path)?;
-    let is_gz = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    Ok(if is_gz {
-        Box::new(BufReader::with_capacity(
-            1 << 16,
-            flate2::read::MultiGzDecoder::new(file),
-        ))
+    let mut reader: Box<dyn BufRead + Send> = if path.as_os_str() == "-" {
+        let bytes = stdin_bytes()?;
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                flate2::read::MultiGzDecoder::new(std::io::Cursor::new(bytes)),
+            ))
+        } else {
+            Box::new(std::io::Cursor::new(bytes))
+        }
     } else {
-        Box::new(BufReader::with_capacity(1 << 16, file))
-    })
+        let file = File::open(path)?;
+        let is_gz = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+        if is_gz {
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                flate2::read::MultiGzDecoder::new(file),
+            ))
+        } else {
+            Box::new(BufReader::with_capacity(1 << 16, file))
+        }
+    };
+    skip_bom(&mut reader)?;
+    Ok(reader)
+}
+
+/// Standard input, read to its end on first use and kept for later passes.
+fn stdin_bytes() -> std::io::Result<&'static [u8]> {
+    static STDIN: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    if let Some(b) = STDIN.get() {
+        return Ok(b);
+    }
+    let mut buf = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut buf)?;
+    Ok(STDIN.get_or_init(|| buf))
+}
+
+/// Skips a UTF-8 byte-order mark at the start of a stream.
+fn skip_bom(r: &mut dyn BufRead) -> std::io::Result<()> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let mut matched = 0;
+    // A decompressor may hand out fewer than three bytes at first.
+    while matched < BOM.len() {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let n = (BOM.len() - matched).min(buf.len());
+        if buf[..n] != BOM[matched..matched + n] {
+            return Ok(());
+        }
+        r.consume(n);
+        matched += n;
+    }
+    Ok(())
+}
+
+/// Strips a UTF-8 byte-order mark from text read whole.
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// Reads every record of a file, calling `each` with its location and fields (or the
@@ -212,7 +264,17 @@ fn read_csv(
     reader: Box<dyn BufRead + Send>,
     each: &mut dyn FnMut(Location, Result<RawRecord, String>),
 ) -> Result<(), String> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    // csv counts a CRLF row's line from its `\r`, one too low: count newlines ourselves.
+    let newlines = std::rc::Rc::new(std::cell::RefCell::new(Lines::default()));
+    let counted = LineCounter {
+        inner: reader,
+        offset: 0,
+        lines: newlines.clone(),
+    };
+    let line_at = |byte: u64| newlines.borrow_mut().line_at(byte);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(counted);
     let headers: std::sync::Arc<Vec<String>> = rdr
         .headers()
         .map_err(|e| format!("{file}:1: cannot read the header row: {e}"))?
@@ -235,7 +297,7 @@ fn read_csv(
             Ok(false) => return Ok(()),
             Ok(true) => {
                 record += 1;
-                let line = row.position().map(|p| p.line() as usize);
+                let line = row.position().map(|p| line_at(p.byte()));
                 let loc = Location {
                     file: file.to_string(),
                     record,
@@ -256,7 +318,7 @@ fn read_csv(
             }
             Err(e) => {
                 record += 1;
-                let line = e.position().map(|p| p.line() as usize);
+                let line = e.position().map(|p| line_at(p.byte()));
                 let loc = Location {
                     file: file.to_string(),
                     record,
@@ -269,5 +331,45 @@ fn read_csv(
                 }
             }
         }
+    }
+}
+
+/// Byte offsets of the newlines read ahead of the CSV parser, and how many were passed.
+#[derive(Default)]
+struct Lines {
+    ahead: std::collections::VecDeque<u64>,
+    passed: usize,
+}
+
+impl Lines {
+    /// The 1-based line of a record starting at `byte`: one more than the newlines at or
+    /// before it (at it: the `\n` of the previous row's CRLF, which csv puts in this row).
+    fn line_at(&mut self, byte: u64) -> usize {
+        while self.ahead.front().is_some_and(|&b| b <= byte) {
+            self.ahead.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+/// A reader that notes where each newline is.
+struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    lines: std::rc::Rc<std::cell::RefCell<Lines>>,
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut lines = self.lines.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                lines.ahead.push_back(self.offset + i as u64);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
     }
 }

@@ -9,8 +9,14 @@
 //! when its run ends (contiguous cases) or its count is reached (scattered cases), in
 //! order of first appearance. Memory follows the cases in flight, not the log. Every
 //! record is either part of a case or rejected with its location; [`ReadStats`]
-//! reconciles the counts.
+//! reconciles the counts and says what the log carries (times, actors, columns).
+//!
+//! A blank value (an empty CSV cell, `""` or `null` in JSON Lines, an empty XES value) is
+//! an absent attribute. A UTF-8 byte-order mark is skipped. `-` reads standard input
+//! (with [`LogOptions::format`]). The columns read come from [`log_options`]: the
+//! procedure's `mapping`, overridden by explicit flags.
 
+mod profile;
 mod xes;
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,7 +26,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 
+pub use profile::{Columns, LogFlags, LogFormat, Mapping, actor_constraints, log_options};
 pub use xes::read_xes;
+
+use profile::{TimeError, event_time};
 
 /// An event's attributes as (key, text) pairs; keys are shared between events.
 pub type Attributes = Vec<(Arc<str>, String)>;
@@ -94,6 +103,13 @@ pub struct LogOptions {
     pub keep_attributes: bool,
     /// Attributes kept even when `keep_attributes` is false.
     pub extra: KeySet,
+    /// The zone of timestamps written without an offset (local times).
+    pub timezone: Option<chrono_tz::Tz>,
+    /// With no `timezone`, read local times as UTC (counted in
+    /// [`ReadStats::events_assumed_utc`]) instead of failing.
+    pub assume_utc: bool,
+    /// The log's format; `None`: from the file name.
+    pub format: Option<LogFormat>,
 }
 
 /// A set of attribute names with a fast hash (names are short and trusted to be few).
@@ -149,6 +165,9 @@ impl Default for LogOptions {
             keep_file_order: false,
             keep_attributes: true,
             extra: KeySet::default(),
+            timezone: None,
+            assume_utc: false,
+            format: None,
         }
     }
 }
@@ -158,15 +177,78 @@ impl Default for LogOptions {
 pub struct Rejected {
     pub location: String,
     pub reason: String,
+    /// What was wrong, for counting: `unreadable-record`, `no-case-id`, `no-activity`,
+    /// `unreadable-timestamp`, `ambiguous-local-time` or `nonexistent-local-time`.
+    pub kind: &'static str,
 }
 
-/// Counts that reconcile: every event read is in a case or rejected.
+/// Counts that reconcile (every event read is in a case or rejected), and what the
+/// events carry, so that a caller can tell a perspective that had no data.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReadStats {
     pub cases: usize,
     pub events_read: usize,
     pub events_in_cases: usize,
     pub events_rejected: usize,
+    /// Events in cases without a time (no value in the timestamp column).
+    pub events_without_timestamp: usize,
+    /// Events whose zone-less time was read as UTC (`assume_utc`).
+    pub events_assumed_utc: usize,
+    /// Events in cases with an actor (the actor column has a value).
+    pub events_with_actor: usize,
+    /// Events in cases with an `acknowledges` value.
+    pub events_with_acknowledges: usize,
+    /// Events in cases with an `escalated_to` value.
+    pub events_with_escalated_to: usize,
+    /// Rejected events by [`Rejected::kind`].
+    pub rejected_by_kind: BTreeMap<String, usize>,
+    /// The columns (attribute keys) seen on the events read, case attributes included.
+    pub columns: std::collections::BTreeSet<String>,
+}
+
+impl ReadStats {
+    /// Adds another log's counts to these.
+    pub fn add(&mut self, o: &ReadStats) {
+        self.cases += o.cases;
+        self.events_read += o.events_read;
+        self.events_in_cases += o.events_in_cases;
+        self.events_rejected += o.events_rejected;
+        self.events_without_timestamp += o.events_without_timestamp;
+        self.events_assumed_utc += o.events_assumed_utc;
+        self.events_with_actor += o.events_with_actor;
+        self.events_with_acknowledges += o.events_with_acknowledges;
+        self.events_with_escalated_to += o.events_with_escalated_to;
+        for (k, n) in &o.rejected_by_kind {
+            *self.rejected_by_kind.entry(k.clone()).or_default() += n;
+        }
+        self.columns.extend(o.columns.iter().cloned());
+    }
+
+    /// Counts a case handed on.
+    fn tally(&mut self, t: &Trace) {
+        self.cases += 1;
+        self.events_in_cases += t.events.len();
+        for e in &t.events {
+            self.events_without_timestamp += usize::from(e.timestamp.is_none());
+            self.events_with_actor += usize::from(e.resource.is_some());
+            self.events_with_acknowledges +=
+                usize::from(attribute(&e.attributes, "acknowledges").is_some());
+            self.events_with_escalated_to +=
+                usize::from(attribute(&e.attributes, "escalated_to").is_some());
+        }
+    }
+
+    /// Counts a rejected event and passes it on.
+    fn reject(&mut self, r: Rejected, reject: &mut dyn FnMut(Rejected)) {
+        self.events_rejected += 1;
+        *self.rejected_by_kind.entry(r.kind.to_string()).or_default() += 1;
+        reject(r);
+    }
+}
+
+/// Whether a value is blank: blank values are absent attributes.
+pub(crate) fn blank(v: &str) -> bool {
+    v.trim().is_empty()
 }
 
 /// Cases by order of first appearance; `None` while a case is still open.
@@ -271,28 +353,41 @@ fn case_of(rec: &crate::input::RawRecord, field: &str) -> Option<String> {
 
 /// Every field of a row as text. `seen(case)` tells whether the case already has events:
 /// then its other case attributes (`case:` keys after the case id) are not built again.
+/// Blank cells and `""`/`null` values are left out. `columns` collects the keys seen.
 fn attributes(
     rec: &crate::input::RawRecord,
     keys: &mut Interner,
     opts: &LogOptions,
     seen: &dyn Fn(&str) -> bool,
+    columns: &mut KeySet,
 ) -> Result<Attributes, String> {
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
     Ok(match rec {
-        crate::input::RawRecord::Text(..) => rec
-            .text_fields()
-            .filter(|(k, _)| opts.wants(k))
-            .map(|(k, v)| (keys.get(k), v.to_string()))
-            .collect(),
-        crate::input::RawRecord::JsonText(t) => json_attributes(t, keys, opts, seen)?,
-        crate::input::RawRecord::Json(m) => m
-            .iter()
-            .filter(|(k, v)| !v.is_null() && opts.wants(k))
-            .map(|(k, v)| (keys.get(k), text(v)))
-            .collect(),
+        crate::input::RawRecord::Text(headers, _) => {
+            if columns.is_empty() {
+                columns.extend(headers.iter().filter(|h| !h.is_empty()).cloned());
+            }
+            rec.text_fields()
+                .filter(|(k, v)| !blank(v) && opts.wants(k))
+                .map(|(k, v)| (keys.get(k), v.to_string()))
+                .collect()
+        }
+        crate::input::RawRecord::JsonText(t) => json_attributes(t, keys, opts, seen, columns)?,
+        crate::input::RawRecord::Json(m) => {
+            for k in m.keys() {
+                if !columns.contains(k.as_str()) {
+                    columns.insert(k.clone());
+                }
+            }
+            m.iter()
+                .filter(|(k, v)| !v.is_null() && opts.wants(k))
+                .map(|(k, v)| (keys.get(k), text(v)))
+                .filter(|(_, v)| !blank(v))
+                .collect()
+        }
     })
 }
 
@@ -302,12 +397,14 @@ fn json_attributes(
     keys: &mut Interner,
     opts: &LogOptions,
     seen: &dyn Fn(&str) -> bool,
+    columns: &mut KeySet,
 ) -> Result<Attributes, String> {
     use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
     struct Collect<'a> {
         keys: &'a mut Interner,
         opts: &'a LogOptions,
         seen: &'a dyn Fn(&str) -> bool,
+        columns: &'a mut KeySet,
     }
     impl<'de> Visitor<'de> for Collect<'_> {
         type Value = Attributes;
@@ -318,10 +415,14 @@ fn json_attributes(
             let mut out = Vec::new();
             let mut skip_case = false;
             while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                if !self.columns.contains(&*key) {
+                    self.columns.insert(key.to_string());
+                }
                 let repeated = skip_case && key.starts_with("case:");
                 if !repeated && self.opts.wants(&key) {
                     let v = match map.next_value::<serde_json::Value>()? {
                         serde_json::Value::Null => continue,
+                        serde_json::Value::String(s) if blank(&s) => continue,
                         serde_json::Value::String(s) => s,
                         other => other.to_string(),
                     };
@@ -337,7 +438,12 @@ fn json_attributes(
         }
     }
     serde_json::Deserializer::from_str(text)
-        .deserialize_map(Collect { keys, opts, seen })
+        .deserialize_map(Collect {
+            keys,
+            opts,
+            seen,
+            columns,
+        })
         .map_err(|e| format!("not a JSON object: {e}"))
 }
 
@@ -353,30 +459,69 @@ fn drop_repeated_case_attributes(first: &Event, e: &mut Event) {
     });
 }
 
-/// Builds an event from attribute pairs; a missing activity attribute is an error.
-pub(crate) fn make_event(attrs: Attributes, opts: &LogOptions) -> Result<Event, String> {
+/// Why an event could not be built: a rejection of the record (`fatal` false), or a
+/// problem with the whole log's set-up (`fatal`: reading stops).
+pub(crate) struct Bad {
+    pub(crate) kind: &'static str,
+    pub(crate) reason: String,
+    pub(crate) fatal: bool,
+}
+
+impl Bad {
+    fn rejected(self, location: String) -> Rejected {
+        Rejected {
+            location,
+            reason: self.reason,
+            kind: self.kind,
+        }
+    }
+}
+
+/// Builds an event from attribute pairs; a missing activity attribute or an unreadable
+/// time rejects it; a local time with no zone declared is fatal. `assumed` counts local
+/// times read as UTC.
+pub(crate) fn make_event(
+    attrs: Attributes,
+    opts: &LogOptions,
+    assumed: &mut usize,
+) -> Result<Event, Bad> {
     let mut parts = Vec::with_capacity(opts.activity.len());
     for key in &opts.activity {
         match attribute(&attrs, key) {
             Some(v) => parts.push(v),
             None => {
-                return Err(format!(
-                    "the event has no `{key}` attribute for its activity"
-                ));
+                return Err(Bad {
+                    kind: "no-activity",
+                    reason: format!("the event has no `{key}` attribute for its activity"),
+                    fatal: false,
+                });
             }
         }
     }
     let activity = parts.join("+");
     let timestamp = match attribute(&attrs, &opts.timestamp) {
-        Some(t) => {
-            let parsed = match &opts.timestamp_format {
-                Some(f) => crate::eval::value::timestamp_with_format(t, f).ok(),
-                None => crate::eval::value::parse_timestamp(t),
-            };
-            Some(parsed.ok_or_else(|| {
-                format!("timestamp `{t}` cannot be read (use --timestamp-format)")
-            })?)
-        }
+        Some(t) => Some(event_time(t, opts, assumed).map_err(|e| match e {
+            TimeError::Unreadable(reason) => Bad {
+                kind: "unreadable-timestamp",
+                reason,
+                fatal: false,
+            },
+            TimeError::Ambiguous(reason) => Bad {
+                kind: "ambiguous-local-time",
+                reason,
+                fatal: false,
+            },
+            TimeError::Nonexistent(reason) => Bad {
+                kind: "nonexistent-local-time",
+                reason,
+                fatal: false,
+            },
+            TimeError::NoZone(reason) => Bad {
+                kind: "no-time-zone",
+                reason,
+                fatal: true,
+            },
+        })?),
         None => None,
     };
     let resource = attribute(&attrs, &opts.resource).map(str::to_string);
@@ -389,233 +534,264 @@ pub(crate) fn make_event(attrs: Attributes, opts: &LogOptions) -> Result<Event, 
 }
 
 /// Reads every case of a log file, calling `each` per case; rejected events are
-/// passed to `reject`. The format follows the file name (`.xes`, `.xes.gz`, `.csv`,
-/// `.csv.gz`, `.jsonl`).
+/// passed to `reject`. The format is [`LogOptions::format`], else follows the file name
+/// (`.xes`, `.xes.gz`, `.csv`, `.csv.gz`, `.jsonl`, `.yaml`); `-` is standard input.
+/// Fails when the log as a whole cannot be read, or when a timestamp has no zone and
+/// none is declared (naming the record).
 pub fn read_log(
     path: &Path,
     opts: &LogOptions,
     each: &mut dyn FnMut(Trace),
     reject: &mut dyn FnMut(Rejected),
 ) -> Result<ReadStats, String> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let name = name.strip_suffix(".gz").unwrap_or(&name).to_string();
-    let mut stats = ReadStats::default();
-    if name.ends_with(".xes") {
-        let rejected = std::cell::Cell::new(0usize);
-        read_xes(
-            path,
-            opts,
-            &mut |mut t| {
-                stats.cases += 1;
-                stats.events_in_cases += t.events.len();
-                if !opts.keep_file_order {
-                    t.sort_by_time();
-                }
-                each(t);
-            },
-            &mut |r| {
-                rejected.set(rejected.get() + 1);
-                reject(r);
-            },
-        )?;
-        stats.events_rejected = rejected.get();
-        stats.events_read = stats.events_in_cases + stats.events_rejected;
-        return Ok(stats);
-    }
-    if name.ends_with(".yaml") || name.ends_with(".yml") {
-        return read_yaml(path, opts, each, reject);
-    }
-    if name.ends_with(".csv") || name.ends_with(".jsonl") || name.ends_with(".ndjson") {
-        let format = if name.ends_with(".csv") {
-            crate::input::InputFormat::Csv
+    let Some(format) = opts.format.or_else(|| LogFormat::of_path(path)) else {
+        return Err(if path.as_os_str() == "-" {
+            "reading a log from standard input (`-`) needs --input-format xes|csv|jsonl|yaml"
+                .to_string()
         } else {
-            crate::input::InputFormat::Jsonl
-        };
-        // Pass 1: which cases are scattered (their events not all in one run of rows)?
-        // A Bloom filter of finished runs keeps this pass's memory fixed; a false
-        // positive only makes a contiguous case take the counted path below.
-        let mut finished_runs = Bloom::new();
-        let mut scattered: std::collections::HashSet<u64> = std::collections::HashSet::new();
-        let mut last: Option<u64> = None;
+            format!(
+                "cannot tell the log format of `{}`: use .xes, .xes.gz, .csv, .csv.gz, .jsonl or .yaml (or --input-format)",
+                path.display()
+            )
+        });
+    };
+    let mut stats = ReadStats::default();
+    let mut columns = KeySet::default();
+    match format {
+        LogFormat::Xes => {
+            let mut assumed = 0usize;
+            let mut rejected = ReadStats::default();
+            xes::read_xes_into(
+                path,
+                opts,
+                &mut |mut t| {
+                    stats.tally(&t);
+                    if !opts.keep_file_order {
+                        t.sort_by_time();
+                    }
+                    each(t);
+                },
+                &mut |r| rejected.reject(r, reject),
+                &mut assumed,
+                &mut columns,
+            )?;
+            stats.events_rejected = rejected.events_rejected;
+            stats.rejected_by_kind = rejected.rejected_by_kind;
+            stats.events_assumed_utc = assumed;
+            stats.events_read = stats.events_in_cases + stats.events_rejected;
+        }
+        LogFormat::Yaml => read_yaml(path, opts, each, reject, &mut stats, &mut columns)?,
+        LogFormat::Csv | LogFormat::Jsonl => {
+            let format = if format == LogFormat::Csv {
+                crate::input::InputFormat::Csv
+            } else {
+                crate::input::InputFormat::Jsonl
+            };
+            read_rows(path, format, opts, each, reject, &mut stats, &mut columns)?;
+        }
+    }
+    stats.columns = columns.into_iter().collect();
+    Ok(stats)
+}
+
+/// CSV and JSON Lines: one event per row, in passes (see the module documentation).
+fn read_rows(
+    path: &Path,
+    format: crate::input::InputFormat,
+    opts: &LogOptions,
+    each: &mut dyn FnMut(Trace),
+    reject: &mut dyn FnMut(Rejected),
+    stats: &mut ReadStats,
+    columns: &mut KeySet,
+) -> Result<(), String> {
+    // Pass 1: which cases are scattered (their events not all in one run of rows)?
+    // A Bloom filter of finished runs keeps this pass's memory fixed; a false
+    // positive only makes a contiguous case take the counted path below.
+    let mut finished_runs = Bloom::new();
+    let mut scattered: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let mut last: Option<u64> = None;
+    crate::input::read_records(path, format, &mut |_, rec| {
+        if let Ok(rec) = rec
+            && let Some(case) = case_of(&rec, &opts.case)
+        {
+            let h = hash(&case);
+            if last != Some(h) {
+                if finished_runs.maybe_contains(h) {
+                    scattered.insert(h);
+                }
+                if let Some(l) = last {
+                    finished_runs.insert(l);
+                }
+                last = Some(h);
+            }
+        }
+    })?;
+    drop(finished_runs);
+    // Pass 1b, only for scattered cases: how many events each has, so that pass 2
+    // can hand it on as soon as its last event is read.
+    let mut expected: HashMap<u64, u32> = HashMap::new();
+    if !scattered.is_empty() {
         crate::input::read_records(path, format, &mut |_, rec| {
             if let Ok(rec) = rec
                 && let Some(case) = case_of(&rec, &opts.case)
             {
                 let h = hash(&case);
-                if last != Some(h) {
-                    if finished_runs.maybe_contains(h) {
-                        scattered.insert(h);
-                    }
-                    if let Some(l) = last {
-                        finished_runs.insert(l);
-                    }
-                    last = Some(h);
+                if scattered.contains(&h) {
+                    *expected.entry(h).or_default() += 1;
                 }
             }
         })?;
-        drop(finished_runs);
-        // Pass 1b, only for scattered cases: how many events each has, so that pass 2
-        // can hand it on as soon as its last event is read.
-        let mut expected: HashMap<u64, u32> = HashMap::new();
-        if !scattered.is_empty() {
-            crate::input::read_records(path, format, &mut |_, rec| {
-                if let Ok(rec) = rec
-                    && let Some(case) = case_of(&rec, &opts.case)
-                {
-                    let h = hash(&case);
-                    if scattered.contains(&h) {
-                        *expected.entry(h).or_default() += 1;
-                    }
-                }
-            })?;
+    }
+    // Pass 2: build events; hand cases on in order of first appearance, each as soon
+    // as it and every case that started before it are complete.
+    let mut open: HashMap<String, (usize, Vec<Event>)> = HashMap::new();
+    let mut keys = Interner::default();
+    let mut ready: ReadyQueue = BTreeMap::new();
+    let mut order = 0usize;
+    let mut assumed = 0usize;
+    // A set-up problem (a local time with no zone declared): reading stops.
+    let mut fatal: Option<String> = None;
+    let mut emit = |id: String, events: Vec<Event>, stats: &mut ReadStats| {
+        let mut t = Trace { id, events };
+        stats.tally(&t);
+        if !opts.keep_file_order {
+            t.sort_by_time();
         }
-        // Pass 2: build events; hand cases on in order of first appearance, each as soon
-        // as it and every case that started before it are complete.
-        let mut open: HashMap<String, (usize, Vec<Event>)> = HashMap::new();
-        let mut keys = Interner::default();
-        let mut ready: ReadyQueue = BTreeMap::new();
-        let mut order = 0usize;
-        let mut emit = |id: String, events: Vec<Event>, stats: &mut ReadStats| {
-            stats.cases += 1;
-            stats.events_in_cases += events.len();
-            let mut t = Trace { id, events };
-            if !opts.keep_file_order {
-                t.sort_by_time();
+        each(t);
+    };
+    let mut flush = |ready: &mut ReadyQueue, stats: &mut ReadStats, all: bool| {
+        while let Some(mut entry) = ready.first_entry() {
+            if entry.get().is_none() && !all {
+                break;
             }
-            each(t);
-        };
-        let mut flush = |ready: &mut ReadyQueue, stats: &mut ReadStats, all: bool| {
-            while let Some(mut entry) = ready.first_entry() {
-                if entry.get().is_none() && !all {
-                    break;
-                }
-                if let Some((id, events)) = entry.get_mut().take() {
-                    emit(id, events, stats);
-                }
-                entry.remove();
+            if let Some((id, events)) = entry.get_mut().take() {
+                emit(id, events, stats);
             }
-        };
-        // The case of the current run of rows: a contiguous case is complete when its run ends.
-        let mut run: Option<String> = None;
-        let end_run =
-            |run: &mut Option<String>,
-             next: Option<&str>,
-             open: &mut HashMap<String, (usize, Vec<Event>)>,
-             ready: &mut ReadyQueue,
-             stats: &mut ReadStats,
-             flush: &mut dyn FnMut(&mut ReadyQueue, &mut ReadStats, bool)| {
-                if run.as_deref() == next {
-                    return;
-                }
-                if let Some(done) = run.take()
-                    && !scattered.contains(&hash(&done))
-                    && let Some((o, events)) = open.remove(&done)
-                {
-                    ready.insert(o, Some((done, events)));
-                    flush(ready, stats, false);
-                }
-                *run = next.map(str::to_string);
-            };
-        crate::input::read_records(path, format, &mut |loc, rec| {
-            stats.events_read += 1;
-            let rec = match rec {
-                Ok(r) => r,
-                Err(reason) => {
-                    stats.events_rejected += 1;
-                    reject(Rejected {
+            entry.remove();
+        }
+    };
+    // The case of the current run of rows: a contiguous case is complete when its run ends.
+    let mut run: Option<String> = None;
+    let end_run = |run: &mut Option<String>,
+                   next: Option<&str>,
+                   open: &mut HashMap<String, (usize, Vec<Event>)>,
+                   ready: &mut ReadyQueue,
+                   stats: &mut ReadStats,
+                   flush: &mut dyn FnMut(&mut ReadyQueue, &mut ReadStats, bool)| {
+        if run.as_deref() == next {
+            return;
+        }
+        if let Some(done) = run.take()
+            && !scattered.contains(&hash(&done))
+            && let Some((o, events)) = open.remove(&done)
+        {
+            ready.insert(o, Some((done, events)));
+            flush(ready, stats, false);
+        }
+        *run = next.map(str::to_string);
+    };
+    crate::input::read_records(path, format, &mut |loc, rec| {
+        if fatal.is_some() {
+            return;
+        }
+        stats.events_read += 1;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(reason) => {
+                stats.reject(
+                    Rejected {
                         location: loc.to_string(),
                         reason,
-                    });
-                    return;
-                }
-            };
-            let attrs = match attributes(&rec, &mut keys, opts, &|c| open.contains_key(c)) {
-                Ok(a) => a,
-                Err(reason) => {
-                    stats.events_rejected += 1;
-                    reject(Rejected {
+                        kind: "unreadable-record",
+                    },
+                    reject,
+                );
+                return;
+            }
+        };
+        let attrs = match attributes(&rec, &mut keys, opts, &|c| open.contains_key(c), columns) {
+            Ok(a) => a,
+            Err(reason) => {
+                stats.reject(
+                    Rejected {
                         location: loc.to_string(),
                         reason,
-                    });
-                    return;
-                }
-            };
-            let Some(case) = attribute(&attrs, &opts.case)
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-            else {
-                stats.events_rejected += 1;
-                reject(Rejected {
+                        kind: "unreadable-record",
+                    },
+                    reject,
+                );
+                return;
+            }
+        };
+        let Some(case) = attribute(&attrs, &opts.case).map(str::to_string) else {
+            stats.reject(
+                Rejected {
                     location: loc.to_string(),
                     reason: format!("no case id in `{}`", opts.case),
-                });
-                return;
-            };
-            end_run(
-                &mut run,
-                Some(&case),
-                &mut open,
-                &mut ready,
-                &mut stats,
-                &mut flush,
+                    kind: "no-case-id",
+                },
+                reject,
             );
-            match make_event(attrs, opts) {
-                Ok(mut e) => {
-                    let entry = open.entry(case.clone()).or_insert_with(|| {
-                        order += 1;
-                        ready.insert(order, None);
-                        (order, Vec::new())
-                    });
-                    if let Some(first) = entry.1.first() {
-                        drop_repeated_case_attributes(first, &mut e);
-                    }
-                    entry.1.push(e);
-                    let done = expected
-                        .get(&hash(&case))
-                        .is_some_and(|&n| entry.1.len() >= n as usize);
-                    if done && let Some((o, events)) = open.remove(&case) {
-                        ready.insert(o, Some((case, events)));
-                        flush(&mut ready, &mut stats, false);
-                    }
+            return;
+        };
+        end_run(
+            &mut run,
+            Some(&case),
+            &mut open,
+            &mut ready,
+            stats,
+            &mut flush,
+        );
+        match make_event(attrs, opts, &mut assumed) {
+            Ok(mut e) => {
+                let entry = open.entry(case.clone()).or_insert_with(|| {
+                    order += 1;
+                    ready.insert(order, None);
+                    (order, Vec::new())
+                });
+                if let Some(first) = entry.1.first() {
+                    drop_repeated_case_attributes(first, &mut e);
                 }
-                Err(reason) => {
-                    stats.events_rejected += 1;
-                    reject(Rejected {
-                        location: loc.to_string(),
-                        reason,
-                    });
-                    // Pass 1 counted this event; the case is complete one event sooner.
-                    let n = expected.get_mut(&hash(&case)).map(|n| {
-                        *n = n.saturating_sub(1);
-                        *n
-                    });
-                    let complete = open
-                        .get(&case)
-                        .is_some_and(|(_, evs)| n.is_some_and(|n| evs.len() >= n as usize));
-                    if complete && let Some((o, events)) = open.remove(&case) {
-                        ready.insert(o, Some((case, events)));
-                        flush(&mut ready, &mut stats, false);
-                    }
+                entry.1.push(e);
+                let done = expected
+                    .get(&hash(&case))
+                    .is_some_and(|&n| entry.1.len() >= n as usize);
+                if done && let Some((o, events)) = open.remove(&case) {
+                    ready.insert(o, Some((case, events)));
+                    flush(&mut ready, stats, false);
                 }
             }
-        })?;
-        end_run(
-            &mut run, None, &mut open, &mut ready, &mut stats, &mut flush,
-        );
-        // Cases whose count was off (a rejected event, a hash collision) go last, in order.
-        for (id, (o, events)) in open {
-            ready.insert(o, Some((id, events)));
+            Err(bad) if bad.fatal => {
+                fatal = Some(format!("{loc}: {}", bad.reason));
+            }
+            Err(bad) => {
+                stats.reject(bad.rejected(loc.to_string()), reject);
+                // Pass 1 counted this event; the case is complete one event sooner.
+                let n = expected.get_mut(&hash(&case)).map(|n| {
+                    *n = n.saturating_sub(1);
+                    *n
+                });
+                let complete = open
+                    .get(&case)
+                    .is_some_and(|(_, evs)| n.is_some_and(|n| evs.len() >= n as usize));
+                if complete && let Some((o, events)) = open.remove(&case) {
+                    ready.insert(o, Some((case, events)));
+                    flush(&mut ready, stats, false);
+                }
+            }
         }
-        flush(&mut ready, &mut stats, true);
-        return Ok(stats);
+    })?;
+    if let Some(f) = fatal {
+        return Err(f);
     }
-    Err(format!(
-        "cannot tell the log format of `{}`: use .xes, .xes.gz, .csv, .csv.gz, .jsonl or .yaml",
-        path.display()
-    ))
+    end_run(&mut run, None, &mut open, &mut ready, stats, &mut flush);
+    // Cases whose count was off (a rejected event, a hash collision) go last, in order.
+    for (id, (o, events)) in open {
+        ready.insert(o, Some((id, events)));
+    }
+    flush(&mut ready, stats, true);
+    stats.events_assumed_utc += assumed;
+    Ok(())
 }
 
 /// A hand-written YAML log: `cases:` with `id`, optional `facts` and `events`; each event
@@ -656,7 +832,9 @@ fn read_yaml(
     opts: &LogOptions,
     each: &mut dyn FnMut(Trace),
     reject: &mut dyn FnMut(Rejected),
-) -> Result<ReadStats, String> {
+    stats: &mut ReadStats,
+    columns: &mut KeySet,
+) -> Result<(), String> {
     let file = path.display().to_string();
     let mut text = String::new();
     std::io::Read::read_to_string(
@@ -668,8 +846,8 @@ fn read_yaml(
         Some(l) => format!("{file}:{}:{}: {e}", l.line(), l.column()),
         None => format!("{file}: {e}"),
     })?;
-    let mut stats = ReadStats::default();
     let mut keys = Interner::default();
+    let mut assumed = 0usize;
     for case in log.cases {
         let mut events = Vec::new();
         for (i, raw) in case.events.iter().enumerate() {
@@ -683,35 +861,40 @@ fn read_yaml(
                     "actor" => opts.resource.as_str(),
                     other => other,
                 };
-                attrs.push((keys.get(key), yaml_text(v)));
+                if !columns.contains(key) {
+                    columns.insert(key.to_string());
+                }
+                let v = yaml_text(v);
+                if !blank(&v) {
+                    attrs.push((keys.get(key), v));
+                }
             }
             // Case facts hold for the whole case: the first event carries them.
             if i == 0 {
                 for (k, v) in &case.facts {
-                    attrs.push((keys.get(&format!("case:{k}")), yaml_text(v)));
+                    let v = yaml_text(v);
+                    if !blank(&v) {
+                        attrs.push((keys.get(&format!("case:{k}")), v));
+                    }
                 }
             }
-            match make_event(attrs, opts) {
+            let location = || format!("{file}: case {}, event {}", case.id, i + 1);
+            match make_event(attrs, opts, &mut assumed) {
                 Ok(e) => events.push(e),
-                Err(reason) => {
-                    stats.events_rejected += 1;
-                    reject(Rejected {
-                        location: format!("{file}: case {}, event {}", case.id, i + 1),
-                        reason,
-                    });
-                }
+                Err(bad) if bad.fatal => return Err(format!("{}: {}", location(), bad.reason)),
+                Err(bad) => stats.reject(bad.rejected(location()), reject),
             }
         }
-        stats.cases += 1;
-        stats.events_in_cases += events.len();
         let mut t = Trace {
             id: case.id,
             events,
         };
+        stats.tally(&t);
         if !opts.keep_file_order {
             t.sort_by_time();
         }
         each(t);
     }
-    Ok(stats)
+    stats.events_assumed_utc += assumed;
+    Ok(())
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use quick_xml::events::{BytesStart, Event as Xml};
 
-use super::{Attributes, Interner, LogOptions, Rejected, Trace, make_event};
+use super::{Attributes, Interner, KeySet, LogOptions, Rejected, Trace, blank, make_event};
 
 const ATTRIBUTE_TAGS: [&[u8]; 7] = [
     b"string", b"date", b"int", b"float", b"boolean", b"id", b"list",
@@ -34,6 +34,19 @@ pub fn read_xes(
     opts: &LogOptions,
     each: &mut dyn FnMut(Trace),
     reject: &mut dyn FnMut(Rejected),
+) -> Result<(), String> {
+    read_xes_into(path, opts, each, reject, &mut 0, &mut KeySet::default())
+}
+
+/// [`read_xes`], counting local times read as UTC in `assumed` and collecting the
+/// attribute keys seen in `columns` (trace attributes as `case:KEY`).
+pub(crate) fn read_xes_into(
+    path: &Path,
+    opts: &LogOptions,
+    each: &mut dyn FnMut(Trace),
+    reject: &mut dyn FnMut(Rejected),
+    assumed: &mut usize,
+    columns: &mut KeySet,
 ) -> Result<(), String> {
     let file = path.display().to_string();
     let reader = crate::input::open(path).map_err(|e| format!("cannot open `{file}`: {e}"))?;
@@ -88,8 +101,12 @@ pub fn read_xes(
                 } else if ATTRIBUTE_TAGS.contains(&name) && in_trace {
                     let (key, value) =
                         key_value(e).map_err(|m| format!("{file}: trace {trace_no}: {m}"))?;
-                    if let (Some(k), Some(v)) = (key, value) {
+                    // A blank value is an absent attribute.
+                    if let (Some(k), Some(v)) = (key, value.filter(|v| !blank(v))) {
                         if in_event {
+                            if !columns.contains(&k) {
+                                columns.insert(k.clone());
+                            }
                             if opts.wants(&k) {
                                 event_attrs.push((keys.get(&k), v));
                             }
@@ -97,6 +114,9 @@ pub fn read_xes(
                             trace_id = Some(v);
                         } else {
                             let key = format!("case:{k}");
+                            if !columns.contains(&key) {
+                                columns.insert(key.clone());
+                            }
                             if opts.wants(&key) {
                                 trace_attrs.push((keys.get(&key), v));
                             }
@@ -117,14 +137,21 @@ pub fn read_xes(
                     b"event" if in_event => {
                         in_event = false;
                         let attrs = std::mem::take(&mut event_attrs);
-                        match make_event(attrs, opts) {
+                        let location = || {
+                            format!(
+                                "{file}: trace {trace_no} ({}), event {event_no}",
+                                trace_id.as_deref().unwrap_or("no id")
+                            )
+                        };
+                        match make_event(attrs, opts, assumed) {
                             Ok(ev) => events.push(ev),
-                            Err(reason) => reject(Rejected {
-                                location: format!(
-                                    "{file}: trace {trace_no} ({}), event {event_no}",
-                                    trace_id.as_deref().unwrap_or("no id")
-                                ),
-                                reason,
+                            Err(bad) if bad.fatal => {
+                                return Err(format!("{}: {}", location(), bad.reason));
+                            }
+                            Err(bad) => reject(Rejected {
+                                location: location(),
+                                reason: bad.reason,
+                                kind: bad.kind,
                             }),
                         }
                     }

@@ -657,6 +657,7 @@ impl<'a> Checker<'a> {
                 }
             }
             Section::Mapping { items, .. } => {
+                let mut zones = 0;
                 for m in items {
                     match m {
                         MapItem::Activity {
@@ -709,6 +710,29 @@ impl<'a> Checker<'a> {
                                 }
                             }
                         }
+                        MapItem::Timezone { zone, .. } => {
+                            zones += 1;
+                            if zones > 1 {
+                                self.error(
+                                    "duplicate-definition",
+                                    zone.span,
+                                    "the mapping has more than one time zone".into(),
+                                    "second time zone",
+                                    "the log's local times are in one zone".into(),
+                                );
+                            }
+                            // The IANA database as chrono-tz carries it.
+                            if zone.value.parse::<chrono_tz::Tz>().is_err() {
+                                self.error(
+                                    "invalid-literal",
+                                    zone.span,
+                                    format!("`{}` is not an IANA time zone name", zone.value),
+                                    "not a time zone",
+                                    "use a name such as \"Europe/London\" or \"UTC\"".into(),
+                                );
+                            }
+                        }
+                        MapItem::TimestampFormat { .. } => {}
                     }
                 }
             }

@@ -118,7 +118,7 @@ pub fn human(
             s.conforming,
             100.0 * s.conforming as f64 / s.cases as f64
         )),
-        None => out.push_str("no cases were read: nothing was checked\n"),
+        None => out.push_str("no cases were read\n"),
     }
     out.push_str(&format!(
         "{} events read = {} checked + {} rejected\n",

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use super::{SimCase, SimEvent};
+use crate::log::Columns;
 
 fn time(e: &SimEvent) -> String {
     e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -12,14 +13,24 @@ fn time(e: &SimEvent) -> String {
 /// One JSON object per event: case, activity, time, actor, the event's attributes and
 /// the case facts as `case:<fact>`.
 pub fn jsonl(cases: &[SimCase], out: &mut dyn Write) -> std::io::Result<()> {
+    jsonl_as(cases, &Columns::default(), out)
+}
+
+/// [`jsonl`] with the case, activity, time and actor in the given columns (a procedure's
+/// `mapping`, so that `check` with that procedure reads the log back).
+pub fn jsonl_as(cases: &[SimCase], cols: &Columns, out: &mut dyn Write) -> std::io::Result<()> {
     let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
     for c in cases {
         for e in &c.events {
             let mut line = format!(
-                "{{\"case:concept:name\":{},\"concept:name\":{},\"time:timestamp\":{},\"org:resource\":{}",
+                "{{{}:{},{}:{},{}:{},{}:{}",
+                q(&cols.case),
                 q(&c.id),
+                q(&cols.activity),
                 q(&e.activity),
+                q(&cols.timestamp),
                 q(&time(e)),
+                q(&cols.actor),
                 q(&e.actor)
             );
             for (k, v) in &e.attributes {
@@ -38,6 +49,11 @@ pub fn jsonl(cases: &[SimCase], out: &mut dyn Write) -> std::io::Result<()> {
 /// A header row, then one row per event; columns are the fixed four, the event
 /// attributes and the case facts (sorted).
 pub fn csv(cases: &[SimCase], out: &mut dyn Write) -> std::io::Result<()> {
+    csv_as(cases, &Columns::default(), out)
+}
+
+/// [`csv`] with the case, activity, time and actor in the given columns.
+pub fn csv_as(cases: &[SimCase], cols: &Columns, out: &mut dyn Write) -> std::io::Result<()> {
     let attrs: BTreeSet<&str> = cases
         .iter()
         .flat_map(|c| c.events.iter())
@@ -49,10 +65,10 @@ pub fn csv(cases: &[SimCase], out: &mut dyn Write) -> std::io::Result<()> {
         .collect();
     let mut w = csv::Writer::from_writer(out);
     let mut header: Vec<String> = vec![
-        "case:concept:name".into(),
-        "concept:name".into(),
-        "time:timestamp".into(),
-        "org:resource".into(),
+        cols.case.clone(),
+        cols.activity.clone(),
+        cols.timestamp.clone(),
+        cols.actor.clone(),
     ];
     header.extend(attrs.iter().map(|a| a.to_string()));
     header.extend(facts.iter().map(|f| format!("case:{f}")));
@@ -104,6 +120,12 @@ fn esc(s: &str) -> String {
 /// `case:` prefix, as XES tools expect); procedo's reader takes only the trace's
 /// `concept:name`, so each event also carries the facts as `case:<fact>` attributes.
 pub fn xes(cases: &[SimCase], out: &mut dyn Write) -> std::io::Result<()> {
+    xes_as(cases, &Columns::default(), out)
+}
+
+/// [`xes`] with the activity, time and actor in the given event attributes (the case id
+/// stays the trace's `concept:name`, as XES has it).
+pub fn xes_as(cases: &[SimCase], cols: &Columns, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
     writeln!(
         out,
@@ -130,13 +152,14 @@ pub fn xes(cases: &[SimCase], out: &mut dyn Write) -> std::io::Result<()> {
         }
         for e in &c.events {
             writeln!(out, "    <event>")?;
-            writeln!(out, "      {}", s("concept:name", &e.activity))?;
+            writeln!(out, "      {}", s(&cols.activity, &e.activity))?;
             writeln!(
                 out,
-                "      <date key=\"time:timestamp\" value=\"{}\"/>",
+                "      <date key=\"{}\" value=\"{}\"/>",
+                esc(&cols.timestamp),
                 esc(&time(e))
             )?;
-            writeln!(out, "      {}", s("org:resource", &e.actor))?;
+            writeln!(out, "      {}", s(&cols.actor, &e.actor))?;
             for (k, v) in &e.attributes {
                 writeln!(out, "      {}", s(k, v))?;
             }

@@ -12,6 +12,7 @@ mod errors;
 mod explain;
 mod graph;
 mod lint;
+mod logs;
 mod robustness;
 mod simulate;
 mod suite;

@@ -47,7 +47,9 @@ impl Rule for UnusedFact {
                         MapItem::Value { fact, .. } => {
                             used.insert(fact.text.clone());
                         }
-                        MapItem::Activity { .. } => {}
+                        MapItem::Activity { .. }
+                        | MapItem::Timezone { .. }
+                        | MapItem::TimestampFormat { .. } => {}
                     }
                 }
             }
