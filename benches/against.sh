@@ -22,7 +22,8 @@ best() { # best wall time of N runs of "$@"
   local b=
   for _ in $(seq "$N"); do
     local t
-    t=$( { /usr/bin/time -f "%e" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -f "%e" -o "$TMP/time" "$@" >/dev/null 2>&1 || true
+    t=$(tail -1 "$TMP/time")
     if [ -z "$b" ] || python3 -c "import sys; sys.exit(0 if $t < $b else 1)"; then b=$t; fi
   done
   echo "$b"

@@ -200,7 +200,7 @@ impl<'a> Checker<'a> {
                 (view, key)
             })
             .collect();
-        let keys: Vec<Key> = prepared.iter().map(|(_, k)| k.clone()).collect();
+        let (views, keys): (Vec<_>, Vec<Key>) = prepared.into_iter().unzip();
         self.aligner.prepare(&keys);
         let mut results = Vec::with_capacity(traces.len());
         for ((t, flow), key) in traces.iter().zip(&flows).zip(&keys) {
@@ -266,11 +266,11 @@ impl<'a> Checker<'a> {
             results.push((r, passes, still));
         }
         let as_of = self.opts.as_of;
-        let verdicts: Vec<Verdict> = prepared
+        let verdicts: Vec<Verdict> = views
             .into_par_iter()
             .zip(results.into_par_iter())
             .zip(traces.par_iter())
-            .map(|(((view, _), (mut r, passes, still)), t)| match auditor {
+            .map(|((view, (mut r, passes, still)), t)| match auditor {
                 Some(a) => {
                     let mut audit = a.audit_view(t, view, &r, &passes, still, as_of);
                     a.merge(&mut r, &mut audit);
@@ -447,6 +447,9 @@ pub struct Carried {
     pub with_actor: usize,
     /// Attribute names seen on any event (case attributes with their `case:` prefix).
     pub keys: std::collections::BTreeSet<String>,
+    /// The interned keys already counted (a reader shares one allocation per key).
+    #[serde(skip)]
+    known: Vec<std::sync::Arc<str>>,
 }
 
 impl Carried {
@@ -456,6 +459,12 @@ impl Carried {
             self.with_time += usize::from(e.timestamp.is_some());
             self.with_actor += usize::from(e.resource.is_some());
             for (k, _) in &e.attributes {
+                if self.known.iter().any(|x| std::sync::Arc::ptr_eq(x, k)) {
+                    continue;
+                }
+                if self.known.len() < 256 {
+                    self.known.push(k.clone());
+                }
                 if !self.keys.contains(&**k) {
                     self.keys.insert(k.to_string());
                 }

@@ -202,7 +202,8 @@ pub struct ReadStats {
     pub events_with_escalated_to: usize,
     /// Rejected events by [`Rejected::kind`].
     pub rejected_by_kind: BTreeMap<String, usize>,
-    /// The columns (attribute keys) seen on the events read, case attributes included.
+    /// The columns (attribute keys) seen on the first [`COLUMN_SAMPLE`] records of each
+    /// log (a CSV log's header), case attributes included.
     pub columns: std::collections::BTreeSet<String>,
 }
 
@@ -353,13 +354,14 @@ fn case_of(rec: &crate::input::RawRecord, field: &str) -> Option<String> {
 
 /// Every field of a row as text. `seen(case)` tells whether the case already has events:
 /// then its other case attributes (`case:` keys after the case id) are not built again.
-/// Blank cells and `""`/`null` values are left out. `columns` collects the keys seen.
+/// Blank cells and `""`/`null` values are left out. `columns` collects the keys seen
+/// (given for the first [`COLUMN_SAMPLE`] records of a log).
 fn attributes(
     rec: &crate::input::RawRecord,
     keys: &mut Interner,
     opts: &LogOptions,
     seen: &dyn Fn(&str) -> bool,
-    columns: &mut KeySet,
+    columns: Option<&mut KeySet>,
 ) -> Result<Attributes, String> {
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
@@ -367,7 +369,9 @@ fn attributes(
     };
     Ok(match rec {
         crate::input::RawRecord::Text(headers, _) => {
-            if columns.is_empty() {
+            if let Some(columns) = columns
+                && columns.is_empty()
+            {
                 columns.extend(headers.iter().filter(|h| !h.is_empty()).cloned());
             }
             rec.text_fields()
@@ -377,9 +381,11 @@ fn attributes(
         }
         crate::input::RawRecord::JsonText(t) => json_attributes(t, keys, opts, seen, columns)?,
         crate::input::RawRecord::Json(m) => {
-            for k in m.keys() {
-                if !columns.contains(k.as_str()) {
-                    columns.insert(k.clone());
+            if let Some(columns) = columns {
+                for k in m.keys() {
+                    if !columns.contains(k.as_str()) {
+                        columns.insert(k.clone());
+                    }
                 }
             }
             m.iter()
@@ -397,26 +403,28 @@ fn json_attributes(
     keys: &mut Interner,
     opts: &LogOptions,
     seen: &dyn Fn(&str) -> bool,
-    columns: &mut KeySet,
+    columns: Option<&mut KeySet>,
 ) -> Result<Attributes, String> {
     use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
     struct Collect<'a> {
         keys: &'a mut Interner,
         opts: &'a LogOptions,
         seen: &'a dyn Fn(&str) -> bool,
-        columns: &'a mut KeySet,
+        columns: Option<&'a mut KeySet>,
     }
     impl<'de> Visitor<'de> for Collect<'_> {
         type Value = Attributes;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a JSON object")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attributes, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Attributes, A::Error> {
             let mut out = Vec::new();
             let mut skip_case = false;
             while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                if !self.columns.contains(&*key) {
-                    self.columns.insert(key.to_string());
+                if let Some(columns) = self.columns.as_deref_mut()
+                    && !columns.contains(&*key)
+                {
+                    columns.insert(key.to_string());
                 }
                 let repeated = skip_case && key.starts_with("case:");
                 if !repeated && self.opts.wants(&key) {
@@ -458,6 +466,9 @@ fn drop_repeated_case_attributes(first: &Event, e: &mut Event) {
                 .any(|(fk, fv)| Arc::ptr_eq(fk, k) && fv == v))
     });
 }
+
+/// The columns a log has are gathered from its first records (CSV: its header).
+pub const COLUMN_SAMPLE: usize = 1_000;
 
 /// Why an event could not be built: a rejection of the record (`fatal` false), or a
 /// problem with the whole log's set-up (`fatal`: reading stops).
@@ -709,7 +720,8 @@ fn read_rows(
                 return;
             }
         };
-        let attrs = match attributes(&rec, &mut keys, opts, &|c| open.contains_key(c), columns) {
+        let sample = (stats.events_read < COLUMN_SAMPLE).then_some(&mut *columns);
+        let attrs = match attributes(&rec, &mut keys, opts, &|c| open.contains_key(c), sample) {
             Ok(a) => a,
             Err(reason) => {
                 stats.reject(

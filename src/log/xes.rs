@@ -65,6 +65,8 @@ pub(crate) fn read_xes_into(
     let mut trace_attrs: Attributes = Vec::new();
     let mut keys = Interner::default();
     let mut event_no = 0usize;
+    // Events seen in the whole log: the columns are gathered from the first ones.
+    let mut events_seen = 0usize;
     loop {
         let pos = xml.buffer_position();
         let ev = xml
@@ -97,14 +99,16 @@ pub(crate) fn read_xes_into(
                 } else if name == b"event" && in_trace {
                     in_event = true;
                     event_no += 1;
+                    events_seen += 1;
                     event_attrs.clear();
                 } else if ATTRIBUTE_TAGS.contains(&name) && in_trace {
                     let (key, value) =
                         key_value(e).map_err(|m| format!("{file}: trace {trace_no}: {m}"))?;
                     // A blank value is an absent attribute.
                     if let (Some(k), Some(v)) = (key, value.filter(|v| !blank(v))) {
+                        let sample = events_seen <= super::COLUMN_SAMPLE;
                         if in_event {
-                            if !columns.contains(&k) {
+                            if sample && !columns.contains(&k) {
                                 columns.insert(k.clone());
                             }
                             if opts.wants(&k) {
@@ -114,7 +118,7 @@ pub(crate) fn read_xes_into(
                             trace_id = Some(v);
                         } else {
                             let key = format!("case:{k}");
-                            if !columns.contains(&key) {
+                            if sample && !columns.contains(&key) {
                                 columns.insert(key.clone());
                             }
                             if opts.wants(&key) {

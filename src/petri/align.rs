@@ -94,7 +94,7 @@ pub struct Aligner<'n> {
     /// Cost of aligning the empty trace (the cheapest complete run of the net).
     empty_cost: Option<u64>,
     /// Alignments already computed, by trace of label ids and guards.
-    cache: HashMap<Key, Option<Alignment>>,
+    cache: HashMap<Key, Option<Alignment>, FxBuild>,
     /// Per transition: the decision (index into `decisions`) and branch it takes.
     branch_of: Vec<Option<(u32, u8)>>,
     /// The names of the decisions whose branches the net's transitions take.
@@ -310,7 +310,7 @@ impl<'n> Aligner<'n> {
             label_ids,
             transition_label,
             empty_cost: None,
-            cache: HashMap::new(),
+            cache: HashMap::with_hasher(FxBuild),
             branch_of,
             decisions,
             state_limit: 5_000_000,
