@@ -86,6 +86,7 @@ pub fn explain(
     trace: &Trace,
     roster: Option<crate::audit::Roster>,
     as_of: Option<chrono::DateTime<chrono::Utc>>,
+    log_times: Option<&crate::log::LogOptions>,
 ) -> Result<Explanation, String> {
     let net = crate::petri::compile::compile(p);
     let labels: Vec<String> = trace.events.iter().map(|e| e.activity.clone()).collect();
@@ -95,6 +96,9 @@ pub fn explain(
         with_alignment: true,
     };
     let mut checker = Checker::new(&net, Some(p), opts, roster)?;
+    if let Some(t) = log_times {
+        checker.read_times_as(t);
+    }
     let checked = checker.check(trace.clone());
     let (trace, flow) = (checked.trace, checked.flow);
     let r = checked.verdict.result;
@@ -200,12 +204,8 @@ pub fn explain(
         procedure: ProcedureRef {
             id: p.ast().id.text.clone(),
             version: a.plan().version().map(str::to_string),
-            file: std::env::current_dir()
-                .ok()
-                .and_then(|d| p.unit.path.strip_prefix(d).ok().map(|x| x.to_path_buf()))
-                .unwrap_or_else(|| p.unit.path.clone())
-                .display()
-                .to_string(),
+            // The CLI shows it relative to the current directory.
+            file: p.unit.path.display().to_string(),
             sha256: content_hash(p),
         },
         case_id: trace.id.clone(),

@@ -265,6 +265,8 @@ pub struct Auditor<'p> {
     pub(crate) roster: Option<Roster>,
     /// Share of a limit after which an unmet obligation is at risk.
     pub at_risk_share: f64,
+    /// How the log writes times (format, zone), for facts of type timestamp.
+    pub(crate) times: Option<crate::log::LogOptions>,
     pub(crate) always: Calendar,
 }
 
@@ -306,6 +308,7 @@ impl<'p> Auditor<'p> {
             above: BTreeMap::new(),
             roster: None,
             at_risk_share: 0.8,
+            times: None,
             always: Calendar::always(),
         };
         let mut reports_to: BTreeMap<String, String> = BTreeMap::new();
@@ -407,6 +410,31 @@ impl<'p> Auditor<'p> {
             }
         }
         Ok(a)
+    }
+
+    /// Reads facts of type timestamp the way the log writes its times (its timestamp
+    /// format and time zone), as the event times are read.
+    pub fn with_log_times(mut self, opts: &crate::log::LogOptions) -> Self {
+        self.times = Some(opts.clone());
+        self
+    }
+
+    /// A fact value as the assessor reads it: a timestamp fact in the log's own format
+    /// (and zone) is rewritten as RFC 3339.
+    fn fact_text(&self, fact: &str, value: &str) -> String {
+        if let Some(opts) = &self.times
+            && self
+                .p
+                .symbols
+                .facts
+                .get(fact)
+                .is_some_and(|f| f.ty == crate::model::types::Type::Timestamp)
+            && chrono::DateTime::parse_from_rfc3339(value.trim()).is_err()
+            && let Ok(t) = crate::log::event_time(value, opts, &mut 0)
+        {
+            return t.to_rfc3339();
+        }
+        value.to_string()
     }
 
     /// Checks resources against a roster too.
@@ -716,6 +744,11 @@ impl<'p> Auditor<'p> {
         &self.assessor
     }
 
+    /// The procedure the auditor was compiled from.
+    pub fn procedure(&self) -> &'p Procedure {
+        self.p
+    }
+
     /// The index of the `decide` called `name` among the decisions checked.
     pub(crate) fn decide_index(&self, name: &str) -> Option<usize> {
         self.decides.iter().position(|d| d.name == name)
@@ -858,12 +891,12 @@ impl<'a> CaseView<'a> {
                 let key = if is_case { &k[5..] } else { &**k };
                 if is_case {
                     if seen_case.insert(key) {
-                        case_fields.push((key.to_string(), v.clone()));
+                        case_fields.push((key.to_string(), a.fact_text(fact, v)));
                     }
                 } else if current.get(fact).is_none_or(|c: &&String| *c != v) {
                     // Only a change of value is a new fact.
                     current.insert(fact, v);
-                    event_fields[i].push((key.to_string(), v.clone()));
+                    event_fields[i].push((key.to_string(), a.fact_text(fact, v)));
                 }
             }
         }
@@ -889,8 +922,16 @@ impl<'a> CaseView<'a> {
             {
                 Ok(f) => assessments.push(Some(a.assessor.assess(f))),
                 Err(errs) => {
+                    let last = version == fact_events.len();
                     for e in errs {
-                        fact_errors.push((at, format!("fact `{}`: {}", e.field, e.message)));
+                        // A required fact not recorded yet may come with a later event:
+                        // it is missing only if the case never records it. A value that
+                        // cannot be read is reported where it is recorded, once.
+                        let missing = e.message.contains("is missing");
+                        let text = format!("fact `{}`: {}", e.field, e.message);
+                        if (last || !missing) && !fact_errors.iter().any(|(_, t)| *t == text) {
+                            fact_errors.push((at, text));
+                        }
                     }
                     assessments.push(None);
                 }

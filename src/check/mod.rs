@@ -104,7 +104,16 @@ pub struct RunStats {
     pub unreadable: Vec<(String, String)>,
     /// What the logs carried (gathered when perspectives beyond control flow are checked).
     pub carried: Carried,
+    /// Control-flow activity labels no step of the net has, with how many events carry
+    /// each (at most [`LABELS_KEPT`] labels; the rest are counted in `unmapped_other`).
+    pub unmapped: BTreeMap<String, usize>,
+    pub unmapped_other: usize,
+    /// `acknowledges` values that name no step, with their counts.
+    pub unknown_acknowledged: BTreeMap<String, usize>,
 }
+
+/// How many distinct unmapped labels a run remembers by name.
+pub const LABELS_KEPT: usize = 200;
 
 impl<'a> Checker<'a> {
     /// A checker for `net`; with the procedure it was compiled from, the procedure's
@@ -135,6 +144,14 @@ impl<'a> Checker<'a> {
             map: procedure.map(ActivityMap::from_procedure),
             opts,
         })
+    }
+
+    /// Reads timestamp facts the way the log writes its times (see
+    /// [`Auditor::with_log_times`]).
+    pub fn read_times_as(&mut self, opts: &LogOptions) {
+        if let Some(a) = self.auditor.take() {
+            self.auditor = Some(a.with_log_times(opts));
+        }
     }
 
     pub fn options(&self) -> &CheckOptions {
@@ -301,6 +318,39 @@ impl<'a> Checker<'a> {
             .collect()
     }
 
+    /// Counts the control-flow labels of a checked case that no step has, and the
+    /// `acknowledges` values that name no step.
+    fn tally_labels(&self, c: &Checked, stats: &mut RunStats) {
+        for &i in &c.flow {
+            let a = &c.trace.events[i].activity;
+            if !self.aligner.knows(a) {
+                let room = stats.unmapped.len() < LABELS_KEPT;
+                match stats.unmapped.get_mut(a) {
+                    Some(n) => *n += 1,
+                    None if room => {
+                        stats.unmapped.insert(a.clone(), 1);
+                    }
+                    None => stats.unmapped_other += 1,
+                }
+            }
+        }
+        let Some(p) = self.auditor.as_ref().map(|a| a.procedure()) else {
+            return;
+        };
+        for e in &c.trace.events {
+            let Some(v) = crate::log::attribute(&e.attributes, "acknowledges") else {
+                continue;
+            };
+            for step in crate::audit::list(v) {
+                if !p.symbols.steps.contains_key(&step)
+                    && stats.unknown_acknowledged.len() < LABELS_KEPT
+                {
+                    *stats.unknown_acknowledged.entry(step).or_default() += 1;
+                }
+            }
+        }
+    }
+
     /// Reads each log (streamed) and checks its cases in batches, handing each checked
     /// case to `each` in log order and each rejected record to `reject`. `each`
     /// returning an error stops the run (e.g. a closed output).
@@ -347,6 +397,7 @@ impl<'a> Checker<'a> {
                     }
                     for c in self.check_batch(batch) {
                         stats.events_set_aside += c.trace.events.len() - c.flow.len();
+                        self.tally_labels(&c, &mut stats);
                         if let Err(e) = each(c) {
                             failed = Some(e);
                             break;
@@ -568,6 +619,85 @@ pub fn setup_warnings(
         });
     }
     out
+}
+
+/// Warnings on how the log's labels met the procedure: control-flow labels no step has
+/// (with counts and the nearest step or mapped label), and `acknowledges` values naming
+/// no step. `events` is the number of control-flow events checked.
+pub fn label_warnings(
+    procedure: Option<&Procedure>,
+    stats: &RunStats,
+    events: usize,
+) -> Vec<SetupWarning> {
+    let mut out = Vec::new();
+    let unmapped: usize = stats.unmapped.values().sum::<usize>() + stats.unmapped_other;
+    if unmapped > 0 {
+        let mut top: Vec<(&String, &usize)> = stats.unmapped.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let shown: Vec<String> = top
+            .iter()
+            .take(5)
+            .map(|(l, n)| match procedure.and_then(|p| nearest(p, l)) {
+                Some(s) => format!("`{l}` ({n}; did you mean `{s}`?)"),
+                None => format!("`{l}` ({n})"),
+            })
+            .collect();
+        out.push(SetupWarning {
+            kind: "unmapped-labels",
+            message: format!(
+                "{unmapped} of {events} control-flow events carry a label no step has, so \
+                 they read as unexpected steps: {}{}; map them in the procedure's `mapping` \
+                 (`activity \"LABEL\" -> step`) or check --activity",
+                shown.join(", "),
+                if top.len() > 5 {
+                    format!(" and {} more labels", top.len() - 5)
+                } else {
+                    String::new()
+                }
+            ),
+        });
+    }
+    if !stats.unknown_acknowledged.is_empty() {
+        let shown: Vec<String> = stats
+            .unknown_acknowledged
+            .iter()
+            .take(5)
+            .map(|(l, n)| match procedure.and_then(|p| nearest(p, l)) {
+                Some(s) => format!("`{l}` ({n}; did you mean `{s}`?)"),
+                None => format!("`{l}` ({n})"),
+            })
+            .collect();
+        out.push(SetupWarning {
+            kind: "unknown-acknowledged",
+            message: format!(
+                "`acknowledges` names no step of the procedure: {}; it must name the step \
+                 (not the log's label), so these acknowledge nothing",
+                shown.join(", ")
+            ),
+        });
+    }
+    out
+}
+
+/// The step (or mapped label's step) nearest to a label, when it is near enough.
+pub fn nearest(p: &Procedure, label: &str) -> Option<String> {
+    let low = label.to_lowercase();
+    let mut best: Option<(usize, String)> = None;
+    let mut consider = |cand: &str, step: &str| {
+        let d = crate::diagnostic::edit_distance(&low, &cand.to_lowercase());
+        if d <= (cand.len().max(3) / 3) && best.as_ref().is_none_or(|(b, _)| d < *b) {
+            best = Some((d, step.to_string()));
+        }
+    };
+    for s in p.symbols.steps.keys() {
+        consider(s, s);
+    }
+    for (l, s) in &ActivityMap::from_procedure(p).labels {
+        if let Some(s) = s {
+            consider(l, s);
+        }
+    }
+    best.map(|(_, s)| s)
 }
 
 /// The perspectives a log with what `carried` holds can support: those whose data is

@@ -21,7 +21,7 @@ pub(crate) struct Args {
     inputs: Vec<PathBuf>,
     /// Input format, when the file name does not tell.
     #[arg(long, value_enum)]
-    input_format: Option<InputFormat>,
+    input_format: Option<IncidentFormat>,
     /// Read fact FIELD from input column COLUMN (repeatable), on top of the procedure's mapping.
     #[arg(long = "map", value_name = "FIELD=COLUMN")]
     maps: Vec<String>,
@@ -136,7 +136,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     let priority_column = assessor.column_for("priority");
     let mut formats = Vec::new();
     for input in &args.inputs {
-        match args.input_format.or_else(|| InputFormat::detect(input)) {
+        match args
+            .input_format
+            .map(IncidentFormat::into_input)
+            .or_else(|| InputFormat::detect(input))
+        {
             Some(f) => formats.push(f),
             None => {
                 return usage_error(&format!(
@@ -551,4 +555,24 @@ fn csv_line(row: &Row<'_>) -> String {
         .join(",");
     line.push('\n');
     line
+}
+
+/// The incident formats, as `--input-format` spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum IncidentFormat {
+    Yaml,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+impl IncidentFormat {
+    fn into_input(self) -> InputFormat {
+        match self {
+            IncidentFormat::Yaml => InputFormat::Yaml,
+            IncidentFormat::Json => InputFormat::Json,
+            IncidentFormat::Jsonl => InputFormat::Jsonl,
+            IncidentFormat::Csv => InputFormat::Csv,
+        }
+    }
 }

@@ -34,9 +34,9 @@ pub(crate) struct Args {
     #[arg(required = true)]
     logs: Vec<PathBuf>,
     /// CSV/JSON Lines column holding the case id [default: the procedure's mapping, else
-    /// case:concept:name].
+    /// case:concept:name] (as for `explain`, where `--case` names one case).
     #[arg(long, value_name = "COLUMN")]
-    case: Option<String>,
+    case_column: Option<String>,
     #[command(flatten)]
     read: super::LogArgs,
     /// Keep each case's events in file order instead of ordering them by timestamp.
@@ -163,7 +163,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     };
     let log_opts = match args.read.options(
         loaded.as_ref().map(|(_, p)| p),
-        args.case.clone(),
+        args.case_column.clone(),
         args.keep_file_order,
         &args.logs,
     ) {
@@ -176,6 +176,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         },
         Err(s) => return s,
     };
+    checker.read_times_as(&log_opts);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Verdicts are kept only where the output needs them all at the end (json, junit)
@@ -229,6 +230,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             eprintln!("warning: {}", w.message);
             warnings.push(w.message);
         }
+    }
+    let events: usize = stats.read.events_in_cases - stats.events_set_aside;
+    for w in crate::check::label_warnings(loaded.as_ref().map(|(_, p)| p), &stats, events) {
+        eprintln!("warning: {}", w.message);
+        warnings.push(w.message);
     }
     // An empty or header-only log gives no verdict: never "100% conforming".
     let nothing_read = stats.read.cases == 0;

@@ -86,10 +86,16 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
             args.log.display()
         ));
     };
-    let explanation = match crate::explain::explain(&p, &trace, roster, as_of) {
+    let mut explanation = match crate::explain::explain(&p, &trace, roster, as_of, Some(&opts)) {
         Ok(e) => e,
         Err(e) => return usage_error(&e),
     };
+    // The procedure's file as the user would type it: relative to the current directory.
+    if let Ok(dir) = std::env::current_dir()
+        && let Ok(rel) = p.unit.path.strip_prefix(dir)
+    {
+        explanation.procedure.file = rel.display().to_string();
+    }
     let text = match args.format {
         Format::Human => explanation.human(),
         Format::Json => serde_json::to_string_pretty(&explanation).unwrap_or_default() + "\n",

@@ -9,6 +9,7 @@ mod explain;
 mod export;
 mod fmt;
 mod graph;
+mod inspect;
 mod lint;
 mod rules;
 mod simulate;
@@ -75,6 +76,9 @@ enum Command {
     Check(check::Args),
     /// Tell one case as a story: each event and obligation, the verdict and the procedure line.
     Explain(explain::Args),
+    /// A log's profile before trusting a check on it: columns chosen and why, time
+    /// zone, labels and the steps they map to, what each perspective can read.
+    Inspect(inspect::Args),
     /// Export a procedure's control flow for other tools (PNML workflow net).
     Export(export::Args),
     /// Draw a procedure's decision graph as Graphviz DOT or Mermaid.
@@ -116,6 +120,7 @@ where
         Command::Assess(a) => assess::run(&a, color),
         Command::Check(a) => check::run(&a, color),
         Command::Explain(a) => explain::run(&a, color),
+        Command::Inspect(a) => inspect::run(&a, color),
         Command::Export(a) => export::run(&a, color),
         Command::Rules(a) => rules::run(&a),
         Command::Test(a) => test::run(&a, color),
@@ -240,6 +245,18 @@ pub(crate) struct LogArgs {
 }
 
 impl LogArgs {
+    pub(crate) fn gives_activity(&self) -> bool {
+        self.activity.is_some()
+    }
+
+    pub(crate) fn gives_timestamp(&self) -> bool {
+        self.timestamp.is_some()
+    }
+
+    pub(crate) fn gives_actor(&self) -> bool {
+        self.actor.is_some()
+    }
+
     fn flags(
         &self,
         case: Option<String>,

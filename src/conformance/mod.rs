@@ -293,8 +293,7 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<Fin
     out
 }
 
-/// Event attributes that mark an event as outside control flow.
-pub const SET_ASIDE_ATTRIBUTES: [&str; 2] = ["acknowledges", "escalated_to"];
+pub use crate::log::SET_ASIDE_ATTRIBUTES;
 
 /// How a procedure reads activity names of an external log.
 #[derive(Debug, Clone, Default)]

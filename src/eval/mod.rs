@@ -304,7 +304,7 @@ pub struct Assessor {
     plan: Plan,
     timestamp_format: Option<String>,
     /// Input field name (a fact's name or a mapped column) → fact slot, for fast reading.
-    slots: std::collections::HashMap<Box<str>, usize, crate::log::FastHash>,
+    slots: std::collections::HashMap<Box<str>, usize, crate::hash::FastHash>,
     /// Per slot: the `value` mapping lines of that fact, if any.
     value_maps: Vec<Option<std::collections::BTreeMap<String, String>>>,
 }
@@ -354,7 +354,7 @@ impl Assessor {
 
     fn index_fields(&mut self) {
         let p = &self.plan;
-        let mut slots: std::collections::HashMap<Box<str>, usize, crate::log::FastHash> = p
+        let mut slots: std::collections::HashMap<Box<str>, usize, crate::hash::FastHash> = p
             .fact_index
             .iter()
             .filter(|(name, _)| !p.columns.contains_key(name.as_str()))

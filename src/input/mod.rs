@@ -71,7 +71,7 @@ impl std::fmt::Display for Location {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
     Yaml,
     Json,

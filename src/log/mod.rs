@@ -29,7 +29,7 @@ use chrono::{DateTime, FixedOffset};
 pub use profile::{Columns, LogFlags, LogFormat, Mapping, actor_constraints, log_options};
 pub use xes::read_xes;
 
-use profile::{TimeError, event_time};
+pub use profile::{TimeError, event_time};
 
 /// An event's attributes as (key, text) pairs; keys are shared between events.
 pub type Attributes = Vec<(Arc<str>, String)>;
@@ -115,31 +115,11 @@ pub struct LogOptions {
 /// A set of attribute names with a fast hash (names are short and trusted to be few).
 pub type KeySet = std::collections::HashSet<String, FastHash>;
 
-/// FNV-1a: much faster than SipHash on short keys. Only for attribute names, never for
-/// keys an attacker could choose to collide (a log's own names are bounded by its schema).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Fnv(u64);
+pub use crate::hash::{FastHash, Fnv};
 
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-/// Builds [`Fnv`] hashers.
-pub type FastHash = std::hash::BuildHasherDefault<Fnv>;
+/// Event attributes that mark an event as outside control flow (an acknowledgement, an
+/// escalation).
+pub const SET_ASIDE_ATTRIBUTES: [&str; 2] = ["acknowledges", "escalated_to"];
 
 impl LogOptions {
     /// Whether an attribute is kept on events.
@@ -149,7 +129,7 @@ impl LogOptions {
             || key == self.resource
             || key == self.case
             || self.activity.iter().any(|a| a == key)
-            || crate::conformance::SET_ASIDE_ATTRIBUTES.contains(&key)
+            || SET_ASIDE_ATTRIBUTES.contains(&key)
             || self.extra.contains(key)
     }
 }

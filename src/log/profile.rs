@@ -211,7 +211,7 @@ pub fn log_options(
 }
 
 /// Why an event's time could not be used.
-pub(crate) enum TimeError {
+pub enum TimeError {
     /// Not a timestamp (or not in the given format).
     Unreadable(String),
     /// A local time that happens twice or never in the zone (a clock change).
@@ -223,7 +223,7 @@ pub(crate) enum TimeError {
 
 /// Reads an event's time: an offset is kept; a local time is placed in the declared zone
 /// (DST-correct), or read as UTC with `assume_utc` (`*assumed` counts those).
-pub(crate) fn event_time(
+pub fn event_time(
     text: &str,
     opts: &LogOptions,
     assumed: &mut usize,

@@ -319,6 +319,11 @@ impl<'n> Aligner<'n> {
         }
     }
 
+    /// Whether some transition of the net has this label.
+    pub fn knows(&self, label: &str) -> bool {
+        self.label_ids.contains_key(label)
+    }
+
     /// Maps activity names to the net's labels.
     pub fn encode(&self, activities: &[&str]) -> Vec<Option<u32>> {
         activities

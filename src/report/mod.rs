@@ -4,6 +4,7 @@
 pub mod check;
 pub mod github;
 pub mod graph;
+pub mod inspect;
 pub mod json;
 pub mod sarif;
 

@@ -223,7 +223,7 @@ fn the_procedures_mapping_is_honoured_and_flags_override_it() {
         "-p",
         REPLY,
         &standard,
-        "--case",
+        "--case-column",
         "case:concept:name",
         "--activity",
         "concept:name",

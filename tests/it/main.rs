@@ -2,6 +2,7 @@
 
 #![allow(clippy::result_large_err)]
 
+mod architecture;
 mod assess;
 mod audit;
 mod cli;

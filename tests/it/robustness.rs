@@ -262,7 +262,7 @@ proptest! {
                 .collect(),
         };
         let as_of = as_of.map(|secs| (base + chrono::Duration::seconds(secs)).with_timezone(&chrono::Utc));
-        let e = procedo::explain::explain(p, &trace, None, as_of).unwrap();
+        let e = procedo::explain::explain(p, &trace, None, as_of, None).unwrap();
         let _ = e.human();
     }
 }
