@@ -17,6 +17,7 @@ pub mod ast;
 pub mod audit;
 pub mod check;
 pub mod cli;
+pub mod codes;
 pub mod conformance;
 pub mod diagnostic;
 pub mod eval;

@@ -77,7 +77,7 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
         }
         let mut violate = |step: &str, at: Option<usize>, why: String| {
             let mut f = Finding::new(
-                "constraint-violated",
+                crate::audit::codes::FindingCode::ConstraintViolated,
                 step,
                 at,
                 at.and_then(|i| case.time_text(i)),
@@ -247,7 +247,7 @@ pub(crate) fn loops(a: &Auditor<'_>, trace: &crate::log::Trace, audit: &mut Audi
                 .nth(l.max as usize);
             if let Some(i) = occ {
                 let mut f = Finding::new(
-                    "unexpected-step",
+                    crate::audit::codes::FindingCode::UnexpectedStep,
                     step.clone(),
                     Some(i),
                     time(i),

@@ -467,8 +467,15 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, passes: &[Pass], audit
                 .checked_sub(1)
                 .and_then(|i| case.time_text(i))
         });
-        let mut f = Finding::new("wrong-branch", d.name.clone(), event, time, message);
+        let mut f = Finding::new(
+            crate::audit::codes::FindingCode::WrongBranch,
+            d.name.clone(),
+            event,
+            time,
+            message,
+        );
         f.line = Some(d.line);
+        f.steps.extend(not_done.iter().cloned());
         f.evidence.insert("decision", d.name.clone());
         f.evidence.insert("taken", taken);
         f.evidence.insert("required", want_label);
@@ -566,7 +573,7 @@ pub(crate) fn priorities(
         };
         let mut fail = |why: String, line: Option<usize>| {
             let mut f = Finding::new(
-                "unjustified-override",
+                crate::audit::codes::FindingCode::UnjustifiedOverride,
                 case.trace.events[i].activity.clone(),
                 Some(i),
                 case.time_text(i),

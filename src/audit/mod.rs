@@ -9,7 +9,7 @@
 //! findings, with the obligations behind them. The finding codes are listed in
 //! [`codes`].
 
-pub mod codes;
+pub use crate::codes;
 pub(crate) mod constraints;
 pub(crate) mod decisions;
 mod perspectives;
@@ -688,9 +688,13 @@ impl<'p> Auditor<'p> {
             .iter()
             .filter(|_| self.perspectives.decisions)
         {
-            audit
-                .findings
-                .push(Finding::new("unreadable-fact", "", *i, None, e.clone()));
+            audit.findings.push(Finding::new(
+                crate::audit::codes::FindingCode::UnreadableFact,
+                "",
+                *i,
+                None,
+                e.clone(),
+            ));
         }
         // Exemptions recorded in the case waive the findings on the steps they name.
         for (on, waives, needs_reason) in &self.exemptions {
@@ -721,14 +725,15 @@ impl<'p> Auditor<'p> {
             r.findings.retain(|f| !audit.waived.contains(&f.step));
         }
         // A round over a loop's bound may already be an unexpected step of the alignment.
-        let located: std::collections::BTreeSet<(usize, &str)> = r
+        let located: std::collections::BTreeSet<(usize, codes::FindingCode)> = r
             .findings
             .iter()
             .filter_map(|f| f.event_index.map(|i| (i, f.code)))
             .collect();
         audit.findings.retain(|f| {
             f.event_index.is_none_or(|i| {
-                !located.contains(&(i, "unexpected-step")) || f.code != "unexpected-step"
+                !located.contains(&(i, codes::FindingCode::UnexpectedStep))
+                    || f.code != "unexpected-step"
             })
         });
         r.findings.append(&mut audit.findings);

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Audit, Auditor, CaseView, Obligation, Status, StepRule, dur, list};
+use crate::audit::codes::FindingCode;
 use crate::conformance::Finding;
 use crate::eval::Value;
 
@@ -119,7 +120,7 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
 fn at_risk(share: f64, case: &CaseView<'_>, o: &Obligation, audit: &mut Audit) {
     if o.status == Status::AtRisk {
         let mut f = Finding::new(
-            "at-risk",
+            crate::audit::codes::FindingCode::AtRisk,
             o.step.clone(),
             None,
             case.now.map(rfc),
@@ -193,7 +194,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
             (Some(i), Some(t)) => {
                 let took = clock.elapsed_ms(t0, t);
                 let mut f = Finding::new(
-                    "deadline-missed",
+                    crate::audit::codes::FindingCode::DeadlineMissed,
                     rule.name.clone(),
                     Some(i),
                     Some(rfc(t)),
@@ -214,7 +215,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
                 let now = case.now.unwrap_or(t0);
                 let took = clock.elapsed_ms(t0, now);
                 let mut f = Finding::new(
-                    "deadline-missed",
+                    crate::audit::codes::FindingCode::DeadlineMissed,
                     rule.name.clone(),
                     None,
                     Some(rfc(now)),
@@ -301,7 +302,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
         });
         if status == Status::AtRisk {
             let mut f = Finding::new(
-                "at-risk",
+                crate::audit::codes::FindingCode::AtRisk,
                 rule.name.clone(),
                 None,
                 case.now.map(rfc),
@@ -318,7 +319,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
         }
         if status == Status::Violated {
             let mut f = Finding::new(
-                "missed-escalation",
+                crate::audit::codes::FindingCode::MissedEscalation,
                 rule.name.clone(),
                 done_i,
                 Some(rfc(point)),
@@ -353,7 +354,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         let got = case.attr(i, key).map(list).unwrap_or_default();
         want.iter().filter(|w| !got.contains(w)).cloned().collect()
     };
-    let mut push = |code: &'static str, msg: String, key: &'static str, what: Vec<String>| {
+    let mut push = |code: FindingCode, msg: String, key: &'static str, what: Vec<String>| {
         let mut f = Finding::new(code, rule.name.clone(), Some(i), case.time_text(i), msg);
         f.line = Some(rule.line);
         f.evidence.insert(key, what.join(", "));
@@ -362,7 +363,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     let who = missing(&a.fields.to, &rule.to);
     if !who.is_empty() {
         push(
-            "not-informed",
+            FindingCode::NotInformed,
             format!(
                 "`{}` (event {}) does not record informing {}",
                 rule.name,
@@ -376,7 +377,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     let resp = missing(&a.fields.responsibilities, &rule.responsibilities);
     if !resp.is_empty() {
         push(
-            "not-informed",
+            FindingCode::NotInformed,
             format!(
                 "`{}` (event {}) does not record the responsibilities {}",
                 rule.name,
@@ -390,7 +391,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     let acts = missing(&a.fields.actions, &rule.actions);
     if !acts.is_empty() {
         push(
-            "action-not-specified",
+            FindingCode::ActionNotSpecified,
             format!(
                 "`{}` (event {}) does not specify the actions {}",
                 rule.name,
@@ -433,7 +434,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
             (Some(j), Some(t)) => {
                 let took = (t - t0).num_milliseconds();
                 let mut f = Finding::new(
-                    "not-acknowledged",
+                    crate::audit::codes::FindingCode::NotAcknowledged,
                     rule.name.clone(),
                     Some(j),
                     Some(rfc(t)),
@@ -452,7 +453,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
                 f
             }
             _ => Finding::new(
-                "not-acknowledged",
+                crate::audit::codes::FindingCode::NotAcknowledged,
                 rule.name.clone(),
                 Some(i),
                 case.time_text(i),
@@ -504,7 +505,7 @@ fn monitor(a: &Auditor<'_>, case: &CaseView<'_>, m: &super::MonitorRule, audit: 
             }
             violated = true;
             let mut f = Finding::new(
-                "monitoring-gap",
+                crate::audit::codes::FindingCode::MonitoringGap,
                 m.name.clone(),
                 at,
                 Some(rfc(to)),
@@ -592,7 +593,7 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
         .unwrap_or_default();
     let recorded_caps = case.attr(i, &a.fields.capabilities).map(list);
     let t = case.times[i];
-    let mut push = |code: &'static str, msg: String| {
+    let mut push = |code: FindingCode, msg: String| {
         let mut f = Finding::new(code, rule.name.clone(), Some(i), case.time_text(i), msg);
         f.line = Some(rule.line);
         f.evidence.insert("resources", units.join(", "));
@@ -602,7 +603,7 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
     if a.roster.is_none() && rule.needs.len() > 1 {
         if (units.len() as u32) < total_needed {
             push(
-                "resource-lacks-capability",
+                FindingCode::ResourceLacksCapability,
                 format!(
                     "`{}` (event {}) needs {total_needed} resources; {} recorded",
                     rule.name,
@@ -621,7 +622,7 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
                 Some(r) => match r.units.get(u) {
                     None => {
                         push(
-                            "resource-unavailable",
+                            FindingCode::ResourceUnavailable,
                             format!(
                                 "`{u}`, recorded at `{}` (event {}), is not on the roster",
                                 rule.name,
@@ -635,7 +636,7 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
                             && !r.available(unit, t)
                         {
                             push(
-                                "resource-unavailable",
+                                FindingCode::ResourceUnavailable,
                                 format!(
                                     "`{u}`, recorded at `{}` (event {}), was not available at {}",
                                     rule.name,
@@ -683,11 +684,11 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
         }
         if !unfit.is_empty() {
             for m in unfit {
-                push("resource-lacks-capability", m);
+                push(FindingCode::ResourceLacksCapability, m);
             }
         } else {
             push(
-                "resource-lacks-capability",
+                FindingCode::ResourceLacksCapability,
                 format!(
                     "`{}` (event {}) needs {n} {kind}{}; {}",
                     rule.name,

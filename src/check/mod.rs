@@ -88,6 +88,8 @@ pub struct Checker<'a> {
     auditor: Option<Auditor<'a>>,
     map: Option<ActivityMap>,
     opts: CheckOptions,
+    /// Each step's `by` role, to attribute findings without an event of their own.
+    roles: BTreeMap<String, String>,
 }
 
 /// Cases aligned together (in parallel) before their verdicts are handed on in order.
@@ -143,6 +145,7 @@ impl<'a> Checker<'a> {
             auditor,
             map: procedure.map(ActivityMap::from_procedure),
             opts,
+            roles: procedure.map(step_roles).unwrap_or_default(),
         })
     }
 
@@ -291,6 +294,7 @@ impl<'a> Checker<'a> {
                 Some(a) => {
                     let mut audit = a.audit_view(t, view, &r, &passes, still, as_of);
                     a.merge(&mut r, &mut audit);
+                    crate::conformance::attribute(&mut r.findings, t, &self.roles);
                     Verdict {
                         result: r,
                         running: audit.running,
@@ -420,6 +424,27 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// Each step's `by` role (the first, when a step names several).
+fn step_roles(p: &Procedure) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for s in &p.ast().sections {
+        if let crate::ast::Section::Flow { body, .. } = s {
+            crate::audit::decisions::each_stmt(body, &mut |st| {
+                if let crate::ast::Stmt::Step(step) = st {
+                    for a in &step.attrs {
+                        if let crate::ast::StepAttr::By(roles, _) = a
+                            && let Some(r) = roles.first()
+                        {
+                            out.insert(step.name.text.clone(), r.text.clone());
+                        }
+                    }
+                }
+            });
+        }
+    }
+    out
+}
+
 /// `check_batch` returns one result per case; an empty answer to one case cannot
 /// happen, but is not worth a panic either.
 fn unreachable_empty() -> Checked {
@@ -479,7 +504,7 @@ impl Summary {
         }
         self.fitness_sum += r.fitness.unwrap_or(0.0);
         for f in &r.findings {
-            *self.by_code.entry(f.code).or_default() += 1;
+            *self.by_code.entry(f.code.as_str()).or_default() += 1;
             *self.by_step.entry(f.step.clone()).or_default() += 1;
         }
     }

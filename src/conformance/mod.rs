@@ -15,7 +15,7 @@ use crate::petri::align::{Aligner, Alignment, Move};
 /// One deviation, located in the case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: crate::codes::FindingCode,
     pub step: String,
     /// 0-based index of the event concerned (the first of a pair), if any.
     pub event_index: Option<usize>,
@@ -27,25 +27,38 @@ pub struct Finding {
     /// What the finding rests on: limits, durations, facts, the rule that decided.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub evidence: std::collections::BTreeMap<&'static str, String>,
+    /// The steps it concerns, as a list (`step` joins them for `incomplete`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
+    /// Who it is attributed to (see [`attribute`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 impl Finding {
     /// A finding without a procedure line or evidence.
     pub fn new(
-        code: &'static str,
+        code: crate::codes::FindingCode,
         step: impl Into<String>,
         event_index: Option<usize>,
         time: Option<String>,
         message: String,
     ) -> Self {
+        let step = step.into();
         Finding {
             code,
-            step: step.into(),
+            steps: if step.is_empty() {
+                Vec::new()
+            } else {
+                vec![step.clone()]
+            },
+            step,
             event_index,
             time,
             message,
             line: None,
             evidence: Default::default(),
+            actor: None,
         }
     }
 }
@@ -111,7 +124,7 @@ pub fn result(
             cost: None,
             fitness: None,
             findings: vec![Finding::new(
-                "not-aligned",
+                crate::codes::FindingCode::NotAligned,
                 "",
                 None,
                 None,
@@ -211,9 +224,11 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<Fin
         }) {
             used_model[j] = true;
             out.push(Finding {
+                steps: vec![activity.clone()],
+                actor: None,
                 line: None,
                 evidence: Default::default(),
-                code: "wrong-order",
+                code: crate::codes::FindingCode::WrongOrder,
                 step: activity.clone(),
                 event_index: Some(event),
                 time: time(event),
@@ -225,9 +240,11 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<Fin
             continue;
         }
         out.push(Finding {
+            steps: vec![activity.clone()],
+            actor: None,
             line: None,
             evidence: Default::default(),
-            code: "unexpected-step",
+            code: crate::codes::FindingCode::UnexpectedStep,
             step: activity.clone(),
             event_index: Some(event),
             time: time(event),
@@ -253,9 +270,11 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<Fin
             Move::Model { .. } => None,
         });
         out.push(Finding {
+            steps: vec![step.clone()],
+            actor: None,
             line: None,
             evidence: Default::default(),
-            code: "missing-step",
+            code: crate::codes::FindingCode::MissingStep,
             step: step.clone(),
             event_index: next_event,
             time: next_event.and_then(time),
@@ -270,9 +289,11 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<Fin
     }
     if !tail.is_empty() {
         out.push(Finding {
+            steps: tail.clone(),
+            actor: None,
             line: None,
             evidence: Default::default(),
-            code: "incomplete",
+            code: crate::codes::FindingCode::Incomplete,
             step: tail.join(", "),
             event_index: None,
             time: trace
@@ -382,5 +403,51 @@ impl ActivityMap {
             .map(|(l, _)| l.as_str());
         let first = found.next()?;
         found.next().is_none().then_some(first)
+    }
+}
+
+/// Attributes each finding to a person, by this rule:
+///
+/// 1. a finding on an event of the step it names (an unexpected or late step, a step
+///    recorded without its recipients, ...) goes to that event's recorded actor;
+/// 2. otherwise (a step never recorded, a decision taken the wrong way, a step not done
+///    in time) to whoever recorded the case's other steps of the same role (`by ROLE`),
+///    the last one before the finding's event;
+/// 3. failing that, to the actor of the last event with an actor before it (the person
+///    who had the case then), or of the case's last event with one.
+///
+/// `roles` gives each step's `by` role; a finding that has an actor already keeps it.
+pub fn attribute(
+    findings: &mut [Finding],
+    trace: &Trace,
+    roles: &std::collections::BTreeMap<String, String>,
+) {
+    let actor = |i: usize| trace.events.get(i).and_then(|e| e.resource.clone());
+    for f in findings.iter_mut().filter(|f| f.actor.is_none()) {
+        let at = f.event_index.unwrap_or(trace.events.len());
+        if let Some(i) = f.event_index
+            && trace.events.get(i).is_some_and(|e| e.activity == f.step)
+            && let Some(a) = actor(i)
+        {
+            f.actor = Some(a);
+            continue;
+        }
+        let role = f
+            .steps
+            .iter()
+            .find_map(|s| roles.get(s))
+            .or_else(|| roles.get(&f.step));
+        let same_role = role.and_then(|r| {
+            (0..at.min(trace.events.len()))
+                .rev()
+                .filter(|&j| roles.get(&trace.events[j].activity) == Some(r))
+                .find_map(actor)
+        });
+        f.actor = same_role.or_else(|| {
+            (0..at.min(trace.events.len()))
+                .rev()
+                .find_map(actor)
+                .or_else(|| (0..trace.events.len()).rev().find_map(actor))
+        });
     }
 }

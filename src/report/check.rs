@@ -9,7 +9,7 @@ pub const CSV_HEADER: &str = "case_id,conforming,cost,fitness,events,deviations,
 /// One CSV row.
 pub fn csv_row(v: &Verdict) -> String {
     let r = &v.result;
-    let codes: Vec<&str> = r.findings.iter().map(|f| f.code).collect();
+    let codes: Vec<&str> = r.findings.iter().map(|f| f.code.as_str()).collect();
     format!(
         "{},{},{},{},{},{},{}",
         csv_field(&r.case_id),

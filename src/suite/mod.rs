@@ -258,8 +258,13 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
         }
         if r.conforming != t.expect.conforming {
             diff.push(format!(
-                "conforming: expected {}, got {} (cost {:?})",
-                t.expect.conforming, r.conforming, r.cost
+                "conforming: expected {}, got {} ({})",
+                t.expect.conforming,
+                r.conforming,
+                match r.cost {
+                    Some(c) => format!("alignment cost {c}"),
+                    None => "no alignment: the search gave up".into(),
+                }
             ));
         }
         if let Some(want) = &t.expect.findings {
@@ -277,14 +282,18 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
             got.sort();
             for w in want.iter().filter(|w| !got.contains(w)) {
                 diff.push(format!(
-                    "- expected {} at `{}` (event {:?}), not reported",
-                    w.code, w.step, w.event_index
+                    "- expected {} at `{}` ({}), not reported",
+                    w.code,
+                    w.step,
+                    at_event(w.event_index)
                 ));
             }
             for g in got.iter().filter(|g| !want.contains(g)) {
                 diff.push(format!(
-                    "+ reported {} at `{}` (event {:?}), not expected",
-                    g.code, g.step, g.event_index
+                    "+ reported {} at `{}` ({}), not expected",
+                    g.code,
+                    g.step,
+                    at_event(g.event_index)
                 ));
             }
         }
@@ -451,4 +460,12 @@ fn table_rows(p: &Procedure) -> Vec<(usize, String)> {
         }
     }
     out
+}
+
+/// Where a finding is, as the test file writes it (`event_index`, 0-based).
+fn at_event(i: Option<usize>) -> String {
+    match i {
+        Some(i) => format!("event_index {i}"),
+        None => "no event".into(),
+    }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// The layers of `src/`, lowest first. A module may use modules of lower layers only
 /// (never one of its own layer but itself, never one above).
 const LAYERS: &[&[&str]] = &[
-    &["source", "hash"],
+    &["source", "hash", "codes"],
     &["diagnostic"],
     &["syntax"],
     &["ast"],

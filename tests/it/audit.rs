@@ -78,9 +78,9 @@ fn every_perspective_code_has_a_case_and_the_fixture_has_near_misses() {
 
 #[test]
 fn codes_have_severities_and_errors_decide_the_verdict() {
-    assert_eq!(codes::severity("deadline-missed"), Severity::Error);
-    assert_eq!(codes::severity("at-risk"), Severity::Warning);
-    assert_eq!(codes::severity("unreadable-fact"), Severity::Warning);
+    assert_eq!(codes::severity_of("deadline-missed"), Severity::Error);
+    assert_eq!(codes::severity_of("at-risk"), Severity::Warning);
+    assert_eq!(codes::severity_of("unreadable-fact"), Severity::Warning);
     let names: BTreeSet<&str> = codes::CODES.iter().map(|c| c.code).collect();
     assert_eq!(names.len(), codes::CODES.len(), "codes are unique");
 }
@@ -251,4 +251,140 @@ fn a_loop_recorded_more_rounds_than_it_allows_is_over_its_bound() {
     let (code, out, err) = procedo(&["test", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("2 tests: 2 passed"), "{out}");
+}
+
+/// Typed findings in the JSON output: the code as text, the steps as a list, and the
+/// actor each finding is attributed to (the event's actor; for a finding without an
+/// actor on its own event, whoever had the case before it).
+#[test]
+fn findings_carry_their_steps_and_actor() {
+    let (_, out, _) = check(&["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let case = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case_id"] == "many-deviations")
+        .unwrap();
+    let got: Vec<(String, Vec<String>, String)> = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["steps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect(),
+                f["actor"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    let s = |x: &[&str]| x.iter().map(|y| y.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        [
+            ("unjustified-override".into(), s(&["grade"]), "bob".into()),
+            ("deadline-missed".into(), s(&["grade"]), "bob".into()),
+            // The decision after `grade` went the wrong way: `advise` has no actor of its
+            // own, so the finding goes to bob, who had the case before it.
+            (
+                "wrong-branch".into(),
+                s(&["route", "appointment"]),
+                "bob".into()
+            ),
+            ("action-not-specified".into(), s(&["advise"]), "bob".into()),
+            ("constraint-violated".into(), s(&["close"]), "bob".into()),
+            ("constraint-violated".into(), s(&["close"]), "bob".into()),
+        ]
+    );
+    // `incomplete` lists every step still required.
+    let running = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case_id"] == "running")
+        .unwrap();
+    let incomplete = running["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "incomplete")
+        .unwrap();
+    assert_eq!(
+        incomplete["steps"],
+        serde_json::json!(["appointment", "close"])
+    );
+    assert_eq!(incomplete["step"], "appointment, close");
+}
+
+/// The at-risk warning names the share the procedure declared (`escalate at 75%`), not
+/// the default 80%; an escalation point passed in a running case with no escalation
+/// recorded yet is at risk, not violated. One second either side of the point.
+#[test]
+fn at_risk_names_the_declared_share() {
+    let run = |as_of: &str| {
+        let (code, out, err) = procedo(&[
+            "check",
+            "-p",
+            "tests/audit/at_risk.proc",
+            "tests/audit/at_risk.yaml",
+            "--as-of",
+            as_of,
+            "--format",
+            "jsonl",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let findings: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f["code"].as_str().unwrap(),
+                    f["message"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let statuses: Vec<String> = v["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {}",
+                    o["kind"].as_str().unwrap(),
+                    o["status"].as_str().unwrap()
+                )
+            })
+            .collect();
+        (findings, statuses)
+    };
+    // 09:44:59 is before 75% of the hour: nothing at risk yet.
+    let (f, s) = run("2026-03-02T09:44:59Z");
+    assert_eq!(f, Vec::<String>::new());
+    assert_eq!(s, ["deadline pending", "escalation pending"]);
+    // 09:45:01 is past it.
+    let (f, s) = run("2026-03-02T09:45:01Z");
+    assert_eq!(
+        f,
+        [
+            "at-risk: `reply` within 1h of log is not met yet and is past 75% of its limit (due 2026-03-02T10:00:00+00:00)",
+            "at-risk: `reply` is not done 45m after `log` (2026-03-02T09:45:00+00:00): escalation to supervisor is due and not recorded yet",
+        ]
+    );
+    assert_eq!(s, ["deadline at-risk", "escalation at-risk"]);
+    // Past the limit, the deadline is violated; the escalation still may be recorded.
+    let (f, s) = run("2026-03-02T10:00:01Z");
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(
+        f[0].starts_with("deadline-missed: `reply` was not done by 2026-03-02T10:00:00+00:00"),
+        "{f:?}"
+    );
+    assert_eq!(s, ["deadline violated", "escalation at-risk"]);
 }

@@ -72,6 +72,29 @@ fn a_failing_test_shows_expected_and_actual() {
     assert!(out.contains("2 tests: 0 passed, 2 failed"), "{out}");
 }
 
+/// Failures print values as the test file writes them, never Rust's `Some(..)`/`None`.
+#[test]
+fn failures_print_values_not_debug_forms() {
+    let dir = sandbox(
+        "cases:\n  - name: b before a\n    events: [b, a]\n    expect:\n      conforming: true\n      findings:\n        - {code: missing-step, step: b, event_index: 1}\n",
+    );
+    let (code, out, _) = procedo(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("conforming: expected true, got false (alignment cost 20002)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- expected missing-step at `b` (event_index 1), not reported"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ reported wrong-order at `b` (event_index 0), not expected"),
+        "{out}"
+    );
+    assert!(!out.contains("Some(") && !out.contains("None"), "{out}");
+}
+
 #[test]
 fn a_bad_test_file_is_a_located_error() {
     let dir =

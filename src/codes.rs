@@ -18,7 +18,7 @@ impl Severity {
     }
 }
 
-/// One finding code.
+/// What one finding code means.
 pub struct Code {
     pub code: &'static str,
     pub perspective: &'static str,
@@ -160,8 +160,133 @@ pub const CODES: &[Code] = &[
     },
 ];
 
-/// The severity of a code (unknown codes are errors).
-pub fn severity(code: &str) -> Severity {
+/// A finding code: the typed form of the codes in [`CODES`] (serialised as the
+/// kebab-case text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FindingCode {
+    UnexpectedStep,
+    WrongOrder,
+    MissingStep,
+    Incomplete,
+    NotAligned,
+    WrongBranch,
+    UnjustifiedOverride,
+    DeadlineMissed,
+    NotInformed,
+    NotAcknowledged,
+    ActionNotSpecified,
+    MonitoringGap,
+    MissedEscalation,
+    ResourceLacksCapability,
+    ResourceUnavailable,
+    ConstraintViolated,
+    AtRisk,
+    UnreadableFact,
+}
+
+impl FindingCode {
+    /// Every code, in report order.
+    pub const ALL: [FindingCode; 18] = [
+        FindingCode::UnexpectedStep,
+        FindingCode::WrongOrder,
+        FindingCode::MissingStep,
+        FindingCode::Incomplete,
+        FindingCode::NotAligned,
+        FindingCode::WrongBranch,
+        FindingCode::UnjustifiedOverride,
+        FindingCode::DeadlineMissed,
+        FindingCode::NotInformed,
+        FindingCode::NotAcknowledged,
+        FindingCode::ActionNotSpecified,
+        FindingCode::MonitoringGap,
+        FindingCode::MissedEscalation,
+        FindingCode::ResourceLacksCapability,
+        FindingCode::ResourceUnavailable,
+        FindingCode::ConstraintViolated,
+        FindingCode::AtRisk,
+        FindingCode::UnreadableFact,
+    ];
+
+    /// The code as reports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::UnexpectedStep => "unexpected-step",
+            FindingCode::WrongOrder => "wrong-order",
+            FindingCode::MissingStep => "missing-step",
+            FindingCode::Incomplete => "incomplete",
+            FindingCode::NotAligned => "not-aligned",
+            FindingCode::WrongBranch => "wrong-branch",
+            FindingCode::UnjustifiedOverride => "unjustified-override",
+            FindingCode::DeadlineMissed => "deadline-missed",
+            FindingCode::NotInformed => "not-informed",
+            FindingCode::NotAcknowledged => "not-acknowledged",
+            FindingCode::ActionNotSpecified => "action-not-specified",
+            FindingCode::MonitoringGap => "monitoring-gap",
+            FindingCode::MissedEscalation => "missed-escalation",
+            FindingCode::ResourceLacksCapability => "resource-lacks-capability",
+            FindingCode::ResourceUnavailable => "resource-unavailable",
+            FindingCode::ConstraintViolated => "constraint-violated",
+            FindingCode::AtRisk => "at-risk",
+            FindingCode::UnreadableFact => "unreadable-fact",
+        }
+    }
+
+    /// The code a report wrote.
+    pub fn parse(s: &str) -> Option<FindingCode> {
+        FindingCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// What the code means.
+    pub fn info(self) -> &'static Code {
+        &CODES[self as usize]
+    }
+
+    pub fn severity(self) -> Severity {
+        self.info().severity
+    }
+
+    pub fn perspective(self) -> &'static str {
+        self.info().perspective
+    }
+}
+
+impl std::fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for FindingCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for FindingCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for FindingCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for FindingCode {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+/// The severity of a code.
+pub fn severity(code: FindingCode) -> Severity {
+    code.severity()
+}
+
+/// The severity of a code written as text (unknown codes are errors).
+pub fn severity_of(code: &str) -> Severity {
     CODES
         .iter()
         .find(|c| c.code == code)
@@ -169,17 +294,14 @@ pub fn severity(code: &str) -> Severity {
 }
 
 /// A code's position in the list, to order findings at the same event.
-pub fn rank(code: &str) -> usize {
-    CODES
-        .iter()
-        .position(|c| c.code == code)
-        .unwrap_or(CODES.len())
+pub fn rank(code: FindingCode) -> usize {
+    code as usize
 }
 
 /// The reference page of finding codes.
 pub fn markdown() -> String {
     let mut out = String::from(
-        "# Finding codes\n\n<!-- generated from src/audit/codes.rs; refresh with `PROCEDO_BLESS=1 cargo test --test integration audit` -->\n\n\
+        "# Finding codes\n\n<!-- generated from src/codes.rs; refresh with `PROCEDO_BLESS=1 cargo test --test integration audit` -->\n\n\
 `procedo check`, `procedo explain` and recorded-case tests in `procedo test` report these codes. \
 Errors make a case non-conforming; `check --fail-on error` (or `nonconforming`) exits 1 when any \
 case has one, `--fail-on warning` also on warnings. The log fields each perspective reads are \
@@ -197,4 +319,20 @@ described in [logs.md](logs.md).\n\n\
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_enum_and_the_list_agree() {
+        assert_eq!(FindingCode::ALL.len(), CODES.len());
+        for (c, info) in FindingCode::ALL.iter().zip(CODES) {
+            assert_eq!(c.as_str(), info.code);
+            assert_eq!(c.info().code, info.code);
+            assert_eq!(FindingCode::parse(info.code), Some(*c));
+        }
+        assert_eq!(FindingCode::parse("no-such-code"), None);
+    }
 }
