@@ -40,7 +40,9 @@ pub struct Label {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
     /// `mapping`, `step name`, `ignored` (mapped to `ignore`), `recorded event` (a declared
-    /// event or monitor: read by the perspectives, not control flow) or `unmapped`.
+    /// event or monitor: read by the perspectives, not control flow), `acknowledgement or
+    /// escalation` (every event with it has `acknowledges` or `escalated_to`: set aside
+    /// from control flow) or `unmapped`.
     pub how: &'static str,
     /// For an unmapped label: the nearest step, if one is near.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,7 +113,8 @@ pub fn inspect(
     let mapping = procedure.map(crate::log::Mapping::of).unwrap_or_default();
     let mut stats = ReadStats::default();
     let mut unreadable = Vec::new();
-    let mut labels: BTreeMap<String, usize> = BTreeMap::new();
+    // Label -> (events, events set aside as acknowledgements or escalations).
+    let mut labels: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut carried = Carried::default();
     let (mut first, mut last): (Option<DateTime<FixedOffset>>, Option<DateTime<FixedOffset>>) =
         (None, None);
@@ -126,11 +129,18 @@ pub fn inspect(
             &mut |t| {
                 carried.add(&t);
                 for e in &t.events {
+                    let aside = e
+                        .attributes
+                        .iter()
+                        .any(|(k, _)| crate::log::SET_ASIDE_ATTRIBUTES.contains(&&**k));
                     let room = labels.len() < 10_000;
                     match labels.get_mut(&e.activity) {
-                        Some(n) => *n += 1,
+                        Some(n) => {
+                            n.0 += 1;
+                            n.1 += usize::from(aside);
+                        }
                         None if room => {
-                            labels.insert(e.activity.clone(), 1);
+                            labels.insert(e.activity.clone(), (1, usize::from(aside)));
                         }
                         None => {}
                     }
@@ -184,8 +194,9 @@ pub fn inspect(
     ];
     let labels = labels
         .into_iter()
-        .map(|(label, events)| {
+        .map(|(label, (events, aside))| {
             let (step, how) = match (procedure, &map) {
+                _ if aside == events => (None, "acknowledgement or escalation"),
                 (Some(p), Some(m)) => match m.labels.get(&label) {
                     Some(Some(step)) if m.not_control_flow.contains(step) => {
                         (Some(step.clone()), "recorded event")

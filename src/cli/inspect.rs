@@ -59,6 +59,10 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         rejections.add(&r)
     });
     rejections.finish();
+    for (_, e) in &profile.unreadable {
+        // The reader's message names the log.
+        eprintln!("error: {e}");
+    }
     let text = match args.format {
         Format::Human => crate::report::inspect::human(&profile),
         Format::Json => serde_json::to_string_pretty(&profile).unwrap_or_default() + "\n",

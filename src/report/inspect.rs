@@ -10,8 +10,8 @@ pub fn human(p: &Profile) -> String {
     if let Some(proc_id) = &p.procedure {
         out.push_str(&format!("read for {proc_id}\n"));
     }
-    for (log, e) in &p.unreadable {
-        out.push_str(&format!("  unreadable {log}: {e}\n"));
+    for (_, e) in &p.unreadable {
+        out.push_str(&format!("  unreadable: {e}\n"));
     }
     out.push_str(&format!(
         "{} cases, {} events ({} rejected)\n",
@@ -57,6 +57,9 @@ pub fn human(p: &Profile) -> String {
                 (Some(s), "recorded event") => format!("`{s}` (recorded event, not control flow)"),
                 (Some(s), _) => format!("step `{s}` (mapping)"),
                 (None, "ignored") => "ignored (mapping)".to_string(),
+                (None, "acknowledgement or escalation") => {
+                    "acknowledgement or escalation (set aside from control flow)".to_string()
+                }
                 (None, _) => match &l.did_you_mean {
                     Some(d) => format!("UNMAPPED (did you mean `{d}`?)"),
                     None => "UNMAPPED".to_string(),

@@ -12,6 +12,7 @@ mod decisions;
 mod errors;
 mod explain;
 mod graph;
+mod inspect;
 mod lint;
 mod logs;
 mod robustness;
