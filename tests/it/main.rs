@@ -5,6 +5,7 @@
 mod architecture;
 mod assess;
 mod audit;
+mod boundaries;
 mod cli;
 mod conformance;
 mod corpus;

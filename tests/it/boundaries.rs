@@ -1,0 +1,1 @@
+//! What procedo does at every boundary (docs/semantics.md), one second either side.
