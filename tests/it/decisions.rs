@@ -309,3 +309,200 @@ fn correct_prefixes_cut_at_every_event_report_nothing_as_of_their_last_event() {
         problems.join("\n")
     );
 }
+
+mod brute_force {
+    //! The data-aware alignment against brute force: every complete run of a small net
+    //! enumerated, each aligned with the trace by its own dynamic programme, the best
+    //! (deviations, contradicted branches, silent moves) taken. This logic shares nothing
+    //! with the search it checks.
+
+    use procedo::petri::Net;
+    use procedo::petri::align::{Aligner, Guards, Move, UNKNOWN};
+    use proptest::prelude::*;
+
+    type Cost = (u64, u64, u64);
+
+    fn net() -> Net {
+        let path = std::path::Path::new("tests/decisions/small.proc");
+        let p = super::load(path);
+        procedo::petri::compile::compile(&p)
+    }
+
+    /// Every firing sequence from the initial to the final marking (the net is acyclic).
+    fn runs(net: &Net) -> Vec<Vec<usize>> {
+        fn go(net: &Net, m: &mut Vec<u8>, seq: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+            if *m == net.final_marking {
+                out.push(seq.clone());
+                return;
+            }
+            assert!(seq.len() < 40, "the test net is acyclic");
+            for (t, tr) in net.transitions.iter().enumerate() {
+                if tr.inputs.iter().all(|&p| m[p] > 0) {
+                    for &p in &tr.inputs {
+                        m[p] -= 1;
+                    }
+                    for &p in &tr.outputs {
+                        m[p] += 1;
+                    }
+                    seq.push(t);
+                    go(net, m, seq, out);
+                    seq.pop();
+                    for &p in &tr.outputs {
+                        m[p] -= 1;
+                    }
+                    for &p in &tr.inputs {
+                        m[p] += 1;
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        go(net, &mut net.initial.clone(), &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// Whether silent transition `t` fired after `pos` events contradicts the guards.
+    fn violates(
+        net: &Net,
+        decisions: &[String],
+        g: &Guards,
+        n: usize,
+        t: usize,
+        pos: usize,
+    ) -> bool {
+        let Some((name, b)) = &net.transitions[t].branch else {
+            return false;
+        };
+        let Some(d) = decisions.iter().position(|x| x == name) else {
+            return false;
+        };
+        let r = g
+            .required
+            .get(d * (n + 1) + pos)
+            .copied()
+            .unwrap_or(UNKNOWN);
+        r != UNKNOWN && usize::from(r) != *b
+    }
+
+    fn add(a: Cost, b: Cost) -> Cost {
+        (a.0 + b.0, a.1 + b.1, a.2 + b.2)
+    }
+
+    /// The cheapest alignment of `trace` with one run, by dynamic programming over
+    /// (events consumed, transitions of the run fired).
+    fn best_for_run(
+        net: &Net,
+        decisions: &[String],
+        g: &Guards,
+        trace: &[&str],
+        run: &[usize],
+    ) -> Cost {
+        let n = trace.len();
+        let inf = (u64::MAX / 4, 0, 0);
+        let mut dp = vec![vec![inf; run.len() + 1]; n + 1];
+        dp[0][0] = (0, 0, 0);
+        for i in 0..=n {
+            for j in 0..=run.len() {
+                let here = dp[i][j];
+                if here == inf {
+                    continue;
+                }
+                if i < n {
+                    let c = add(here, (1, 0, 0));
+                    dp[i + 1][j] = dp[i + 1][j].min(c);
+                }
+                if j < run.len() {
+                    let t = run[j];
+                    match &net.transitions[t].label {
+                        Some(l) => {
+                            if i < n && l == trace[i] {
+                                dp[i + 1][j + 1] = dp[i + 1][j + 1].min(here);
+                            }
+                            // A running case: what is still to come after the last
+                            // event costs what a silent move does.
+                            let c = if g.prefix && i == n {
+                                add(here, (0, 0, 1))
+                            } else {
+                                add(here, (1, 0, 0))
+                            };
+                            dp[i][j + 1] = dp[i][j + 1].min(c);
+                        }
+                        None => {
+                            let v = u64::from(violates(net, decisions, g, n, t, i));
+                            let c = add(here, (0, v, 1));
+                            dp[i][j + 1] = dp[i][j + 1].min(c);
+                        }
+                    }
+                }
+            }
+        }
+        dp[n][run.len()]
+    }
+
+    /// The (deviations, contradicted branches, silent moves) of the aligner's answer.
+    fn cost_of(net: &Net, decisions: &[String], g: &Guards, n: usize, moves: &[Move]) -> Cost {
+        let mut pos = 0;
+        let mut c = (0, 0, 0);
+        for m in moves {
+            match *m {
+                Move::Sync { .. } => pos += 1,
+                Move::Log { .. } => {
+                    c.0 += 1;
+                    pos += 1;
+                }
+                Move::Model { transition } if net.transitions[transition].label.is_some() => {
+                    if g.prefix && pos == n {
+                        c.2 += 1
+                    } else {
+                        c.0 += 1
+                    }
+                }
+                Move::Model { transition } => {
+                    c.2 += 1;
+                    c.1 += u64::from(violates(net, decisions, g, n, transition, pos));
+                }
+            }
+        }
+        c
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+        #[test]
+        fn the_data_aware_alignment_is_the_brute_force_optimum(
+            trace in proptest::collection::vec(
+                prop_oneof![Just("a"), Just("b"), Just("c"), Just("d"), Just("e"), Just("z"), Just("q")],
+                0..7,
+            ),
+            guard_seed in proptest::collection::vec(0u8..4, 16),
+            prefix in any::<bool>(),
+        ) {
+            let net = net();
+            let mut aligner = Aligner::new(&net);
+            let decisions = aligner.decisions().to_vec();
+            prop_assert_eq!(decisions.len(), 2);
+            let n = trace.len();
+            // Per decision, per position: a branch (0..=2) or unknown.
+            let required: Vec<u8> = (0..decisions.len() * (n + 1))
+                .map(|k| match guard_seed[k % guard_seed.len()] {
+                    3 => UNKNOWN,
+                    b => b,
+                })
+                .collect();
+            let g = Guards { required, prefix };
+            let encoded = aligner.encode(&trace);
+            let al = aligner.align_with(&(encoded, g.clone())).expect("aligned");
+            let got = cost_of(&net, &decisions, &g, n, &al.moves);
+            let best = runs(&net)
+                .iter()
+                .map(|r| best_for_run(&net, &decisions, &g, &trace, r))
+                .min()
+                .unwrap();
+            prop_assert_eq!(got, best, "trace {:?}", trace);
+            // The reported cost is pm4py's of the alignment chosen.
+            if !prefix {
+                prop_assert_eq!(al.cost, got.0 * 10_000 + got.2);
+            }
+        }
+    }
+}
