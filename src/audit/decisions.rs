@@ -398,6 +398,7 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, passes: &[Pass], audit
             done: event.and_then(|i| case.time_text(i)),
             event_index: event,
             status: super::Status::Met,
+            taken: d.labels.get(pass.branch).cloned(),
         };
         let want = match pass.required {
             Some(w) if !d.reads_param => w,

@@ -114,6 +114,9 @@ pub struct Obligation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_index: Option<usize>,
     pub status: Status,
+    /// For a `decision`: the branch the case took, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken: Option<String>,
 }
 
 /// The audit of one case.
@@ -774,6 +777,36 @@ impl<'p> Auditor<'p> {
             }
         }
         out
+    }
+
+    /// The branches a case's alignment took, and whether each was judged against the facts.
+    pub(crate) fn branches_taken(
+        &self,
+        passes: &[decisions::Pass],
+    ) -> Vec<crate::check::BranchTaken> {
+        passes
+            .iter()
+            .filter_map(|p| {
+                let d = self.decides.get(p.decide)?;
+                Some(crate::check::BranchTaken {
+                    decision: d.name.clone(),
+                    branch: d.labels.get(p.branch)?.clone(),
+                    judged: self.perspectives.decisions && !d.reads_param && p.required.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    /// Every branch of every `decide`: (decision, branch as written, line).
+    pub fn branch_keys(&self) -> Vec<(String, String, usize)> {
+        self.decides
+            .iter()
+            .flat_map(|d| {
+                d.labels
+                    .iter()
+                    .map(move |l| (d.name.clone(), l.clone(), d.line))
+            })
+            .collect()
     }
 
     /// Every constraint with the steps it names, and whether a case exercises it only by

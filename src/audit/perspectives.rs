@@ -185,6 +185,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
         done: done.map(rfc),
         event_index: done_i,
         status,
+        taken: None,
     };
     at_risk(share, case, &o, audit);
     if status == Status::Violated {
@@ -299,6 +300,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
             done: recorded.and_then(|j| case.times[j]).map(rfc),
             event_index: recorded,
             status,
+            taken: None,
         });
         if status == Status::AtRisk {
             let mut f = Finding::new(
@@ -427,6 +429,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         done: done.map(rfc),
         event_index: ack,
         status,
+        taken: None,
     };
     at_risk(a.at_risk_share, case, &o, audit);
     if status == Status::Violated {
@@ -578,6 +581,7 @@ fn monitor(a: &Auditor<'_>, case: &CaseView<'_>, m: &super::MonitorRule, audit: 
         done: updates.last().map(|(_, t)| rfc(*t)),
         event_index: updates.last().map(|(i, _)| *i),
         status,
+        taken: None,
     };
     at_risk(a.at_risk_share, case, &o, audit);
     audit.obligations.push(o);

@@ -70,6 +70,19 @@ pub struct Verdict {
     pub priority: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub obligations: Vec<Obligation>,
+    /// The branches the alignment took, whatever the perspectives (for coverage).
+    #[serde(skip)]
+    pub branches: Vec<BranchTaken>,
+}
+
+/// A branch of a `decide` the case's alignment took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchTaken {
+    pub decision: String,
+    /// The branch as written (`when true`, `else`).
+    pub branch: String,
+    /// The facts told which branch was required, and the decisions perspective judged it.
+    pub judged: bool,
 }
 
 /// One case checked: the trace with its activities renamed to steps, the indices of
@@ -300,6 +313,7 @@ impl<'a> Checker<'a> {
                         running: audit.running,
                         priority: audit.priority,
                         obligations: audit.obligations,
+                        branches: a.branches_taken(&passes),
                     }
                 }
                 None => Verdict {
@@ -307,6 +321,7 @@ impl<'a> Checker<'a> {
                     running: false,
                     priority: None,
                     obligations: Vec::new(),
+                    branches: Vec::new(),
                 },
             })
             .collect();
@@ -467,6 +482,7 @@ fn unreachable_empty() -> Checked {
             running: false,
             priority: None,
             obligations: Vec::new(),
+            branches: Vec::new(),
         },
     }
 }

@@ -134,12 +134,13 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
                     }
                 }
                 println!(
-                    "  coverage {:.1}%: {}/{} steps, {}/{} decision branches, {}/{} table rows, {}/{} constraints",
+                    "  coverage {:.1}%: {}/{} steps, {}/{} decision branches ({} judged against facts), {}/{} table rows, {}/{} constraints",
                     r.coverage(),
                     r.steps_covered,
                     r.steps_total,
                     r.branches_covered,
                     r.branches_total,
+                    r.branches_judged,
                     r.rows_covered,
                     r.rows_total,
                     r.constraints_covered,

@@ -101,9 +101,12 @@ pub struct Report {
     pub steps_covered: usize,
     pub rows_total: usize,
     pub rows_covered: usize,
-    /// Branches of `decide`s that a step identifies (an empty branch cannot be seen).
+    /// Branches of `decide`s, the empty ones included, and those some recorded case took.
     pub branches_total: usize,
     pub branches_covered: usize,
+    /// Branches taken by a case whose facts told the branch required (judged, not only
+    /// walked).
+    pub branches_judged: usize,
     /// Constraints whose steps all occur in some case test.
     pub constraints_total: usize,
     pub constraints_covered: usize,
@@ -195,6 +198,8 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
     }
     let net = crate::petri::compile::compile(p);
     let mut steps_hit: BTreeSet<String> = BTreeSet::new();
+    let mut branches_taken: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut branches_judged: BTreeSet<(String, String)> = BTreeSet::new();
     let mut step_sets: Vec<BTreeSet<String>> = Vec::new();
     let auditor = crate::audit::Auditor::new(p, crate::audit::Perspectives::ALL);
     for t in &tests.cases {
@@ -250,6 +255,12 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
                 .map(|e| e.activity.clone())
                 .collect(),
         );
+        for b in &checked.verdict.branches {
+            branches_taken.insert((b.decision.clone(), b.branch.clone()));
+            if b.judged {
+                branches_judged.insert((b.decision.clone(), b.branch.clone()));
+            }
+        }
         let r = checked.verdict.result;
         for (log, model) in &r.alignment {
             if log == model {
@@ -321,19 +332,17 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
             .filter(|(l, _)| !rows_hit.contains(l))
             .map(|(l, what)| format!("{what} row at line {l}")),
     );
-    // Decision branches: reached when a step that only that branch holds was matched.
+    // Decision branches, the empty ones included: reached when a recorded case's alignment
+    // took the branch; judged when, there, the facts told which branch was required.
     let (mut branches_total, mut branches_covered) = (0, 0);
     let (mut constraints_total, mut constraints_covered) = (0, 0);
     if let Ok(a) = &auditor {
-        for (label, line, steps) in a.branches() {
-            if steps.is_empty() {
-                continue;
-            }
+        for (decision, label, line) in a.branch_keys() {
             branches_total += 1;
-            if steps.iter().any(|s| steps_hit.contains(s)) {
+            if branches_taken.contains(&(decision.clone(), label.clone())) {
                 branches_covered += 1;
             } else {
-                uncovered.push(format!("branch `{label}` at line {line}"));
+                uncovered.push(format!("branch `{label}` of `{decision}` at line {line}"));
             }
         }
         for (name, steps, together) in a.constraint_steps() {
@@ -363,6 +372,7 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
         rows_covered: rows.iter().filter(|(l, _)| rows_hit.contains(l)).count(),
         branches_total,
         branches_covered,
+        branches_judged: branches_judged.len(),
         constraints_total,
         constraints_covered,
         uncovered,

@@ -15,20 +15,20 @@ fn shipped_procedure_tests_pass_with_full_coverage() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains(
-            "coverage 100.0%: 10/10 steps, 0/0 decision branches, 3/3 table rows, 0/0 constraints"
+            "coverage 100.0%: 10/10 steps, 2/2 decision branches (1 judged against facts), 3/3 table rows, 0/0 constraints"
         ),
         "{out}"
     );
     assert!(
         out.contains(
-            "coverage 100.0%: 12/12 steps, 8/8 decision branches, 0/0 table rows, 0/0 constraints"
+            "coverage 100.0%: 12/12 steps, 9/9 decision branches (0 judged against facts), 0/0 table rows, 0/0 constraints"
         ),
         "{out}"
     );
     let (code, out, _) = procedo(&["test", "procedures/itsm", "--format", "junit"]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("<testsuites tests=\"14\" failures=\"0\">"),
+        out.contains("<testsuites tests=\"15\" failures=\"0\">"),
         "{out}"
     );
 }
@@ -117,7 +117,7 @@ fn coverage_threshold_fails_below_it() {
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(
-            "coverage 50.0%: 2/2 steps, 0/0 decision branches, 0/2 table rows, 0/0 constraints"
+            "coverage 50.0%: 2/2 steps, 0/0 decision branches (0 judged against facts), 0/2 table rows, 0/0 constraints"
         ),
         "{out}"
     );
