@@ -675,14 +675,7 @@ pub fn label_warnings(
     if unmapped > 0 {
         let mut top: Vec<(&String, &usize)> = stats.unmapped.iter().collect();
         top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let shown: Vec<String> = top
-            .iter()
-            .take(5)
-            .map(|(l, n)| match procedure.and_then(|p| nearest(p, l)) {
-                Some(s) => format!("`{l}` ({n}; did you mean `{s}`?)"),
-                None => format!("`{l}` ({n})"),
-            })
-            .collect();
+        let shown = named_counts(procedure, top.iter().copied());
         out.push(SetupWarning {
             kind: "unmapped-labels",
             message: format!(
@@ -699,15 +692,7 @@ pub fn label_warnings(
         });
     }
     if !stats.unknown_acknowledged.is_empty() {
-        let shown: Vec<String> = stats
-            .unknown_acknowledged
-            .iter()
-            .take(5)
-            .map(|(l, n)| match procedure.and_then(|p| nearest(p, l)) {
-                Some(s) => format!("`{l}` ({n}; did you mean `{s}`?)"),
-                None => format!("`{l}` ({n})"),
-            })
-            .collect();
+        let shown = named_counts(procedure, stats.unknown_acknowledged.iter());
         out.push(SetupWarning {
             kind: "unknown-acknowledged",
             message: format!(
@@ -718,6 +703,21 @@ pub fn label_warnings(
         });
     }
     out
+}
+
+/// The first five names with their counts and the nearest step, if one is near:
+/// "`Reply` (1; did you mean `reply`?)".
+fn named_counts<'s>(
+    procedure: Option<&Procedure>,
+    items: impl Iterator<Item = (&'s String, &'s usize)>,
+) -> Vec<String> {
+    items
+        .take(5)
+        .map(|(l, n)| match procedure.and_then(|p| nearest(p, l)) {
+            Some(s) => format!("`{l}` ({n}; did you mean `{s}`?)"),
+            None => format!("`{l}` ({n})"),
+        })
+        .collect()
 }
 
 /// The step (or mapped label's step) nearest to a label, when it is near enough.

@@ -3,33 +3,14 @@
 //! paths their facts allow.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use procedo::check::{CheckOptions, Checker};
 use procedo::log::{LogOptions, read_log};
 
 use crate::procedo;
 
-/// Shipped procedures with a flow of their own (libraries left out).
-fn shipped() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![PathBuf::from("procedures")];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "proc") {
-                let text = std::fs::read_to_string(&p).unwrap();
-                if !text.lines().any(|l| l.starts_with("library ")) {
-                    out.push(p);
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use crate::shipped_procedures as shipped;
 
 fn jsonl(text: &str) -> Vec<serde_json::Value> {
     text.lines()

@@ -39,6 +39,27 @@ pub fn check_file(
     (built.procedure, diags)
 }
 
+/// Every shipped procedure with a flow of its own (libraries left out), in path order.
+pub fn shipped_procedures() -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from("procedures")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "proc") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                if !text.lines().any(|l| l.starts_with("library ")) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Runs the binary from the package root with colour off: (exit code, stdout, stderr).
 pub fn procedo(args: &[&str]) -> (i32, String, String) {
     use assert_cmd::cargo::CommandCargoExt;

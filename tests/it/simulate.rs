@@ -2,34 +2,14 @@
 //! injected deviation found by `check` (the ground truth).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use procedo::conformance::Finding;
 use procedo::log::LogOptions;
 
 use procedo::simulate::{Options, SimCase, TruthRecord, simulate, write};
 
-/// Every shipped procedure (libraries left out).
-fn shipped() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![PathBuf::from("procedures")];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "proc") {
-                let text = std::fs::read_to_string(&p).unwrap();
-                if text.lines().any(|l| l.starts_with("library ")) {
-                    continue;
-                }
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use crate::shipped_procedures as shipped;
 
 fn load(path: &Path) -> procedo::Procedure {
     let mut loader = procedo::Loader::new(procedo::model::find_root(path));
