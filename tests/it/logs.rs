@@ -88,9 +88,12 @@ fn simulated_logs_check_the_same_in_every_format() {
     for p in &procs {
         let p = p.to_str().unwrap();
         let mut outputs = Vec::new();
+        let truth_path = dir.path().join("truth.jsonl");
+        let truth_arg = truth_path.to_str().unwrap();
         for format in ["jsonl", "csv", "xes"] {
             let (code, log, err) = procedo(&[
                 "simulate", "-p", p, "--cases", "100", "--seed", "1", "--format", format,
+                "--truth", truth_arg,
             ]);
             assert_eq!(code, 0, "{p} {format}: {err}");
             let path = write(dir.path(), &format!("sim.{format}"), &log);
@@ -107,6 +110,10 @@ fn simulated_logs_check_the_same_in_every_format() {
             assert_eq!(out, &outputs[0].1, "{p}: {format} differs from jsonl");
             assert_eq!(err, &outputs[0].2, "{p}: {format} differs from jsonl");
         }
+        // The ground truth, through the binary: every injected deviation is found (or an
+        // equally cheap reading of it), and nothing else is reported.
+        let truth = std::fs::read_to_string(&truth_path).unwrap();
+        assert_matches_truth(p, &outputs[0].1, &truth);
     }
     // The IT service desk, as the issue reported it: 0 of 100 from CSV, 78 from JSON Lines.
     let (code, log, _) = procedo(&[
@@ -705,4 +712,65 @@ fn an_empty_log_is_not_conforming() {
         assert_eq!(code, 2, "{name}");
         assert_eq!(out, "", "{name}");
     }
+}
+
+/// Checks `check --format jsonl` output against a simulation's truth file.
+fn assert_matches_truth(procedure: &str, checked: &str, truth: &str) {
+    let mut injected: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
+        Default::default();
+    for line in truth.lines().filter(|l| !l.trim().is_empty()) {
+        let t: serde_json::Value = serde_json::from_str(line).unwrap();
+        injected
+            .entry(t["case_id"].as_str().unwrap().to_string())
+            .or_default()
+            .push(t);
+    }
+    let reads = |t: &serde_json::Value| {
+        let mut r = vec![(
+            t["code"].as_str().unwrap().to_string(),
+            t["step"].as_str().unwrap().to_string(),
+        )];
+        for a in t["alternatives"].as_array().unwrap() {
+            r.push((
+                a["code"].as_str().unwrap().to_string(),
+                a["step"].as_str().unwrap().to_string(),
+            ));
+        }
+        r
+    };
+    let mut problems = Vec::new();
+    for line in checked.lines() {
+        let c: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = c["case_id"].as_str().unwrap();
+        let found: Vec<(String, String)> = c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["step"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let truths = injected.remove(id).unwrap_or_default();
+        for t in &truths {
+            if !reads(t).iter().any(|r| found.contains(r)) {
+                problems.push(format!(
+                    "{procedure} {id}: injected {t} not found in {found:?}"
+                ));
+            }
+        }
+        for f in &found {
+            if !truths.iter().any(|t| reads(t).contains(f)) {
+                problems.push(format!("{procedure} {id}: {f:?} not injected"));
+            }
+        }
+    }
+    assert!(
+        injected.is_empty(),
+        "cases not checked: {:?}",
+        injected.keys()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
