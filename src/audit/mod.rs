@@ -119,6 +119,16 @@ pub struct Obligation {
     pub taken: Option<String>,
 }
 
+/// A branch of a `decide` the case's alignment took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchTaken {
+    pub decision: String,
+    /// The branch as written (`when true`, `else`).
+    pub branch: String,
+    /// The facts told which branch was required, and the decisions perspective judged it.
+    pub judged: bool,
+}
+
 /// The audit of one case.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Audit {
@@ -780,15 +790,12 @@ impl<'p> Auditor<'p> {
     }
 
     /// The branches a case's alignment took, and whether each was judged against the facts.
-    pub(crate) fn branches_taken(
-        &self,
-        passes: &[decisions::Pass],
-    ) -> Vec<crate::check::BranchTaken> {
+    pub(crate) fn branches_taken(&self, passes: &[decisions::Pass]) -> Vec<BranchTaken> {
         passes
             .iter()
             .filter_map(|p| {
                 let d = self.decides.get(p.decide)?;
-                Some(crate::check::BranchTaken {
+                Some(BranchTaken {
                     decision: d.name.clone(),
                     branch: d.labels.get(p.branch)?.clone(),
                     judged: self.perspectives.decisions && !d.reads_param && p.required.is_some(),

@@ -153,11 +153,9 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
     };
     let Some((t0, ai)) = anchor else { return };
     let occ = case.occurrences(&rule.name);
-    let done_i = occ
-        .iter()
-        .copied()
-        .find(|&i| i >= ai)
-        .or(occ.first().copied());
+    // The step's first event at or after its anchor: one recorded only before the anchor
+    // does not meet a limit that runs from it.
+    let done_i = occ.iter().copied().find(|&i| i >= ai);
     if done_i.is_none() && (!case.running || branch_not_taken(a, case, &rule.name)) {
         return;
     }
@@ -174,7 +172,13 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
         .find_map(|e| e.percent)
         .map_or(a.at_risk_share, |p| p / 100.0);
     let risk_from = clock.due(t0, (limit as f64 * share) as i64);
-    let status = judge(case, due, done, risk_from);
+    let status = match done {
+        // Judged by the time the clock ran, not by the due instant: a step done after
+        // closing on its due day, before any more working time ran, is on time.
+        Some(t) if clock.elapsed_ms(t0, t) <= limit => Status::Met,
+        Some(_) => Status::Violated,
+        None => judge(case, due, done, risk_from),
+    };
     let o = Obligation {
         kind: "deadline",
         step: rule.name.clone(),
@@ -409,7 +413,8 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     };
     let Some(t0) = case.times[i] else { return };
     let due = t0 + Duration::milliseconds(ack_ms);
-    let ack = (0..case.trace.events.len()).find(|&j| {
+    // An acknowledgement comes at or after the step it acknowledges.
+    let ack = (i..case.trace.events.len()).find(|&j| {
         case.attr(j, "acknowledges")
             .is_some_and(|v| list(v).contains(&rule.name))
     });
@@ -591,10 +596,13 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
     let Some(&i) = case.occurrences(&rule.name).first() else {
         return;
     };
-    let units = case
+    let mut units = case
         .attr(i, &a.fields.resource)
         .map(list)
         .unwrap_or_default();
+    // A unit listed twice is one unit.
+    let mut seen = std::collections::BTreeSet::new();
+    units.retain(|u| seen.insert(u.clone()));
     let recorded_caps = case.attr(i, &a.fields.capabilities).map(list);
     let t = case.times[i];
     let mut push = |code: FindingCode, msg: String| {

@@ -198,7 +198,8 @@ impl Calendar {
     pub fn start_for(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         let Some(cut) = self.cutoff else { return t };
         let local = t.with_timezone(&self.tz);
-        if local.time() < cut {
+        // "After the cut-off" is strictly after: the cut-off instant itself counts today.
+        if local.time() <= cut {
             return t;
         }
         let mut d = local.date_naive();

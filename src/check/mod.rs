@@ -75,15 +75,7 @@ pub struct Verdict {
     pub branches: Vec<BranchTaken>,
 }
 
-/// A branch of a `decide` the case's alignment took.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BranchTaken {
-    pub decision: String,
-    /// The branch as written (`when true`, `else`).
-    pub branch: String,
-    /// The facts told which branch was required, and the decisions perspective judged it.
-    pub judged: bool,
-}
+pub use crate::audit::BranchTaken;
 
 /// One case checked: the trace with its activities renamed to steps, the indices of
 /// its control-flow events, and the verdict.
