@@ -271,7 +271,9 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
             Some(t) => t > point,
             None => case.now.is_some_and(|n| n > point),
         };
-        let recorded = (0..case.trace.events.len()).find(|&j| {
+        // An escalation answers the point when it is recorded at or after the limit's
+        // anchor (it concerns this round of the limit), before or after the point.
+        let recorded = (ai..case.trace.events.len()).find(|&j| {
             case.attr(j, "escalated_to")
                 .is_some_and(|v| list(v).iter().any(|r| e.to.iter().any(|want| want == r)))
         });

@@ -287,21 +287,23 @@ fn one_escalation_event_answers_every_point_that_names_its_role() {
     );
 }
 
-/// Open question: an escalation recorded before its point (here before the limit's
-/// anchor) answers it.
+/// An escalation recorded before the limit's anchor (here before `grade`, which the
+/// reply's limit runs from) concerns nothing of this limit: both points are missed.
 #[test]
-fn an_escalation_recorded_before_its_point_answers_it() {
+fn an_escalation_recorded_before_the_limits_anchor_does_not_answer_it() {
     let cases = check("deadline", "deadline.yaml", &[]);
     let c = case(&cases, "escalation-before-the-point");
-    assert_eq!(findings(c), none());
+    assert_eq!(
+        findings(c),
+        ["missed-escalation reply 3", "missed-escalation reply 3"]
+    );
     assert_eq!(
         of_kind(c, "escalation"),
         [
-            "reply met 2026-03-02T09:06:00+00:00",
-            "reply met 2026-03-02T09:09:00+00:00"
+            "reply violated 2026-03-02T09:06:00+00:00",
+            "reply violated 2026-03-02T09:09:00+00:00"
         ]
     );
-    assert_eq!(c["obligations"][1]["done"], "2026-03-02T09:00:30+00:00");
 }
 
 #[test]
