@@ -25,10 +25,28 @@ pub struct Roster {
     pub units: BTreeMap<String, Unit>,
 }
 
-fn time(s: &str, at: &str) -> Result<Option<DateTime<Utc>>, String> {
+/// A roster time. With the log's reading (`times`), a time without an offset is a local
+/// time in the log's zone (or refused when none is declared, or UTC with `--assume-utc`),
+/// as the log's own times are; without it, as RFC 3339 or an ISO form (UTC when zone-less).
+fn time(
+    s: &str,
+    at: &str,
+    times: Option<&crate::log::LogOptions>,
+) -> Result<Option<DateTime<Utc>>, String> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
+    }
+    if let Some(opts) = times {
+        return match crate::log::event_time(s, opts, &mut 0) {
+            Ok(t) => Ok(Some(t.with_timezone(&Utc))),
+            Err(
+                crate::log::TimeError::Unreadable(m)
+                | crate::log::TimeError::Ambiguous(m)
+                | crate::log::TimeError::Nonexistent(m)
+                | crate::log::TimeError::NoZone(m),
+            ) => Err(format!("{at}: {m}")),
+        };
     }
     crate::eval::value::parse_timestamp(s)
         .map(|t| Some(t.with_timezone(&Utc)))
@@ -40,6 +58,14 @@ fn time(s: &str, at: &str) -> Result<Option<DateTime<Utc>>, String> {
 impl Roster {
     /// Reads a roster file; errors carry the file and line (CSV) or record.
     pub fn read(path: &Path) -> Result<Roster, String> {
+        Roster::read_with(path, None)
+    }
+
+    /// Reads a roster file with its times read as the log's are (format, zone).
+    pub fn read_with(
+        path: &Path,
+        times: Option<&crate::log::LogOptions>,
+    ) -> Result<Roster, String> {
         let file = path.display().to_string();
         let text =
             std::fs::read_to_string(path).map_err(|e| format!("cannot read `{file}`: {e}"))?;
@@ -74,8 +100,8 @@ impl Roster {
             })?;
             for (i, r) in rows.into_iter().enumerate() {
                 let at = format!("{file}: record {}", i + 1);
-                let from = time(r.available_from.as_deref().unwrap_or(""), &at)?;
-                let to = time(r.available_to.as_deref().unwrap_or(""), &at)?;
+                let from = time(r.available_from.as_deref().unwrap_or(""), &at, times)?;
+                let to = time(r.available_to.as_deref().unwrap_or(""), &at, times)?;
                 add(
                     r.resource,
                     Unit {
@@ -110,8 +136,8 @@ impl Roster {
             let rec = rec.map_err(|e| format!("{file}:{line}: {e}"))?;
             let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim();
             let at = format!("{file}:{line}");
-            let from = time(get(fc), &at)?;
-            let to = time(get(tc), &at)?;
+            let from = time(get(fc), &at, times)?;
+            let to = time(get(tc), &at, times)?;
             add(
                 get(Some(rc)).to_string(),
                 Unit {

@@ -147,34 +147,39 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(x) => x,
         Err(status) => return status,
     };
-    let (as_of, roster) =
-        match super::as_of_and_roster(args.as_of.as_deref(), args.roster.as_deref()) {
-            Ok(x) => x,
-            Err(s) => return s,
-        };
+    let as_of = match super::as_of_arg(args.as_of.as_deref()) {
+        Ok(x) => x,
+        Err(s) => return s,
+    };
     let opts = CheckOptions {
         perspectives: perspectives(&args.perspectives),
         as_of,
         with_alignment: args.verbose || args.format == Format::Json,
     };
-    let mut checker = match Checker::new(&net, loaded.as_ref().map(|(_, p)| p), opts, roster) {
-        Ok(c) => c,
-        Err(e) => return usage_error(&e),
-    };
-    let log_opts = match args.read.options(
+    let read = match args.read.options(
         loaded.as_ref().map(|(_, p)| p),
         args.case_column.clone(),
         args.keep_file_order,
         &args.logs,
     ) {
-        Ok(o) => LogOptions {
-            // Control flow needs only activity, time and resource; the perspectives name
-            // the other columns they read.
-            keep_attributes: false,
-            extra: checker.columns().into_iter().collect(),
-            ..o
-        },
+        Ok(o) => o,
         Err(s) => return s,
+    };
+    // The roster's times are read as the log's are (its zone).
+    let roster = match super::read_roster(args.roster.as_deref(), &read) {
+        Ok(r) => r,
+        Err(s) => return s,
+    };
+    let mut checker = match Checker::new(&net, loaded.as_ref().map(|(_, p)| p), opts, roster) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    let log_opts = LogOptions {
+        // Control flow needs only activity, time and resource; the perspectives name the
+        // other columns they read.
+        keep_attributes: false,
+        extra: checker.columns().into_iter().collect(),
+        ..read
     };
     checker.read_times_as(&log_opts);
     let stdout = std::io::stdout();

@@ -47,11 +47,10 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(p) => p,
         Err(s) => return s,
     };
-    let (as_of, roster) =
-        match super::as_of_and_roster(args.as_of.as_deref(), args.roster.as_deref()) {
-            Ok(x) => x,
-            Err(s) => return s,
-        };
+    let as_of = match super::as_of_arg(args.as_of.as_deref()) {
+        Ok(x) => x,
+        Err(s) => return s,
+    };
     let opts = match args.read.options(
         Some(&p),
         args.case_column.clone(),
@@ -59,6 +58,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         std::slice::from_ref(&args.log),
     ) {
         Ok(o) => o,
+        Err(s) => return s,
+    };
+    // The roster's times are read as the log's are (its zone).
+    let roster = match super::read_roster(args.roster.as_deref(), &opts) {
+        Ok(r) => r,
         Err(s) => return s,
     };
     let mut found = None;

@@ -186,26 +186,24 @@ pub(crate) fn load_procedure(
     }
 }
 
-/// Reads `--as-of` and `--roster`, shared by `check` and `explain`.
-pub(crate) fn as_of_and_roster(
+/// Reads `--as-of`, shared by `check` and `explain`.
+pub(crate) fn as_of_arg(
     as_of: Option<&str>,
-    roster: Option<&Path>,
-) -> Result<
-    (
-        Option<chrono::DateTime<chrono::Utc>>,
-        Option<crate::audit::Roster>,
-    ),
-    ExitStatus,
-> {
-    let as_of = as_of
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ExitStatus> {
+    as_of
         .map(crate::audit::parse_as_of)
         .transpose()
-        .map_err(|e| usage_error(&e))?;
-    let roster = roster
-        .map(crate::audit::Roster::read)
+        .map_err(|e| usage_error(&e))
+}
+
+/// Reads `--roster`, its times as the log's are read (format, zone).
+pub(crate) fn read_roster(
+    path: Option<&Path>,
+    log: &crate::log::LogOptions,
+) -> Result<Option<crate::audit::Roster>, ExitStatus> {
+    path.map(|p| crate::audit::Roster::read_with(p, Some(log)))
         .transpose()
-        .map_err(|e| usage_error(&e))?;
-    Ok((as_of, roster))
+        .map_err(|e| usage_error(&e))
 }
 
 /// How `check` and `explain` read a log: each flag given overrides the procedure's

@@ -729,10 +729,10 @@ fn one_unit_recorded_twice_counts_once() {
     assert_eq!(findings(c), ["resource-lacks-capability dispatch 1"]);
 }
 
-/// Open question: a roster time without an offset is read as UTC, even when the
-/// procedure declares a time zone (here Europe/London, where 08:00 is 07:00Z).
+/// A roster time without an offset is a local time in the log's zone, as the log's own
+/// times are (here the mapping's Europe/London, where 08:00 in June is 07:00Z).
 #[test]
-fn roster_times_without_a_zone_are_read_as_utc() {
+fn roster_times_without_a_zone_are_local_times_in_the_logs_zone() {
     let cases = roster();
     assert_eq!(
         findings(case(&cases, "a-second-before-a-zone-less-shift")),
