@@ -67,6 +67,12 @@ pub(crate) fn steps_of(kind: &ConstraintKind) -> Vec<String> {
     }
 }
 
+/// Checks the declarative constraints on a case. In a running case (`case.running`) only
+/// what more events cannot undo is reported: a response already past its `within` (or
+/// come late), a step recorded without the one that must precede it, a step that must
+/// never happen, a count already over its bound, both of a `not both`, and the actors of
+/// recorded pairs. A response still awaited within its time, or a count still under its
+/// bound, is not judged yet.
 pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
     let last = case.trace.events.len().saturating_sub(1);
     for c in &a.constraints {
@@ -100,6 +106,26 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
                 for &i in case.occurrences(&first.text) {
                     let next = thens.iter().copied().find(|&j| j > i);
                     match (next, limit) {
+                        // Still awaited in a running case: a breach only once its time
+                        // has run out.
+                        (None, _) if case.running => {
+                            if let (Some(ms), Some(t0), Some(now)) =
+                                (limit, case.times[i], case.now)
+                                && (now - t0).num_milliseconds() > ms
+                            {
+                                violate(
+                                    &first.text,
+                                    Some(i),
+                                    format!(
+                                        "`{}` (event {}) is not followed by `{}` within {}",
+                                        first.text,
+                                        i + 1,
+                                        then.text,
+                                        dur(ms)
+                                    ),
+                                );
+                            }
+                        }
                         (None, _) => violate(
                             &first.text,
                             Some(i),
@@ -163,6 +189,9 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
                 let occ = case.occurrences(&step.text);
                 let k = occ.len() as u32;
                 let bad = match kind {
+                    // A running case may still record more.
+                    CountKind::Exactly if case.running => k > *n,
+                    CountKind::AtLeast if case.running => false,
                     CountKind::Exactly => k != *n,
                     CountKind::AtLeast => k < *n,
                     CountKind::AtMost => k > *n,

@@ -764,15 +764,19 @@ fn a_constraints_within_is_wall_time_and_inclusive() {
     );
 }
 
-/// Open question: a running case is not checked against any constraint, even one it
-/// already breaks.
+/// In a running case a constraint is judged only where more events cannot undo it: a
+/// response still awaited is a breach only once its `within` has run out.
 #[test]
-fn constraints_are_not_checked_in_a_running_case() {
-    let cases = as_of("constraints", "constraints.yaml", "2026-03-02T10:00:00Z");
-    let c = case(&cases, "never-closed");
+fn constraints_in_a_running_case_report_only_what_is_certain() {
+    let at = as_of("constraints", "constraints.yaml", "2026-03-02T09:10:00Z");
+    let c = case(&at, "never-closed");
     assert_eq!(c["running"], true);
     assert_eq!(c["conforming"], true);
     assert_eq!(findings(c), none());
+    let after = as_of("constraints", "constraints.yaml", "2026-03-02T09:10:01Z");
+    let c = case(&after, "never-closed");
+    assert_eq!(c["running"], true);
+    assert_eq!(findings(c), ["constraint-violated log 0"]);
 }
 
 // ------------------------------------------------------------------------ decisions
