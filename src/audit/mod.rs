@@ -773,23 +773,6 @@ impl<'p> Auditor<'p> {
         self.decides.iter().position(|d| d.name == name)
     }
 
-    /// Every branch of every `decide`: (as written, line, the steps only it holds).
-    pub fn branches(&self) -> Vec<(String, usize, Vec<String>)> {
-        let mut out = Vec::new();
-        for d in &self.decides {
-            for (b, label) in d.labels.iter().enumerate() {
-                let steps = d
-                    .identifies
-                    .iter()
-                    .filter(|(_, x)| **x == b)
-                    .map(|(s, _)| s.clone())
-                    .collect();
-                out.push((format!("{label}` of `{}", d.name), d.line, steps));
-            }
-        }
-        out
-    }
-
     /// The branches a case's alignment took, and whether each was judged against the facts.
     pub(crate) fn branches_taken(&self, passes: &[decisions::Pass]) -> Vec<BranchTaken> {
         passes

@@ -38,15 +38,9 @@ fn time(
         return Ok(None);
     }
     if let Some(opts) = times {
-        return match crate::log::event_time(s, opts, &mut 0) {
-            Ok(t) => Ok(Some(t.with_timezone(&Utc))),
-            Err(
-                crate::log::TimeError::Unreadable(m)
-                | crate::log::TimeError::Ambiguous(m)
-                | crate::log::TimeError::Nonexistent(m)
-                | crate::log::TimeError::NoZone(m),
-            ) => Err(format!("{at}: {m}")),
-        };
+        return crate::log::event_time(s, opts, &mut 0)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|e| format!("{at}: {}", e.into_message()));
     }
     crate::eval::value::parse_timestamp(s)
         .map(|t| Some(t.with_timezone(&Utc)))

@@ -186,8 +186,9 @@ impl<'a> Checker<'a> {
 
     /// Checks one case (activities as recorded).
     pub fn check(&mut self, trace: Trace) -> Checked {
-        let mut out = self.check_batch(vec![trace]);
-        out.pop().unwrap_or_else(unreachable_empty)
+        self.check_batch(vec![trace])
+            .pop()
+            .expect("check_batch gives one verdict per case")
     }
 
     /// Checks a batch of cases (activities as recorded); verdicts come back in order.
@@ -450,33 +451,6 @@ fn step_roles(p: &Procedure) -> BTreeMap<String, String> {
         }
     }
     out
-}
-
-/// `check_batch` returns one result per case; an empty answer to one case cannot
-/// happen, but is not worth a panic either.
-fn unreachable_empty() -> Checked {
-    Checked {
-        trace: Trace {
-            id: String::new(),
-            events: Vec::new(),
-        },
-        flow: Vec::new(),
-        verdict: Verdict {
-            result: CaseResult {
-                case_id: String::new(),
-                events: 0,
-                conforming: false,
-                cost: None,
-                fitness: None,
-                findings: Vec::new(),
-                alignment: Vec::new(),
-            },
-            running: false,
-            priority: None,
-            obligations: Vec::new(),
-            branches: Vec::new(),
-        },
-    }
 }
 
 /// Totals over many verdicts: what the summaries of every output format show.

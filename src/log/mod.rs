@@ -491,27 +491,10 @@ pub(crate) fn make_event(
     }
     let activity = parts.join("+");
     let timestamp = match attribute(&attrs, &opts.timestamp) {
-        Some(t) => Some(event_time(t, opts, assumed).map_err(|e| match e {
-            TimeError::Unreadable(reason) => Bad {
-                kind: "unreadable-timestamp",
-                reason,
-                fatal: false,
-            },
-            TimeError::Ambiguous(reason) => Bad {
-                kind: "ambiguous-local-time",
-                reason,
-                fatal: false,
-            },
-            TimeError::Nonexistent(reason) => Bad {
-                kind: "nonexistent-local-time",
-                reason,
-                fatal: false,
-            },
-            TimeError::NoZone(reason) => Bad {
-                kind: "no-time-zone",
-                reason,
-                fatal: true,
-            },
+        Some(t) => Some(event_time(t, opts, assumed).map_err(|e| Bad {
+            kind: e.kind(),
+            fatal: e.fatal(),
+            reason: e.into_message(),
         })?),
         None => None,
     };

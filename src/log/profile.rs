@@ -221,6 +221,33 @@ pub enum TimeError {
     NoZone(String),
 }
 
+impl TimeError {
+    /// The kind a rejected record is counted under.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TimeError::Unreadable(_) => "unreadable-timestamp",
+            TimeError::Ambiguous(_) => "ambiguous-local-time",
+            TimeError::Nonexistent(_) => "nonexistent-local-time",
+            TimeError::NoZone(_) => "no-time-zone",
+        }
+    }
+
+    /// Whether the whole log cannot be read (no zone declared), not only this record.
+    pub fn fatal(&self) -> bool {
+        matches!(self, TimeError::NoZone(_))
+    }
+
+    /// Why, in words.
+    pub fn into_message(self) -> String {
+        match self {
+            TimeError::Unreadable(m)
+            | TimeError::Ambiguous(m)
+            | TimeError::Nonexistent(m)
+            | TimeError::NoZone(m) => m,
+        }
+    }
+}
+
 /// Reads an event's time: an offset is kept; a local time is placed in the declared zone
 /// (DST-correct), or read as UTC with `assume_utc` (`*assumed` counts those).
 pub fn event_time(

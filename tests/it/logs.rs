@@ -725,34 +725,12 @@ fn assert_matches_truth(procedure: &str, checked: &str, truth: &str) {
             .or_default()
             .push(t);
     }
-    let reads = |t: &serde_json::Value| {
-        let mut r = vec![(
-            t["code"].as_str().unwrap().to_string(),
-            t["step"].as_str().unwrap().to_string(),
-        )];
-        for a in t["alternatives"].as_array().unwrap() {
-            r.push((
-                a["code"].as_str().unwrap().to_string(),
-                a["step"].as_str().unwrap().to_string(),
-            ));
-        }
-        r
-    };
+    let reads = crate::truth_readings;
     let mut problems = Vec::new();
     for line in checked.lines() {
         let c: serde_json::Value = serde_json::from_str(line).unwrap();
         let id = c["case_id"].as_str().unwrap();
-        let found: Vec<(String, String)> = c["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["code"].as_str().unwrap().to_string(),
-                    f["step"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
+        let found = crate::findings_of(&c);
         let truths = injected.remove(id).unwrap_or_default();
         for t in &truths {
             if !reads(t).iter().any(|r| found.contains(r)) {

@@ -39,6 +39,43 @@ pub fn check_file(
     (built.procedure, diags)
 }
 
+/// Builds a shipped (or fixture) procedure that must build.
+pub fn load_procedure(path: &std::path::Path) -> procedo::Procedure {
+    let mut loader = procedo::Loader::new(procedo::model::find_root(path));
+    let unit = loader.load_path(path).unwrap();
+    procedo::build(&unit)
+        .procedure
+        .expect("the procedure builds")
+}
+
+/// A case of `check --format jsonl` output: its findings as (code, step).
+pub fn findings_of(case: &serde_json::Value) -> Vec<(String, String)> {
+    case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["step"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A simulation truth record's readings: its (code, step) and every equally cheap one.
+pub fn truth_readings(t: &serde_json::Value) -> Vec<(String, String)> {
+    let pair = |x: &serde_json::Value| {
+        (
+            x["code"].as_str().unwrap().to_string(),
+            x["step"].as_str().unwrap().to_string(),
+        )
+    };
+    std::iter::once(pair(t))
+        .chain(t["alternatives"].as_array().unwrap().iter().map(pair))
+        .collect()
+}
+
 /// Every shipped procedure with a flow of its own (libraries left out), in path order.
 pub fn shipped_procedures() -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();

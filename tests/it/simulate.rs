@@ -11,13 +11,7 @@ use procedo::simulate::{Options, SimCase, TruthRecord, simulate, write};
 
 use crate::shipped_procedures as shipped;
 
-fn load(path: &Path) -> procedo::Procedure {
-    let mut loader = procedo::Loader::new(procedo::model::find_root(path));
-    let unit = loader.load_path(path).unwrap();
-    procedo::build(&unit)
-        .procedure
-        .expect("shipped procedure builds")
-}
+use crate::load_procedure as load;
 
 /// Findings `check` would report per case, read back from the written JSON Lines log.
 fn check(p: &procedo::Procedure, cases: &[SimCase]) -> BTreeMap<String, Vec<Finding>> {
