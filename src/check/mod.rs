@@ -117,6 +117,8 @@ pub struct RunStats {
     pub unmapped_other: usize,
     /// `acknowledges` values that name no step, with their counts.
     pub unknown_acknowledged: BTreeMap<String, usize>,
+    /// Decision passes the facts could not judge (`unknown` obligations), by decision.
+    pub undecided: BTreeMap<String, usize>,
 }
 
 /// How many distinct unmapped labels a run remembers by name.
@@ -410,6 +412,16 @@ impl<'a> Checker<'a> {
                     for c in self.check_batch(batch) {
                         stats.events_set_aside += c.trace.events.len() - c.flow.len();
                         self.tally_labels(&c, &mut stats);
+                        for o in c.verdict.obligations.iter().filter(|o| {
+                            o.kind == "decision" && o.status == crate::audit::Status::Unknown
+                        }) {
+                            match stats.undecided.get_mut(&o.step) {
+                                Some(n) => *n += 1,
+                                None => {
+                                    stats.undecided.insert(o.step.clone(), 1);
+                                }
+                            }
+                        }
                         if let Err(e) = each(c) {
                             failed = Some(e);
                             break;
@@ -654,6 +666,23 @@ pub fn label_warnings(
                 } else {
                     String::new()
                 }
+            ),
+        });
+    }
+    if !stats.undecided.is_empty() {
+        let n: usize = stats.undecided.values().sum();
+        let each: Vec<String> = stats
+            .undecided
+            .iter()
+            .map(|(d, k)| format!("`{d}` ({k})"))
+            .collect();
+        out.push(SetupWarning {
+            kind: "undecided",
+            message: format!(
+                "{n} decision passes could not be judged, the values they read being missing, \
+                 unknown or set by a caller: {}; they are counted as `unknown` obligations, \
+                 not as met",
+                each.join(", ")
             ),
         });
     }

@@ -174,3 +174,27 @@ fn facts_recorded_on_events_are_not_missing_before_they_come() {
         .collect();
     assert!(unreadable.is_empty(), "{unreadable:?}");
 }
+
+/// Decisions the facts cannot judge are said so, with their counts, and `--strict` fails.
+#[test]
+fn check_says_which_decisions_it_could_not_judge() {
+    let (code, _, err) = procedo(&[
+        "check",
+        "-p",
+        "procedures/gas/gas_emergency_line.proc",
+        "examples/logs/gas_emergency_line.jsonl.gz",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: 67 decision passes could not be judged, the values they read being missing, unknown or set by a caller: `followup` (32), `found` (3), `psr` (32); they are counted as `unknown` obligations, not as met"),
+        "{err}"
+    );
+    let (code, _, _) = procedo(&[
+        "check",
+        "-p",
+        "procedures/gas/gas_emergency_line.proc",
+        "examples/logs/gas_emergency_line.jsonl.gz",
+        "--strict",
+    ]);
+    assert_eq!(code, 2);
+}
