@@ -100,15 +100,8 @@ pub fn explain(
         checker.read_times_as(t);
     }
     let checked = checker.check(trace.clone());
-    let (trace, flow) = (checked.trace, checked.flow);
-    let r = checked.verdict.result;
-    let audit = crate::audit::Audit {
-        findings: Vec::new(),
-        obligations: checked.verdict.obligations,
-        running: checked.verdict.running,
-        priority: checked.verdict.priority,
-        waived: Vec::new(),
-    };
+    let (trace, flow, verdict) = (checked.trace, checked.flow, checked.verdict);
+    let r = verdict.result;
     let Some(auditor) = checker.auditor() else {
         return Err("the procedure could not be audited".into());
     };
@@ -193,7 +186,7 @@ pub fn explain(
         }
     }
     let mut open = Vec::new();
-    for o in audit.obligations {
+    for o in verdict.obligations {
         match o.event_index.and_then(|i| events.get_mut(i)) {
             Some(ev) => ev.obligations.push(o),
             None => open.push(o),
@@ -210,8 +203,8 @@ pub fn explain(
         },
         case_id: trace.id.clone(),
         conforming: r.conforming,
-        running: audit.running,
-        priority: audit.priority,
+        running: verdict.running,
+        priority: verdict.priority,
         assessment,
         events,
         findings: loose,

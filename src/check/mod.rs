@@ -550,8 +550,9 @@ impl Carried {
 /// A perspective that could not be checked as asked, for lack of data in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SetupWarning {
-    /// `no-timestamps`, `no-communication-fields`, `no-acknowledgements`,
-    /// `no-resources`, `no-facts`, `empty-log`.
+    /// `no-actor`, `no-timestamps`, `some-without-timestamp`, `assumed-utc`,
+    /// `no-communication-fields`, `no-acknowledgements`, `no-resources`, `no-facts`,
+    /// `empty-log`, `unmapped-labels`, `unknown-acknowledged`, `undecided`.
     pub kind: &'static str,
     pub message: String,
 }
@@ -637,6 +638,86 @@ pub fn setup_warnings(
                 .into(),
         });
     }
+    out
+}
+
+/// Set-up warnings from what a log carried: no times at all, no actors for the
+/// procedure's actor constraints, times read as UTC.
+pub fn read_warnings(
+    stats: &crate::log::ReadStats,
+    opts: &crate::log::LogOptions,
+    procedure: Option<&Procedure>,
+) -> Vec<SetupWarning> {
+    let mut out = Vec::new();
+    let mut say = |kind: &'static str, message: String| out.push(SetupWarning { kind, message });
+    let actor_rules = procedure
+        .map(crate::log::actor_constraints)
+        .unwrap_or_default();
+    if stats.events_in_cases > 0 && stats.events_with_actor == 0 && !actor_rules.is_empty() {
+        say(
+            "no-actor",
+            format!(
+                "no event has an actor in `{}`: {} could not be checked; name the actor \
+             column with --actor or `attribute \"COLUMN\" -> actor` in the mapping",
+                opts.resource,
+                actor_rules.join(", ")
+            ),
+        );
+    }
+    if stats.events_in_cases > 0 && stats.events_without_timestamp == stats.events_in_cases {
+        let seen: Vec<&str> = stats.columns.iter().map(String::as_str).collect();
+        say(
+            "no-timestamps",
+            format!(
+                "no event has a time in `{}` (columns seen: {}): time limits, \
+             acknowledgements, escalation, monitoring and rosters were not checked; name the \
+             time column with --timestamp or `attribute \"COLUMN\" -> timestamp` in the mapping",
+                opts.timestamp,
+                seen.join(", ")
+            ),
+        );
+    } else if stats.events_without_timestamp > 0 {
+        say(
+            "some-without-timestamp",
+            format!(
+                "{} of {} events have no time in `{}`: the checks that need their time \
+             were not made on them",
+                stats.events_without_timestamp, stats.events_in_cases, opts.timestamp
+            ),
+        );
+    }
+    if stats.events_assumed_utc > 0 {
+        say(
+            "assumed-utc",
+            format!(
+                "{} timestamps without a time zone were read as UTC (--assume-utc); if \
+             they are local times, give --timezone ZONE instead",
+                stats.events_assumed_utc
+            ),
+        );
+    }
+    out
+}
+
+/// Every warning of a run, in the order `check` gives them: how the log was read (no
+/// actors for actor constraints, no times, times assumed UTC), what the perspectives need
+/// and the log lacks, how its labels met the procedure, and decisions left unjudged.
+pub fn warnings(
+    procedure: Option<&Procedure>,
+    auditor: Option<&Auditor<'_>>,
+    perspectives: Perspectives,
+    stats: &RunStats,
+    log: &LogOptions,
+) -> Vec<SetupWarning> {
+    let mut out = read_warnings(&stats.read, log, procedure);
+    // The reader's own warning on times names the column it looked for.
+    out.extend(
+        setup_warnings(auditor, perspectives, &stats.carried)
+            .into_iter()
+            .filter(|w| w.kind != "no-timestamps" && w.kind != "empty-log"),
+    );
+    let events = stats.read.events_in_cases - stats.events_set_aside;
+    out.extend(label_warnings(procedure, stats, events));
     out
 }
 

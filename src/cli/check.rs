@@ -224,20 +224,14 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         // The reader's message names the log.
         eprintln!("error: {e}");
     }
-    let mut warnings = super::log_warnings(&stats.read, &log_opts, loaded.as_ref().map(|(_, p)| p));
-    for w in crate::check::setup_warnings(
+    let mut warnings = Vec::new();
+    for w in crate::check::warnings(
+        loaded.as_ref().map(|(_, p)| p),
         checker.auditor(),
         checker.options().perspectives,
-        &stats.carried,
+        &stats,
+        &log_opts,
     ) {
-        // The reader's own warning on times names the column it looked for.
-        if w.kind != "no-timestamps" && w.kind != "empty-log" {
-            eprintln!("warning: {}", w.message);
-            warnings.push(w.message);
-        }
-    }
-    let events: usize = stats.read.events_in_cases - stats.events_set_aside;
-    for w in crate::check::label_warnings(loaded.as_ref().map(|(_, p)| p), &stats, events) {
         eprintln!("warning: {}", w.message);
         warnings.push(w.message);
     }

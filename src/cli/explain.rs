@@ -82,7 +82,9 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
-    super::log_warnings(&stats, &opts, Some(&p));
+    for w in crate::check::read_warnings(&stats, &opts, Some(&p)) {
+        eprintln!("warning: {}", w.message);
+    }
     let Some(trace) = found else {
         return usage_error(&format!(
             "no case `{}` in `{}`",

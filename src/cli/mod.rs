@@ -332,55 +332,6 @@ impl Rejections {
     }
 }
 
-/// Set-up warnings from what a log carried: no times at all, no actors for the
-/// procedure's actor constraints, times read as UTC.
-pub(crate) fn log_warnings(
-    stats: &crate::log::ReadStats,
-    opts: &crate::log::LogOptions,
-    procedure: Option<&crate::model::Procedure>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut say = |m: String| {
-        eprintln!("warning: {m}");
-        out.push(m);
-    };
-    let actor_rules = procedure
-        .map(crate::log::actor_constraints)
-        .unwrap_or_default();
-    if stats.events_in_cases > 0 && stats.events_with_actor == 0 && !actor_rules.is_empty() {
-        say(format!(
-            "no event has an actor in `{}`: {} could not be checked; name the actor \
-             column with --actor or `attribute \"COLUMN\" -> actor` in the mapping",
-            opts.resource,
-            actor_rules.join(", ")
-        ));
-    }
-    if stats.events_in_cases > 0 && stats.events_without_timestamp == stats.events_in_cases {
-        let seen: Vec<&str> = stats.columns.iter().map(String::as_str).collect();
-        say(format!(
-            "no event has a time in `{}` (columns seen: {}): time limits, \
-             acknowledgements, escalation, monitoring and rosters were not checked; name the \
-             time column with --timestamp or `attribute \"COLUMN\" -> timestamp` in the mapping",
-            opts.timestamp,
-            seen.join(", ")
-        ));
-    } else if stats.events_without_timestamp > 0 {
-        say(format!(
-            "{} of {} events have no time in `{}`: the checks that need their time \
-             were not made on them",
-            stats.events_without_timestamp, stats.events_in_cases, opts.timestamp
-        ));
-    }
-    if stats.events_assumed_utc > 0 {
-        say(format!(
-            "{} timestamps without a time zone were read as UTC (--assume-utc); if \
-             they are local times, give --timezone ZONE instead",
-            stats.events_assumed_utc
-        ));
-    }
-    out
-}
-
 pub(crate) fn usage_error(message: &str) -> ExitStatus {
     eprintln!("error: {message}");
     ExitStatus::Error
