@@ -64,7 +64,7 @@ pub const CODES: &[Code] = &[
         code: "not-aligned",
         perspective: "control flow",
         severity: Error,
-        summary: "The alignment search gave up (state limit reached); nothing is known of the case.",
+        summary: "The alignment search gave up (its state limit, `--max-states`, reached); nothing is known of the case: it is counted, in no rate, and the exit code is 2.",
         evidence: "",
     },
     Code {

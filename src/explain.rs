@@ -94,6 +94,7 @@ pub fn explain(
         perspectives: Perspectives::ALL,
         as_of,
         with_alignment: true,
+        ..CheckOptions::default()
     };
     let mut checker = Checker::new(&net, Some(p), opts, roster)?;
     if let Some(t) = log_times {
@@ -238,9 +239,16 @@ fn obligation_line(o: &Obligation) -> String {
         );
     }
     let mut s = format!("{} — {}", o.required, o.status.as_str());
+    // Only time limits have a due time; recipients, actions, resources and constraints
+    // are judged at their events.
+    let timed = matches!(
+        o.kind,
+        "deadline" | "acknowledgement" | "monitoring" | "escalation"
+    );
     match &o.due {
         Some(d) => s.push_str(&format!(", due {d}")),
-        None => s.push_str(", no due time yet (its clock is paused)"),
+        None if timed => s.push_str(", no due time yet (its clock is paused)"),
+        None => {}
     }
     if let Some(d) = &o.done {
         s.push_str(&format!(", done {d}"));

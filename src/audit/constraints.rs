@@ -1,7 +1,7 @@
 //! The procedure's declarative constraints, checked on the whole case
 //! (`constraint-violated`, located at the events involved).
 
-use super::{Audit, Auditor, CaseView, dur};
+use super::{Audit, Auditor, CaseView, Obligation, Status, dur};
 use crate::ast::{self, ConstraintKind, CountKind};
 use crate::conformance::Finding;
 use crate::eval::{FlowExpr, Value};
@@ -81,6 +81,26 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
         {
             continue;
         }
+        let before = audit.findings.len();
+        // Whether the case gave the constraint an opportunity, whether more events could
+        // still change its outcome, and the step it is located at.
+        let occurs = |s: &ast::Name| !case.occurrences(&s.text).is_empty();
+        let (applies, open, at_step) = match &c.kind {
+            ConstraintKind::Response { first, then, .. } => {
+                let awaited = case
+                    .occurrences(&first.text)
+                    .iter()
+                    .any(|&i| !case.occurrences(&then.text).iter().any(|&j| j > i));
+                (occurs(first), case.running && awaited, &first.text)
+            }
+            ConstraintKind::Precedence { then, .. } => (occurs(then), false, &then.text),
+            ConstraintKind::Absence(s) | ConstraintKind::Count { step: s, .. } => {
+                (true, case.running, &s.text)
+            }
+            ConstraintKind::NotCoexist(x, _) => (true, case.running, &x.text),
+            ConstraintKind::Actor { a: x, b: y, .. } => (occurs(x) && occurs(y), false, &y.text),
+        };
+        let at_step = at_step.clone();
         let mut violate = |step: &str, at: Option<usize>, why: String| {
             let mut f = Finding::new(
                 crate::audit::codes::FindingCode::ConstraintViolated,
@@ -257,6 +277,25 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
                     }
                 }
             }
+        }
+        let violated = audit.findings.len() > before;
+        if applies || violated {
+            let status = if violated {
+                Status::Violated
+            } else if open {
+                Status::Pending
+            } else {
+                Status::Met
+            };
+            let at = audit.findings.get(before).and_then(|f| f.event_index);
+            audit.obligations.push(Obligation::at(
+                "constraint",
+                at_step,
+                format!("constraint `{}`: {}", c.name, c.text),
+                c.line,
+                at,
+                status,
+            ));
         }
     }
 }

@@ -399,6 +399,7 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, passes: &[Pass], audit
             event_index: event,
             status: super::Status::Met,
             taken: d.labels.get(pass.branch).cloned(),
+            actor: None,
         };
         let want = match pass.required {
             Some(w) if !d.reads_param => w,

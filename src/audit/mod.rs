@@ -98,7 +98,8 @@ impl Status {
 /// One thing the procedure required of the case, and whether it was done.
 #[derive(Debug, Clone, Serialize)]
 pub struct Obligation {
-    /// `deadline`, `acknowledgement`, `monitoring`, `escalation`.
+    /// `deadline`, `acknowledgement`, `monitoring`, `escalation`, `decision`, `inform`,
+    /// `instruct`, `resources`, `constraint`.
     pub kind: &'static str,
     pub step: String,
     /// What was required, in words.
@@ -117,6 +118,36 @@ pub struct Obligation {
     /// For a `decision`: the branch the case took, as written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub taken: Option<String>,
+    /// Who was responsible for it, by the rule findings are attributed by
+    /// ([`crate::conformance::responsible`]); filled by the check pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+impl Obligation {
+    /// An obligation met or not at event `event_index` (if it has one), without times.
+    pub fn at(
+        kind: &'static str,
+        step: impl Into<String>,
+        required: String,
+        line: usize,
+        event_index: Option<usize>,
+        status: Status,
+    ) -> Self {
+        Obligation {
+            kind,
+            step: step.into(),
+            required,
+            line,
+            from: None,
+            due: None,
+            done: None,
+            event_index,
+            status,
+            taken: None,
+            actor: None,
+        }
+    }
 }
 
 /// A branch of a `decide` the case's alignment took.
@@ -142,6 +173,9 @@ pub struct Audit {
     /// Steps waived by recorded exemptions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waived: Vec<String>,
+    /// The validity band assessed from the facts in force at the end of the case.
+    #[serde(skip)]
+    pub validity: Option<String>,
 }
 
 /// What a procedure's perspectives need a log to carry (see
@@ -689,6 +723,10 @@ impl<'p> Auditor<'p> {
             decisions::check(self, &case, passes, &mut audit);
         }
         audit.priority = case.priority_at(trace.events.len()).map(str::to_string);
+        audit.validity = case
+            .assessment_at(trace.events.len())
+            .and_then(|a| a.validity.as_ref())
+            .and_then(|v| v.band.clone());
         perspectives::check(self, &case, &mut audit);
         if self.perspectives.constraints {
             // In a running case only what is already certain is reported.

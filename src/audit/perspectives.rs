@@ -190,6 +190,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
         event_index: done_i,
         status,
         taken: None,
+        actor: None,
     };
     at_risk(share, case, &o, audit);
     if status == Status::Violated {
@@ -307,6 +308,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
             event_index: recorded,
             status,
             taken: None,
+            actor: None,
         });
         if status == Status::AtRisk {
             let mut f = Finding::new(
@@ -369,6 +371,8 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         audit.findings.push(f);
     };
     let who = missing(&a.fields.to, &rule.to);
+    let resp = missing(&a.fields.responsibilities, &rule.responsibilities);
+    let informed = who.is_empty() && resp.is_empty();
     if !who.is_empty() {
         push(
             FindingCode::NotInformed,
@@ -382,7 +386,6 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
             who,
         );
     }
-    let resp = missing(&a.fields.responsibilities, &rule.responsibilities);
     if !resp.is_empty() {
         push(
             FindingCode::NotInformed,
@@ -397,6 +400,51 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         );
     }
     let acts = missing(&a.fields.actions, &rule.actions);
+    // Each requirement met or not at the step's event is an obligation too, so a review
+    // can count the opportunities, not only the deviations.
+    let (shall_inform, shall_instruct) = (
+        !rule.to.is_empty() || !rule.responsibilities.is_empty(),
+        !rule.actions.is_empty(),
+    );
+    let instructed = acts.is_empty();
+    let mut told: Vec<Obligation> = Vec::new();
+    if shall_inform {
+        let whom: Vec<String> = rule
+            .to
+            .iter()
+            .chain(&rule.responsibilities)
+            .cloned()
+            .collect();
+        told.push(Obligation::at(
+            "inform",
+            rule.name.clone(),
+            format!("`{}` records {}", rule.name, whom.join(", ")),
+            rule.line,
+            Some(i),
+            if informed {
+                Status::Met
+            } else {
+                Status::Violated
+            },
+        ));
+    }
+    if shall_instruct {
+        told.push(Obligation::at(
+            "instruct",
+            rule.name.clone(),
+            format!("`{}` specifies {}", rule.name, rule.actions.join(", ")),
+            rule.line,
+            Some(i),
+            if instructed {
+                Status::Met
+            } else {
+                Status::Violated
+            },
+        ));
+    }
+    for o in &mut told {
+        o.from = case.times[i].map(rfc);
+    }
     if !acts.is_empty() {
         push(
             FindingCode::ActionNotSpecified,
@@ -410,6 +458,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
             acts,
         );
     }
+    audit.obligations.extend(told);
     let Some((ack_ms, line)) = rule.ack else {
         return;
     };
@@ -437,6 +486,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         event_index: ack,
         status,
         taken: None,
+        actor: None,
     };
     at_risk(a.at_risk_share, case, &o, audit);
     if status == Status::Violated {
@@ -589,6 +639,7 @@ fn monitor(a: &Auditor<'_>, case: &CaseView<'_>, m: &super::MonitorRule, audit: 
         event_index: updates.last().map(|(i, _)| *i),
         status,
         taken: None,
+        actor: None,
     };
     at_risk(a.at_risk_share, case, &o, audit);
     audit.obligations.push(o);
@@ -607,6 +658,47 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
     units.retain(|u| seen.insert(u.clone()));
     let recorded_caps = case.attr(i, &a.fields.capabilities).map(list);
     let t = case.times[i];
+    let before = audit.findings.len();
+    resource_findings(a, case, rule, audit, i, units, recorded_caps, t);
+    let status = if audit.findings.len() > before {
+        Status::Violated
+    } else {
+        Status::Met
+    };
+    let needs: Vec<String> = rule
+        .needs
+        .iter()
+        .map(|(n, kind, caps)| {
+            if caps.is_empty() {
+                format!("{n} {kind}")
+            } else {
+                format!("{n} {kind} with {}", caps.join(", "))
+            }
+        })
+        .collect();
+    let mut o = Obligation::at(
+        "resources",
+        rule.name.clone(),
+        format!("`{}` has {}", rule.name, needs.join(" and ")),
+        rule.line,
+        Some(i),
+        status,
+    );
+    o.from = t.map(rfc);
+    audit.obligations.push(o);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resource_findings(
+    a: &Auditor<'_>,
+    case: &CaseView<'_>,
+    rule: &StepRule,
+    audit: &mut Audit,
+    i: usize,
+    units: Vec<String>,
+    recorded_caps: Option<Vec<String>>,
+    t: Option<DateTime<Utc>>,
+) {
     let mut push = |code: FindingCode, msg: String| {
         let mut f = Finding::new(code, rule.name.clone(), Some(i), case.time_text(i), msg);
         f.line = Some(rule.line);

@@ -45,6 +45,9 @@ pub struct CheckOptions {
     pub as_of: Option<DateTime<Utc>>,
     /// Keep each case's alignment as (log, model) rows.
     pub with_alignment: bool,
+    /// Most states one case's alignment search may visit; a case that reaches it is
+    /// `not-aligned` (counted, never a verdict). `None`: the default (5,000,000).
+    pub max_states: Option<usize>,
 }
 
 impl Default for CheckOptions {
@@ -53,6 +56,7 @@ impl Default for CheckOptions {
             perspectives: Perspectives::ALL,
             as_of: None,
             with_alignment: false,
+            max_states: None,
         }
     }
 }
@@ -68,6 +72,10 @@ pub struct Verdict {
     /// The priority in force at the end of the case.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// The validity band assessed from the facts in force at the end of the case (not
+    /// written by `check`; read by `diff`).
+    #[serde(skip)]
+    pub validity: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub obligations: Vec<Obligation>,
     /// The branches the alignment took, whatever the perspectives (for coverage).
@@ -146,9 +154,13 @@ impl<'a> Checker<'a> {
             }
             None => None,
         };
+        let mut aligner = Aligner::new(net);
+        if let Some(n) = opts.max_states {
+            aligner.state_limit = n;
+        }
         Ok(Checker {
             net,
-            aligner: Aligner::new(net),
+            aligner,
             auditor,
             map: procedure.map(ActivityMap::from_procedure),
             opts,
@@ -303,10 +315,20 @@ impl<'a> Checker<'a> {
                     let mut audit = a.audit_view(t, view, &r, &passes, still, as_of);
                     a.merge(&mut r, &mut audit);
                     crate::conformance::attribute(&mut r.findings, t, &self.roles);
+                    for o in &mut audit.obligations {
+                        o.actor = crate::conformance::responsible(
+                            t,
+                            &self.roles,
+                            &o.step,
+                            &[],
+                            o.event_index,
+                        );
+                    }
                     Verdict {
                         result: r,
                         running: audit.running,
                         priority: audit.priority,
+                        validity: audit.validity,
                         obligations: audit.obligations,
                         branches: a.branches_taken(&passes),
                     }
@@ -315,6 +337,7 @@ impl<'a> Checker<'a> {
                     result: r,
                     running: false,
                     priority: None,
+                    validity: None,
                     obligations: Vec::new(),
                     branches: Vec::new(),
                 },
@@ -365,6 +388,26 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// What a checked case adds to a run's tallies: events set aside, unmapped labels,
+    /// decisions left unjudged.
+    fn account(&self, c: &Checked, stats: &mut RunStats) {
+        stats.events_set_aside += c.trace.events.len() - c.flow.len();
+        self.tally_labels(c, stats);
+        for o in c
+            .verdict
+            .obligations
+            .iter()
+            .filter(|o| o.kind == "decision" && o.status == crate::audit::Status::Unknown)
+        {
+            match stats.undecided.get_mut(&o.step) {
+                Some(n) => *n += 1,
+                None => {
+                    stats.undecided.insert(o.step.clone(), 1);
+                }
+            }
+        }
+    }
+
     /// Reads each log (streamed) and checks its cases in batches, handing each checked
     /// case to `each` in log order and each rejected record to `reject`. `each`
     /// returning an error stops the run (e.g. a closed output).
@@ -376,72 +419,158 @@ impl<'a> Checker<'a> {
         reject: &mut (dyn FnMut(Rejected) + Send),
     ) -> Result<RunStats, E> {
         let mut stats = RunStats::default();
-        for log in logs {
-            let reject = &mut *reject;
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Trace>>(2);
-            let mut failed: Option<E> = None;
-            let read = std::thread::scope(|scope| {
-                let reader = scope.spawn(move || {
-                    let mut pending: Vec<Trace> = Vec::new();
-                    let r = read_log(
-                        log,
-                        log_opts,
-                        &mut |trace| {
-                            pending.push(trace);
-                            if pending.len() >= BATCH {
-                                let _ = tx.send(std::mem::take(&mut pending));
-                            }
-                        },
-                        reject,
-                    );
-                    if !pending.is_empty() {
-                        let _ = tx.send(pending);
-                    }
-                    drop(tx);
-                    r
-                });
-                for batch in rx.iter() {
-                    if failed.is_some() {
-                        continue;
-                    }
-                    if self.opts.perspectives.any() {
-                        for t in &batch {
-                            stats.carried.add(t);
-                        }
-                    }
-                    for c in self.check_batch(batch) {
-                        stats.events_set_aside += c.trace.events.len() - c.flow.len();
-                        self.tally_labels(&c, &mut stats);
-                        for o in c.verdict.obligations.iter().filter(|o| {
-                            o.kind == "decision" && o.status == crate::audit::Status::Unknown
-                        }) {
-                            match stats.undecided.get_mut(&o.step) {
-                                Some(n) => *n += 1,
-                                None => {
-                                    stats.undecided.insert(o.step.clone(), 1);
-                                }
-                            }
-                        }
-                        if let Err(e) = each(c) {
-                            failed = Some(e);
-                            break;
-                        }
-                    }
+        let mut batch = |batch: Vec<Trace>| -> Result<(), E> {
+            if self.opts.perspectives.any() {
+                for t in &batch {
+                    stats.carried.add(t);
                 }
-                reader
-                    .join()
-                    .unwrap_or_else(|_| Err("the log reader stopped unexpectedly".to_string()))
-            });
-            if let Some(e) = failed {
-                return Err(e);
             }
-            match read {
+            for c in self.check_batch(batch) {
+                self.account(&c, &mut stats);
+                each(c)?;
+            }
+            Ok(())
+        };
+        let read = stream(logs, log_opts, &mut batch, reject)?;
+        for (log, r) in read {
+            match r {
                 Ok(s) => stats.read.add(&s),
-                Err(e) => stats.unreadable.push((log.display().to_string(), e)),
+                Err(e) => stats.unreadable.push((log, e)),
             }
         }
         Ok(stats)
     }
+}
+
+/// Reads each log once and checks every case with two checkers (two versions of a
+/// procedure, say), handing each case's results to `each` in log order: the first
+/// checker's verdict and the second checker's checked case. The logs are read and
+/// grouped once; the first checker checks each case, which then goes on (its activities
+/// as recorded again) to the second. When both checkers have the same net, they share
+/// one aligner: an alignment is a function of the net and the key (the trace's labels
+/// and the branches its facts require), so a case whose key is the same under both is
+/// aligned once, and one whose required branches differ is aligned anew. Returns each
+/// checker's run tallies (the read counts are the same in both).
+pub fn run_pair<'a, E>(
+    first: &mut Checker<'a>,
+    second: &mut Checker<'a>,
+    logs: &[PathBuf],
+    log_opts: &LogOptions,
+    each: &mut dyn FnMut(Verdict, Checked) -> Result<(), E>,
+    reject: &mut (dyn FnMut(Rejected) + Send),
+) -> Result<(RunStats, RunStats), E> {
+    let mut a = RunStats::default();
+    let mut b = RunStats::default();
+    let share = first.net == second.net;
+    let mut batch = |batch: Vec<Trace>| -> Result<(), E> {
+        for t in &batch {
+            if first.opts.perspectives.any() {
+                a.carried.add(t);
+            }
+            if second.opts.perspectives.any() {
+                b.carried.add(t);
+            }
+        }
+        // The mapping only renames activities: keep the recorded ones to put back.
+        let recorded: Vec<Vec<String>> = batch
+            .iter()
+            .map(|t| t.events.iter().map(|e| e.activity.clone()).collect())
+            .collect();
+        let xs = first.check_batch(batch);
+        let mut verdicts = Vec::with_capacity(xs.len());
+        let mut again = Vec::with_capacity(xs.len());
+        for (x, acts) in xs.into_iter().zip(recorded) {
+            first.account(&x, &mut a);
+            let mut t = x.trace;
+            for (e, act) in t.events.iter_mut().zip(acts) {
+                e.activity = act;
+            }
+            verdicts.push(x.verdict);
+            again.push(t);
+        }
+        if share {
+            std::mem::swap(&mut first.aligner, &mut second.aligner);
+        }
+        let ys = second.check_batch(again);
+        if share {
+            std::mem::swap(&mut first.aligner, &mut second.aligner);
+        }
+        for (x, y) in verdicts.into_iter().zip(ys) {
+            second.account(&y, &mut b);
+            each(x, y)?;
+        }
+        Ok(())
+    };
+    let read = stream(logs, log_opts, &mut batch, reject)?;
+    for (log, r) in read {
+        match r {
+            Ok(s) => {
+                a.read.add(&s);
+                b.read.add(&s);
+            }
+            Err(e) => {
+                a.unreadable.push((log.clone(), e.clone()));
+                b.unreadable.push((log, e));
+            }
+        }
+    }
+    Ok((a, b))
+}
+
+/// Reads each log (streamed: one thread reads and groups cases while the caller's
+/// thread handles batches of [`BATCH`] cases) and hands each batch to `batch`, in log
+/// order. `batch` returning an error stops reading. Returns, per log, what the reader
+/// counted or why the log could not be read.
+#[allow(clippy::type_complexity)]
+fn stream<E>(
+    logs: &[PathBuf],
+    log_opts: &LogOptions,
+    batch: &mut dyn FnMut(Vec<Trace>) -> Result<(), E>,
+    reject: &mut (dyn FnMut(Rejected) + Send),
+) -> Result<Vec<(String, Result<ReadStats, String>)>, E> {
+    let mut out = Vec::new();
+    for log in logs {
+        let reject = &mut *reject;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Trace>>(2);
+        let mut failed: Option<E> = None;
+        let read = std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                let mut pending: Vec<Trace> = Vec::new();
+                let r = read_log(
+                    log,
+                    log_opts,
+                    &mut |trace| {
+                        pending.push(trace);
+                        if pending.len() >= BATCH {
+                            let _ = tx.send(std::mem::take(&mut pending));
+                        }
+                    },
+                    reject,
+                );
+                if !pending.is_empty() {
+                    let _ = tx.send(pending);
+                }
+                drop(tx);
+                r
+            });
+            for b in rx.iter() {
+                if failed.is_some() {
+                    continue;
+                }
+                if let Err(e) = batch(b) {
+                    failed = Some(e);
+                }
+            }
+            reader
+                .join()
+                .unwrap_or_else(|_| Err("the log reader stopped unexpectedly".to_string()))
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        out.push((log.display().to_string(), read));
+    }
+    Ok(out)
 }
 
 /// Each step's `by` role (the first, when a step names several).
@@ -470,6 +599,8 @@ fn step_roles(p: &Procedure) -> BTreeMap<String, String> {
 pub struct Summary {
     pub cases: usize,
     pub conforming: usize,
+    /// Cases whose alignment search reached its state limit: no verdict.
+    pub not_aligned: usize,
     pub fitness_sum: f64,
     pub warnings: usize,
     pub running: usize,
@@ -483,6 +614,7 @@ impl Summary {
         let r = &v.result;
         self.cases += 1;
         self.running += usize::from(v.running);
+        self.not_aligned += usize::from(r.cost.is_none());
         for o in &v.obligations {
             *self.obligations.entry(o.status.as_str()).or_default() += 1;
         }
@@ -499,12 +631,16 @@ impl Summary {
         self.fitness_sum += r.fitness.unwrap_or(0.0);
         for f in &r.findings {
             *self.by_code.entry(f.code.as_str()).or_default() += 1;
-            *self.by_step.entry(f.step.clone()).or_default() += 1;
+            if !f.step.is_empty() {
+                *self.by_step.entry(f.step.clone()).or_default() += 1;
+            }
         }
     }
 
+    /// Over the cases aligned: a case the search gave up on has no fitness.
     pub fn mean_fitness(&self) -> Option<f64> {
-        (self.cases > 0).then(|| self.fitness_sum / self.cases as f64)
+        let aligned = self.cases - self.not_aligned.min(self.cases);
+        (aligned > 0).then(|| self.fitness_sum / aligned as f64)
     }
 }
 
@@ -716,7 +852,10 @@ pub fn warnings(
             .into_iter()
             .filter(|w| w.kind != "no-timestamps" && w.kind != "empty-log"),
     );
-    let events = stats.read.events_in_cases - stats.events_set_aside;
+    let events = stats
+        .read
+        .events_in_cases
+        .saturating_sub(stats.events_set_aside + stats.read.events_collapsed);
     out.extend(label_warnings(procedure, stats, events));
     out
 }

@@ -17,31 +17,8 @@ use crate::report::check as report;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The procedure whose permitted paths the cases must follow.
-    #[arg(
-        short,
-        long,
-        conflicts_with = "model",
-        required_unless_present = "model"
-    )]
-    procedure: Option<PathBuf>,
-    /// A workflow net in PNML (e.g. from pm4py or ProM) instead of a procedure.
-    #[arg(long, value_name = "NET.pnml")]
-    model: Option<PathBuf>,
-    /// Event logs: XES (`.xes`, `.xes.gz`), CSV (`.csv`, `.csv.gz`), JSON Lines (`.jsonl`) or
-    /// YAML (`.yaml`: `cases:` with `id`, `facts` and `events` of `activity`, `time`, `actor`);
-    /// `-` reads standard input (with --input-format).
-    #[arg(required = true)]
-    logs: Vec<PathBuf>,
-    /// CSV/JSON Lines column holding the case id [default: the procedure's mapping, else
-    /// case:concept:name] (as for `explain`, where `--case` names one case).
-    #[arg(long, value_name = "COLUMN")]
-    case_column: Option<String>,
     #[command(flatten)]
-    read: super::LogArgs,
-    /// Keep each case's events in file order instead of ordering them by timestamp.
-    #[arg(long)]
-    keep_file_order: bool,
+    pub(crate) source: Source,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -56,6 +33,37 @@ pub(crate) struct Args {
     /// actor constraints, times assumed UTC).
     #[arg(long)]
     strict: bool,
+}
+
+/// What is checked against what: the procedure (or net), the logs and how to read them.
+/// `check` and `review` share it.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Source {
+    /// The procedure whose permitted paths the cases must follow.
+    #[arg(
+        short,
+        long,
+        conflicts_with = "model",
+        required_unless_present = "model"
+    )]
+    pub(crate) procedure: Option<PathBuf>,
+    /// A workflow net in PNML (e.g. from pm4py or ProM) instead of a procedure.
+    #[arg(long, value_name = "NET.pnml")]
+    model: Option<PathBuf>,
+    /// Event logs: XES (`.xes`, `.xes.gz`), CSV (`.csv`, `.csv.gz`), JSON Lines (`.jsonl`) or
+    /// YAML (`.yaml`: `cases:` with `id`, `facts` and `events` of `activity`, `time`, `actor`);
+    /// `-` reads standard input (with --input-format).
+    #[arg(required = true)]
+    pub(crate) logs: Vec<PathBuf>,
+    /// CSV/JSON Lines column holding the case id [default: the procedure's mapping, else
+    /// case:concept:name] (as for `explain`, where `--case` names one case).
+    #[arg(long, value_name = "COLUMN")]
+    case_column: Option<String>,
+    #[command(flatten)]
+    pub(crate) read: super::LogArgs,
+    /// Keep each case's events in file order instead of ordering them by timestamp.
+    #[arg(long)]
+    keep_file_order: bool,
     /// Perspectives to check beyond control flow (always checked): `all`, `none`, or a list
     /// of decisions, time, communication, monitoring, resources, constraints.
     #[arg(
@@ -73,10 +81,123 @@ pub(crate) struct Args {
     /// 2026-03-01T12:00:00Z): obligations are met, pending, at-risk or violated.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
+    /// Most states one case's alignment search may visit [default: 5000000]. A case that
+    /// reaches it is reported `not-aligned` with its lower bound, counted, and the exit
+    /// code is 2: the result is incomplete.
+    #[arg(long, value_name = "N")]
+    max_states: Option<usize>,
+}
+
+/// A [`Source`] made ready: the net, its name, the procedure, the check options, how to
+/// read the logs and the roster.
+pub(crate) struct Prepared {
+    pub(crate) net: Net,
+    pub(crate) name: String,
+    pub(crate) loaded: Option<(ActivityMap, Procedure)>,
+    pub(crate) opts: CheckOptions,
+    pub(crate) read: LogOptions,
+    pub(crate) roster: Option<crate::audit::roster::Roster>,
+}
+
+impl Prepared {
+    pub(crate) fn procedure(&self) -> Option<&Procedure> {
+        self.loaded.as_ref().map(|(_, p)| p)
+    }
+
+    /// The checker, and the log options with the columns it (and `extra`) read.
+    pub(crate) fn checker(
+        &self,
+        extra: Vec<String>,
+    ) -> Result<(Checker<'_>, LogOptions), ExitStatus> {
+        let mut checker = Checker::new(
+            &self.net,
+            self.procedure(),
+            self.opts.clone(),
+            self.roster.clone(),
+        )
+        .map_err(|e| usage_error(&e))?;
+        let mut columns: Vec<String> = checker.columns().into_iter().collect();
+        columns.extend(extra);
+        let log_opts = LogOptions {
+            // Control flow needs only activity, time and resource; the perspectives name
+            // the other columns they read.
+            keep_attributes: false,
+            extra: columns.into_iter().collect(),
+            ..self.read.clone()
+        };
+        checker.read_times_as(&log_opts);
+        Ok((checker, log_opts))
+    }
+}
+
+/// What `check` and `review` say once the logs are read: each unreadable log, each set-up
+/// warning, and that no case was read. Returns the warnings and whether nothing was read.
+pub(crate) fn after_run(
+    prepared: &Prepared,
+    checker: &Checker<'_>,
+    stats: &crate::check::RunStats,
+    log_opts: &LogOptions,
+) -> (Vec<String>, bool) {
+    for (_, e) in &stats.unreadable {
+        // The reader's message names the log.
+        eprintln!("error: {e}");
+    }
+    let mut warnings = Vec::new();
+    for w in crate::check::warnings(
+        prepared.procedure(),
+        checker.auditor(),
+        checker.options().perspectives,
+        stats,
+        log_opts,
+    ) {
+        eprintln!("warning: {}", w.message);
+        warnings.push(w.message);
+    }
+    // An empty or header-only log gives no verdict: never "100% conforming".
+    let nothing_read = stats.read.cases == 0;
+    if nothing_read && stats.unreadable.is_empty() {
+        eprintln!("error: no cases were read");
+    }
+    (warnings, nothing_read)
+}
+
+/// Loads what `src` names.
+pub(crate) fn prepare(
+    src: &Source,
+    color: bool,
+    with_alignment: bool,
+) -> Result<Prepared, ExitStatus> {
+    let (net, name, loaded) = load_net(src, color)?;
+    let as_of = super::as_of_arg(src.as_of.as_deref())?;
+    if src.max_states == Some(0) {
+        return Err(usage_error("--max-states must be at least 1"));
+    }
+    let opts = CheckOptions {
+        perspectives: perspectives(&src.perspectives),
+        as_of,
+        with_alignment,
+        max_states: src.max_states,
+    };
+    let read = src.read.options(
+        loaded.as_ref().map(|(_, p)| p),
+        src.case_column.clone(),
+        src.keep_file_order,
+        &src.logs,
+    )?;
+    // The roster's times are read as the log's are (its zone).
+    let roster = super::read_roster(src.roster.as_deref(), &read)?;
+    Ok(Prepared {
+        net,
+        name,
+        loaded,
+        opts,
+        read,
+        roster,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Perspective {
+pub(super) enum Perspective {
     All,
     None,
     Decisions,
@@ -87,7 +208,7 @@ enum Perspective {
     Constraints,
 }
 
-fn perspectives(list: &[Perspective]) -> Perspectives {
+pub(super) fn perspectives(list: &[Perspective]) -> Perspectives {
     let mut p = Perspectives::NONE;
     for x in list {
         match x {
@@ -125,7 +246,7 @@ enum FailOn {
 
 type Loaded = (Net, String, Option<(ActivityMap, Procedure)>);
 
-fn load_net(args: &Args, color: bool) -> Result<Loaded, ExitStatus> {
+fn load_net(args: &Source, color: bool) -> Result<Loaded, ExitStatus> {
     if let Some(m) = &args.model {
         return crate::petri::pnml::read_pnml(m)
             .map(|n| (n, m.display().to_string(), None))
@@ -143,45 +264,19 @@ fn load_net(args: &Args, color: bool) -> Result<Loaded, ExitStatus> {
 }
 
 pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
-    let (net, name, loaded) = match load_net(args, color) {
-        Ok(x) => x,
-        Err(status) => return status,
-    };
-    let as_of = match super::as_of_arg(args.as_of.as_deref()) {
-        Ok(x) => x,
-        Err(s) => return s,
-    };
-    let opts = CheckOptions {
-        perspectives: perspectives(&args.perspectives),
-        as_of,
-        with_alignment: args.verbose || args.format == Format::Json,
-    };
-    let read = match args.read.options(
-        loaded.as_ref().map(|(_, p)| p),
-        args.case_column.clone(),
-        args.keep_file_order,
-        &args.logs,
+    let prepared = match prepare(
+        &args.source,
+        color,
+        args.verbose || args.format == Format::Json,
     ) {
-        Ok(o) => o,
+        Ok(p) => p,
         Err(s) => return s,
     };
-    // The roster's times are read as the log's are (its zone).
-    let roster = match super::read_roster(args.roster.as_deref(), &read) {
-        Ok(r) => r,
+    let (mut checker, log_opts) = match prepared.checker(Vec::new()) {
+        Ok(x) => x,
         Err(s) => return s,
     };
-    let mut checker = match Checker::new(&net, loaded.as_ref().map(|(_, p)| p), opts, roster) {
-        Ok(c) => c,
-        Err(e) => return usage_error(&e),
-    };
-    let log_opts = LogOptions {
-        // Control flow needs only activity, time and resource; the perspectives name the
-        // other columns they read.
-        keep_attributes: false,
-        extra: checker.columns().into_iter().collect(),
-        ..read
-    };
-    checker.read_times_as(&log_opts);
+    let name = &prepared.name;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Verdicts are kept only where the output needs them all at the end (json, junit)
@@ -209,9 +304,9 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         }
         Ok(())
     };
-    let mut rejections = super::Rejections::new(args.read.max_errors);
+    let mut rejections = super::Rejections::new(args.source.read.max_errors);
     let mut reject = |r: crate::log::Rejected| rejections.add(&r);
-    let stats = match checker.run(&args.logs, &log_opts, &mut each, &mut reject) {
+    let stats = match checker.run(&args.source.logs, &log_opts, &mut each, &mut reject) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitStatus::Success,
         Err(e) => {
@@ -220,43 +315,24 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         }
     };
     rejections.finish();
-    for (_, e) in &stats.unreadable {
-        // The reader's message names the log.
-        eprintln!("error: {e}");
-    }
-    let mut warnings = Vec::new();
-    for w in crate::check::warnings(
-        loaded.as_ref().map(|(_, p)| p),
-        checker.auditor(),
-        checker.options().perspectives,
-        &stats,
-        &log_opts,
-    ) {
-        eprintln!("warning: {}", w.message);
-        warnings.push(w.message);
-    }
-    // An empty or header-only log gives no verdict: never "100% conforming".
-    let nothing_read = stats.read.cases == 0;
-    if nothing_read && stats.unreadable.is_empty() {
-        eprintln!("error: no cases were read");
-    }
+    let (warnings, nothing_read) = after_run(&prepared, &checker, &stats, &log_opts);
     match args.format {
         Format::Human => {
             let _ = write!(
                 out,
                 "{}",
-                report::human(&name, &results, &summary, &stats, args.verbose)
+                report::human(name, &results, &summary, &stats, args.verbose)
             );
         }
         Format::Json => {
             let _ = writeln!(
                 out,
                 "{}",
-                report::json(&name, &summary, &stats, &warnings, &results)
+                report::json(name, &summary, &stats, &warnings, &results)
             );
         }
         Format::Junit => {
-            let _ = write!(out, "{}", report::junit(&name, &results));
+            let _ = write!(out, "{}", report::junit(name, &results));
         }
         Format::Jsonl | Format::Csv if nothing_read => {}
         Format::Jsonl | Format::Csv => {
@@ -268,6 +344,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     if !stats.unreadable.is_empty()
         || nothing_read
         || rejections.count() > 0
+        || summary.not_aligned > 0
         || (args.strict && !warnings.is_empty())
     {
         ExitStatus::Error

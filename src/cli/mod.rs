@@ -5,12 +5,14 @@
 
 mod assess;
 mod check;
+mod diff;
 mod explain;
 mod export;
 mod fmt;
 mod graph;
 mod inspect;
 mod lint;
+mod review;
 mod rules;
 mod simulate;
 mod test;
@@ -43,10 +45,10 @@ impl From<ExitStatus> for ExitCode {
     long_about = "procedo compiles incident-handling procedures written in its small language into \
 decision graphs; lints, formats, tests and draws them; assesses incidents' validity and priority \
 from their facts; checks recorded handling logs against the permitted paths and every other \
-perspective the procedure declares; explains one case for a complaint; and simulates logs with \
-known deviations.\n\nExit codes: \
+perspective the procedure declares; explains one case for a complaint; judges a change to a \
+procedure against history (diff); and simulates logs with known deviations.\n\nExit codes: \
 0 clean, 1 findings (lint errors, unformatted files, failed tests, and non-conforming cases or \
-failing incidents with --fail-on), 2 bad usage or unreadable input."
+failing incidents or a diff gate with --fail-on), 2 bad usage or unreadable input."
 )]
 pub struct Cli {
     /// When to use colour in human output.
@@ -74,8 +76,15 @@ enum Command {
     /// Check recorded cases against a procedure: the permitted paths by optimal alignment, and
     /// decisions, time limits, informing, monitoring, resources and constraints.
     Check(check::Args),
+    /// What a procedure change means: the changes in the procedure's own terms, and the
+    /// verdicts, obligations and priorities of past cases and incidents that it changes.
+    Diff(diff::Args),
     /// Tell one case as a story: each event and obligation, the verdict and the procedure line.
     Explain(explain::Args),
+    /// Team performance from the checked cases: rates per criterion with intervals, by
+    /// operator, team, shift, step, week…; systemic causes told from individual ones; support
+    /// needs with their evidence; the agreed plan's before and after; HTML, Markdown, CSV, JSON.
+    Review(review::Args),
     /// A log's profile before trusting a check on it: columns chosen and why, time
     /// zone, labels and the steps they map to, what each perspective can read.
     Inspect(inspect::Args),
@@ -119,8 +128,10 @@ where
         Command::Graph(a) => graph::run(&a, color),
         Command::Assess(a) => assess::run(&a, color),
         Command::Check(a) => check::run(&a, color),
+        Command::Diff(a) => diff::run(&a, color),
         Command::Explain(a) => explain::run(&a, color),
         Command::Inspect(a) => inspect::run(&a, color),
+        Command::Review(a) => review::run(&a, color),
         Command::Export(a) => export::run(&a, color),
         Command::Rules(a) => rules::run(&a),
         Command::Test(a) => test::run(&a, color),
@@ -240,6 +251,11 @@ pub(crate) struct LogArgs {
     /// Print at most N rejected records; the rest are counted by kind in one line.
     #[arg(long, value_name = "N", default_value_t = 20)]
     max_errors: usize,
+    /// A state log (one row per record update, the activity being its state, as
+    /// ServiceNow exports): consecutive events of a case with the same activity are one
+    /// event, the first; the others are counted as collapsed.
+    #[arg(long)]
+    collapse_repeats: bool,
 }
 
 impl LogArgs {
@@ -271,6 +287,7 @@ impl LogArgs {
             assume_utc: self.assume_utc,
             format: self.input_format,
             keep_file_order,
+            collapse_repeats: self.collapse_repeats,
             paths: paths.to_vec(),
         }
     }

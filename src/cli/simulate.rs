@@ -41,6 +41,22 @@ pub(crate) struct Args {
     /// monitoring-gap, resource-lacks-capability).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     kinds: Vec<String>,
+    /// YAML profile giving chosen operators and steps their own deviation rates
+    /// (`operators: N`, `base: R`, `deviations:` a list of `operator` or `step`, `rate`,
+    /// `kinds`); the truth then records the operator and the entry behind each deviation.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+}
+
+fn read_profile(path: &PathBuf) -> Result<crate::simulate::Profile, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    serde_yaml::from_str(&text).map_err(|e| {
+        format!(
+            "`{}` is not a profile (`operators`, `base`, `deviations:` of `operator` or              `step`, `rate`, `kinds`): {e}",
+            path.display()
+        )
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +157,10 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         ));
     }
     opts.kinds = args.kinds.clone();
+    opts.profile = match args.profile.as_ref().map(read_profile).transpose() {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e),
+    };
     let (cases, truth) = match simulate(&p, &opts) {
         Ok(x) => x,
         Err(e) => return usage_error(&e),

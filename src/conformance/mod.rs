@@ -128,7 +128,11 @@ pub fn result(
                 "",
                 None,
                 None,
-                "the alignment search gave up (state limit reached)".into(),
+                format!(
+                    "the alignment search gave up after visiting {} states (--max-states); \
+                     nothing is known of the case",
+                    aligner.state_limit
+                ),
             )],
             alignment: Vec::new(),
         };
@@ -412,7 +416,7 @@ impl ActivityMap {
 ///    recorded without its recipients, ...) goes to that event's recorded actor;
 /// 2. otherwise (a step never recorded, a decision taken the wrong way, a step not done
 ///    in time) to whoever recorded the case's other steps of the same role (`by ROLE`),
-///    the last one before the finding's event;
+///    the last one before the finding's event, else the first after it;
 /// 3. failing that, to the actor of the last event with an actor before it (the person
 ///    who had the case then), or of the case's last event with one.
 ///
@@ -422,32 +426,51 @@ pub fn attribute(
     trace: &Trace,
     roles: &std::collections::BTreeMap<String, String>,
 ) {
-    let actor = |i: usize| trace.events.get(i).and_then(|e| e.resource.clone());
     for f in findings.iter_mut().filter(|f| f.actor.is_none()) {
-        let at = f.event_index.unwrap_or(trace.events.len());
-        if let Some(i) = f.event_index
-            && trace.events.get(i).is_some_and(|e| e.activity == f.step)
-            && let Some(a) = actor(i)
-        {
-            f.actor = Some(a);
-            continue;
-        }
-        let role = f
-            .steps
-            .iter()
-            .find_map(|s| roles.get(s))
-            .or_else(|| roles.get(&f.step));
-        let same_role = role.and_then(|r| {
-            (0..at.min(trace.events.len()))
-                .rev()
-                .filter(|&j| roles.get(&trace.events[j].activity) == Some(r))
-                .find_map(actor)
-        });
-        f.actor = same_role.or_else(|| {
-            (0..at.min(trace.events.len()))
-                .rev()
-                .find_map(actor)
-                .or_else(|| (0..trace.events.len()).rev().find_map(actor))
-        });
+        f.actor = responsible(trace, roles, &f.step, &f.steps, f.event_index);
     }
+}
+
+/// The person responsible for something concerning `step` (and `steps`) at event
+/// `event_index`, by the rule of [`attribute`]. Obligations are attributed by it too, so
+/// that a review counts each person's opportunities the way it counts their deviations.
+pub fn responsible(
+    trace: &Trace,
+    roles: &std::collections::BTreeMap<String, String>,
+    step: &str,
+    steps: &[String],
+    event_index: Option<usize>,
+) -> Option<String> {
+    let actor = |i: usize| trace.events.get(i).and_then(|e| e.resource.clone());
+    let at = event_index.unwrap_or(trace.events.len());
+    if let Some(i) = event_index
+        && trace.events.get(i).is_some_and(|e| e.activity == step)
+        && let Some(a) = actor(i)
+    {
+        return Some(a);
+    }
+    let role = steps
+        .iter()
+        .find_map(|s| roles.get(s))
+        .or_else(|| roles.get(step));
+    // The same role's last step before it, else its first step after (a missing first
+    // step belongs to whoever did that role's later steps).
+    let same_role = role.and_then(|r| {
+        let of_role = |j: &usize| roles.get(&trace.events[*j].activity) == Some(r);
+        (0..at.min(trace.events.len()))
+            .rev()
+            .filter(of_role)
+            .find_map(actor)
+            .or_else(|| {
+                (at.min(trace.events.len())..trace.events.len())
+                    .filter(of_role)
+                    .find_map(actor)
+            })
+    });
+    same_role.or_else(|| {
+        (0..at.min(trace.events.len()))
+            .rev()
+            .find_map(actor)
+            .or_else(|| (0..trace.events.len()).rev().find_map(actor))
+    })
 }

@@ -56,6 +56,10 @@ struct Raw {
     categories: BTreeMap<String, Level>,
     #[serde(default)]
     ignore: Vec<String>,
+    /// `procedo review`'s settings, read by `review::config`.
+    #[serde(default)]
+    #[allow(dead_code)]
+    review: Option<serde_yaml::Value>,
 }
 
 /// The lint configuration of one procedures root.
@@ -114,19 +118,11 @@ impl Config {
             match serde_yaml::from_str::<Option<Raw>>(text) {
                 Ok(r) => r.unwrap_or_default(),
                 Err(e) => {
-                    let offset = e.location().map_or(0, |l| l.index());
-                    let message = e.to_string();
-                    let message = message
-                        .split(" at line ")
-                        .next()
-                        .unwrap_or(&message)
-                        .to_string();
-                    return Err(vec![
-                        Diagnostic::error("bad-config", format!("`{}`: {message}", source.name()))
-                            .with_label(Span::new(offset, offset), "here")
-                            .with_help("the keys are `rules` (rule: off|info|warning|error), `categories` (category: level) and `ignore` (a list of paths)")
-                            .with_source(source),
-                    ]);
+                    return Err(vec![yaml_error(
+                        source,
+                        &e,
+                        "the keys are `rules` (rule: off|info|warning|error), `categories` (category: level), `ignore` (a list of paths) and `review` (see docs/review.md)",
+                    )]);
                 }
             }
         };
@@ -165,6 +161,22 @@ impl Config {
             Err(diags)
         }
     }
+}
+
+/// A `bad-config` diagnostic for YAML that does not read, located where the YAML parser
+/// stopped (shared by every YAML configuration file procedo reads).
+pub fn yaml_error(source: &SourceFile, e: &serde_yaml::Error, help: &str) -> Diagnostic {
+    let offset = e.location().map_or(0, |l| l.index());
+    let message = e.to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
+    Diagnostic::error("bad-config", format!("`{}`: {message}", source.name()))
+        .with_label(Span::new(offset, offset), "here")
+        .with_help(help.to_string())
+        .with_source(source)
 }
 
 /// The span of `key:` at the start of a line, for locating a bad key.

@@ -76,6 +76,15 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// Keeps the first of each run of consecutive events with the same activity; returns
+    /// how many were removed.
+    pub fn collapse_repeats(&mut self) -> usize {
+        let before = self.events.len();
+        self.events
+            .dedup_by(|later, earlier| later.activity == earlier.activity);
+        before - self.events.len()
+    }
+
     /// Orders events by timestamp, keeping file order among equal or missing times
     /// (pm4py's convention).
     pub fn sort_by_time(&mut self) {
@@ -98,6 +107,10 @@ pub struct LogOptions {
     pub timestamp_format: Option<String>,
     /// Keep file order instead of sorting each case by timestamp.
     pub keep_file_order: bool,
+    /// A state log (one row per record update, the activity being the record's state):
+    /// consecutive events of a case with the same activity are one, the first kept; the
+    /// others are counted as collapsed, never dropped silently.
+    pub collapse_repeats: bool,
     /// Keep every attribute of an event; when false, only the activity, time, resource
     /// and case attributes are kept (faster, for control-flow checks).
     pub keep_attributes: bool,
@@ -143,6 +156,7 @@ impl Default for LogOptions {
             resource: "org:resource".into(),
             timestamp_format: None,
             keep_file_order: false,
+            collapse_repeats: false,
             keep_attributes: true,
             extra: KeySet::default(),
             timezone: None,
@@ -169,6 +183,9 @@ pub struct ReadStats {
     pub cases: usize,
     pub events_read: usize,
     pub events_in_cases: usize,
+    /// Events of cases folded into the one before them (`collapse_repeats`): in
+    /// `events_in_cases`, not in the traces handed on.
+    pub events_collapsed: usize,
     pub events_rejected: usize,
     /// Events in cases without a time (no value in the timestamp column).
     pub events_without_timestamp: usize,
@@ -193,6 +210,7 @@ impl ReadStats {
         self.cases += o.cases;
         self.events_read += o.events_read;
         self.events_in_cases += o.events_in_cases;
+        self.events_collapsed += o.events_collapsed;
         self.events_rejected += o.events_rejected;
         self.events_without_timestamp += o.events_without_timestamp;
         self.events_assumed_utc += o.events_assumed_utc;
@@ -513,6 +531,30 @@ pub(crate) fn make_event(
 /// Fails when the log as a whole cannot be read, or when a timestamp has no zone and
 /// none is declared (naming the record).
 pub fn read_log(
+    path: &Path,
+    opts: &LogOptions,
+    each: &mut dyn FnMut(Trace),
+    reject: &mut dyn FnMut(Rejected),
+) -> Result<ReadStats, String> {
+    if !opts.collapse_repeats {
+        return read_log_as_is(path, opts, each, reject);
+    }
+    let mut collapsed = 0usize;
+    let mut stats = read_log_as_is(
+        path,
+        opts,
+        &mut |mut t| {
+            collapsed += t.collapse_repeats();
+            each(t)
+        },
+        reject,
+    )?;
+    stats.events_collapsed = collapsed;
+    Ok(stats)
+}
+
+/// [`read_log`] without collapsing repeats.
+fn read_log_as_is(
     path: &Path,
     opts: &LogOptions,
     each: &mut dyn FnMut(Trace),

@@ -161,6 +161,8 @@ pub struct LogFlags {
     pub assume_utc: bool,
     pub format: Option<LogFormat>,
     pub keep_file_order: bool,
+    /// Collapse runs of the same activity (a state log).
+    pub collapse_repeats: bool,
     /// The logs to be read: `-` (standard input) needs `format`.
     pub paths: Vec<PathBuf>,
 }
@@ -202,6 +204,7 @@ pub fn log_options(
         resource: flags.actor.clone().or(m.actor).unwrap_or(d.resource),
         timestamp_format: flags.timestamp_format.clone().or(m.timestamp_format),
         keep_file_order: flags.keep_file_order,
+        collapse_repeats: flags.collapse_repeats,
         keep_attributes: true,
         extra: KeySet::default(),
         timezone,

@@ -191,6 +191,9 @@ fn reachable_futures(
     )
 }
 
+/// Most alignments kept in an [`Aligner`]'s cache (distinct variants with their facts).
+pub const CACHE_MAX: usize = 100_000;
+
 /// What an alignment is computed and cached for: the trace's label ids and the guards.
 pub type Key = (Vec<Option<u32>>, Guards);
 
@@ -371,8 +374,19 @@ impl<'n> Aligner<'n> {
             return a.clone();
         }
         let a = self.search_key(key);
+        self.make_room(1);
         self.cache.insert(key.clone(), a.clone());
         a
+    }
+
+    /// Keeps the cache of alignments under [`CACHE_MAX`] entries: when `more` would not
+    /// fit, it is emptied (the search is deterministic, so only speed is lost, never a
+    /// result).
+    fn make_room(&mut self, more: usize) {
+        if self.cache.len() + more > CACHE_MAX {
+            self.cache.clear();
+            self.cache.shrink_to(CACHE_MAX / 4);
+        }
     }
 
     /// Aligns every trace not seen before, in parallel, so that later [`Aligner::align`]
@@ -395,6 +409,7 @@ impl<'n> Aligner<'n> {
                 .iter()
                 .map(|t| ((*t).clone(), this.search_key(t)))
                 .collect();
+            self.make_room(done.len());
             self.cache.extend(done);
             return;
         }
@@ -402,6 +417,7 @@ impl<'n> Aligner<'n> {
             .par_iter()
             .map(|t| ((*t).clone(), this.search_key(t)))
             .collect();
+        self.make_room(done.len());
         self.cache.extend(done);
     }
 

@@ -6,7 +6,7 @@ pub mod compile;
 pub mod pnml;
 
 /// A labelled Petri net with an initial and a final marking.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Net {
     pub places: Vec<String>,
     pub transitions: Vec<Transition>,
@@ -15,7 +15,7 @@ pub struct Net {
     pub final_marking: Vec<u8>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub id: String,
     /// `None` for a silent (invisible) transition.

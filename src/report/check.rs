@@ -22,7 +22,7 @@ pub fn csv_row(v: &Verdict) -> String {
     )
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -39,10 +39,12 @@ pub fn summary_json(s: &Summary, stats: &RunStats) -> serde_json::Value {
         "deviations_by_code": s.by_code,
         "deviations_by_step": s.by_step,
         "events_read": stats.read.events_read,
-        "events_checked": stats.read.events_in_cases,
+        "events_checked": stats.read.events_in_cases - stats.read.events_collapsed.min(stats.read.events_in_cases),
         "events_rejected": stats.read.events_rejected,
         "events_set_aside": stats.events_set_aside,
+        "events_collapsed": stats.read.events_collapsed,
         "running": s.running,
+        "not_aligned": s.not_aligned,
         "obligations": s.obligations,
     })
 }
@@ -118,14 +120,28 @@ pub fn human(
             s.conforming,
             100.0 * s.conforming as f64 / s.cases as f64
         )),
+        None if s.cases > 0 => out.push_str(&format!(
+            "{} cases: {} conforming, none aligned\n",
+            s.cases, s.conforming
+        )),
         None => out.push_str("no cases were read\n"),
     }
     out.push_str(&format!(
-        "{} events read = {} checked + {} rejected\n",
-        stats.read.events_read, stats.read.events_in_cases, stats.read.events_rejected
+        "{} events read = {} checked + {} rejected{}\n",
+        stats.read.events_read,
+        stats.read.events_in_cases - stats.read.events_collapsed.min(stats.read.events_in_cases),
+        stats.read.events_rejected,
+        collapsed_note(stats)
     ));
     if s.running > 0 {
         out.push_str(&format!("{} cases still running\n", s.running));
+    }
+    if s.not_aligned > 0 {
+        out.push_str(&format!(
+            "{} cases not aligned: the search reached its state limit (--max-states); no \
+             verdict on them, and the result is incomplete (exit 2)\n",
+            s.not_aligned
+        ));
     }
     if !s.obligations.is_empty() {
         let parts: Vec<String> = s
@@ -142,7 +158,9 @@ pub fn human(
         }
         let mut steps: Vec<(&String, &usize)> = s.by_step.iter().collect();
         steps.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        out.push_str("deviations by step (top 10):\n");
+        if !steps.is_empty() {
+            out.push_str("deviations by step (top 10):\n");
+        }
         for (st, n) in steps.iter().take(10) {
             out.push_str(&format!("  {st:32} {n}\n"));
         }
@@ -153,16 +171,29 @@ pub fn human(
 /// The closing line of the JSON Lines and CSV outputs (on stderr).
 pub fn closing_line(s: &Summary, stats: &RunStats) -> String {
     format!(
-        "{} cases: {} conforming; {} events read = {} checked + {} rejected",
+        "{} cases: {} conforming; {} events read = {} checked + {} rejected{}",
         s.cases,
         s.conforming,
         stats.read.events_read,
-        stats.read.events_in_cases,
-        stats.read.events_rejected
+        stats.read.events_in_cases - stats.read.events_collapsed.min(stats.read.events_in_cases),
+        stats.read.events_rejected,
+        collapsed_note(stats)
     )
 }
 
-fn xml_escape(s: &str) -> String {
+/// ` + N collapsed (repeated states)` when `--collapse-repeats` removed any.
+fn collapsed_note(stats: &RunStats) -> String {
+    if stats.read.events_collapsed == 0 {
+        String::new()
+    } else {
+        format!(
+            " + {} collapsed (repeated states)",
+            stats.read.events_collapsed
+        )
+    }
+}
+
+pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,11 +1,13 @@
-//! Output formats: `graph` (DOT, Mermaid) and the `lint` report formats
+//! Output formats: `graph` (DOT, Mermaid), `diff` and the `lint` report formats
 //! (`json`, `sarif`, `github`; the human format is miette's rendering).
 
 pub mod check;
+pub mod diff;
 pub mod github;
 pub mod graph;
 pub mod inspect;
 pub mod json;
+pub mod review;
 pub mod sarif;
 
 use std::path::{Component, Path, PathBuf};

@@ -46,6 +46,62 @@ pub struct Options {
     pub facts: Option<FactWeights>,
     /// The kinds of deviation to inject (from [`KINDS`]); empty: all of them.
     pub kinds: Vec<String>,
+    /// Chosen operators' and steps' own deviation rates (see [`Profile`]).
+    pub profile: Option<Profile>,
+}
+
+/// Who deviates how often: a profile gives chosen operators (and chosen steps, for
+/// everyone) their own deviation rates, so a review can be tested on known truth.
+///
+/// With a profile, each role's work in a case is done by one of `operators` people
+/// (`ROLE_1` … `ROLE_N`), drawn from a stream of their own. For each case the entries are
+/// tried in order (steps first, then operators, then the base rate): an entry that
+/// applies fires with its rate and injects one deviation of its kinds at its step (or at
+/// a step of the operator's role done by that operator). A case gets at most one
+/// deviation, so later entries fire a little less often than their rate when earlier
+/// ones are high; the truth records which entry fired and who was responsible.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// People per role.
+    #[serde(default = "default_operators")]
+    pub operators: usize,
+    /// Share of cases with a deviation anywhere, for everyone (instead of
+    /// `--deviation-rate`).
+    #[serde(default)]
+    pub base: Option<f64>,
+    #[serde(default)]
+    pub deviations: Vec<ProfileEntry>,
+}
+
+fn default_operators() -> usize {
+    6
+}
+
+/// One raised rate: for an operator, or for a step.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileEntry {
+    #[serde(default)]
+    pub operator: Option<String>,
+    #[serde(default)]
+    pub step: Option<String>,
+    /// Share of the cases it applies to that get its deviation.
+    pub rate: f64,
+    /// Kinds (from [`KINDS`]); empty: every kind that can be put at a step.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+}
+
+impl ProfileEntry {
+    /// `operator NAME` or `step NAME`.
+    pub fn name(&self) -> String {
+        match (&self.operator, &self.step) {
+            (Some(o), _) => format!("operator {o}"),
+            (None, Some(s)) => format!("step {s}"),
+            (None, None) => "base".into(),
+        }
+    }
 }
 
 impl Options {
@@ -59,6 +115,7 @@ impl Options {
                 .unwrap_or_default(),
             facts: None,
             kinds: Vec::new(),
+            profile: None,
         }
     }
 }
@@ -101,6 +158,12 @@ pub struct TruthRecord {
     pub step: String,
     pub event_index: Option<usize>,
     pub alternatives: Vec<Alternative>,
+    /// With a profile: the person responsible for the step (its role's person).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// With a profile: the entry behind it (`operator NAME`, `step NAME` or `base`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// The kinds of deviation the simulator injects (the codes `check` reports).
@@ -237,6 +300,45 @@ impl<'p> Sim<'p> {
             ));
         }
         let assessor = Assessor::new(p);
+        if let Some(pr) = &opts.profile {
+            if pr.operators == 0 {
+                return Err("the profile's `operators` must be at least 1".into());
+            }
+            for (what, r) in pr
+                .base
+                .iter()
+                .map(|b| ("base".to_string(), *b))
+                .chain(pr.deviations.iter().map(|e| (e.name(), e.rate)))
+            {
+                if !(0.0..=1.0).contains(&r) || r.is_nan() {
+                    return Err(format!(
+                        "the profile gives {what} the rate {r}; rates are between 0 and 1"
+                    ));
+                }
+            }
+            for e in &pr.deviations {
+                match (&e.operator, &e.step) {
+                    (Some(_), Some(_)) | (None, None) => {
+                        return Err(format!(
+                            "a profile entry names an `operator` or a `step`, one of them ({})",
+                            e.name()
+                        ));
+                    }
+                    (None, Some(st)) if !p.symbols.steps.contains_key(st) => {
+                        return Err(format!(
+                            "the profile names the step `{st}`, which is not a step of the procedure"
+                        ));
+                    }
+                    _ => {}
+                }
+                if let Some(k) = e.kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
+                    return Err(format!(
+                        "the profile names the kind `{k}`; the kinds are {}",
+                        KINDS.join(", ")
+                    ));
+                }
+            }
+        }
         if let Some(w) = &opts.facts {
             for (fact, values) in w {
                 let Some(info) = p.symbols.facts.get(fact) else {
@@ -622,7 +724,13 @@ impl<'p> Sim<'p> {
         let assessment = self.assessor.assess(parsed);
         let level = assessment.priority.as_ref().and_then(|p| p.level.clone());
         let start = self.opts.start + Duration::minutes(7 * n as i64 + rng.range(0, 4));
-        let inject = rng.chance(self.opts.deviation_rate);
+        let base_rate = self
+            .opts
+            .profile
+            .as_ref()
+            .and_then(|p| p.base)
+            .unwrap_or(self.opts.deviation_rate);
+        let inject = rng.chance(base_rate);
         let walk_seed = rng.next_u64();
         let walker = |force: Option<(usize, usize)>| {
             let mut w = Walker::new(self, &assessment, level.as_deref(), Rng::new(walk_seed));
@@ -644,7 +752,73 @@ impl<'p> Sim<'p> {
             monitors: normal.monitors.clone(),
             deviation: None,
         };
-        if inject {
+        // With a profile: who does each role's work, and the entries that fire.
+        let mut fired: Option<String> = None;
+        let people: Option<BTreeMap<String, String>> = self.opts.profile.as_ref().map(|pr| {
+            let mut side = Rng::stream(self.opts.seed ^ 0x9e37_79b9_7f4a_7c15, n as u64);
+            let mut roles: BTreeSet<String> =
+                self.steps.values().filter_map(|r| r.role.clone()).collect();
+            roles.insert("handler".into());
+            roles
+                .into_iter()
+                .map(|r| {
+                    let who = format!("{r}_{}", 1 + side.below(pr.operators));
+                    (r, who)
+                })
+                .collect()
+        });
+        if let (Some(pr), Some(people)) = (&self.opts.profile, &people) {
+            let mut side = Rng::stream(self.opts.seed ^ 0x51_7cc1_b727_220a, n as u64);
+            let entries = pr
+                .deviations
+                .iter()
+                .filter(|e| e.step.is_some())
+                .chain(pr.deviations.iter().filter(|e| e.operator.is_some()));
+            'entries: for e in entries {
+                // The steps it may put its deviation at.
+                let allowed: Vec<&String> = match (&e.step, &e.operator) {
+                    (Some(st), _) => vec![st],
+                    (None, Some(op)) => self
+                        .steps
+                        .iter()
+                        .filter(|(_, r)| {
+                            r.role
+                                .as_ref()
+                                .is_some_and(|role| people.get(role) == Some(op))
+                        })
+                        .map(|(k, _)| k)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if allowed.is_empty()
+                    || !normal.items.iter().any(|it| allowed.contains(&&it.step))
+                    || !side.chance(e.rate)
+                {
+                    continue;
+                }
+                let kinds: Vec<&str> = KINDS
+                    .iter()
+                    .copied()
+                    .filter(|k| *k != "monitoring-gap" && *k != "wrong-branch")
+                    .filter(|k| e.kinds.is_empty() || e.kinds.iter().any(|x| x == k))
+                    .collect();
+                // Rejection: a few draws until the deviation falls at an allowed step.
+                for _ in 0..24 {
+                    let Some(&k) = side.pick(&kinds) else { break };
+                    if let Some(p) = self.inject(k, &normal, &walker, &ctx, &mut side)
+                        && p.deviation
+                            .as_ref()
+                            .and_then(Deviation::step)
+                            .is_some_and(|s| allowed.contains(&&s.to_string()))
+                    {
+                        plan = p;
+                        fired = Some(e.name());
+                        break 'entries;
+                    }
+                }
+            }
+        }
+        if inject && fired.is_none() {
             let mut kinds: Vec<&str> = KINDS
                 .iter()
                 .copied()
@@ -654,20 +828,33 @@ impl<'p> Sim<'p> {
                 let k = kinds.remove(rng.below(kinds.len()));
                 if let Some(p) = self.inject(k, &normal, &walker, &ctx, &mut rng) {
                     plan = p;
+                    if people.is_some() {
+                        fired = Some("base".into());
+                    }
                     break;
                 }
             }
         }
-        let (events, truth) = self.render(&plan, &ctx, start, &mut rng)?;
+        let (events, truth) = self.render(&plan, &ctx, people.as_ref(), start, &mut rng)?;
         let truth = truth
             .map(|(code, step, tag, alternatives)| {
                 let event_index = tag.and_then(|t| events.iter().position(|(tg, _)| *tg == t));
+                let operator = people.as_ref().and_then(|people| {
+                    let role = self
+                        .steps
+                        .get(&step)
+                        .and_then(|r| r.role.clone())
+                        .or_else(|| self.monitors.get(&step).and_then(|m| m.role.clone()))?;
+                    people.get(&role).cloned()
+                });
                 TruthRecord {
                     case_id: id.clone(),
                     code: code.to_string(),
                     step,
                     event_index,
                     alternatives,
+                    operator,
+                    profile: fired.clone(),
                 }
             })
             .into_iter()
@@ -687,6 +874,20 @@ impl<'p> Sim<'p> {
 pub(crate) struct CaseCtx<'a> {
     pub assessment: &'a Assessment,
     pub level: Option<&'a str>,
+}
+
+impl Deviation {
+    /// The step it is put at, where the plan tells (a monitoring gap's monitor is chosen
+    /// while rendering).
+    fn step(&self) -> Option<&str> {
+        match self {
+            Deviation::Flow(_, s, _, _)
+            | Deviation::Late(s)
+            | Deviation::NoAck(s)
+            | Deviation::Resource(s) => Some(s),
+            Deviation::Gap => None,
+        }
+    }
 }
 
 /// The deviation a plan carries into rendering.

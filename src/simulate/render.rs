@@ -665,6 +665,7 @@ impl Sim<'_> {
         &self,
         plan: &Plan,
         ctx: &CaseCtx<'_>,
+        people_given: Option<&BTreeMap<String, String>>,
         start: DateTime<Utc>,
         rng: &mut Rng,
     ) -> Result<(Vec<Tagged>, Truth), String> {
@@ -890,7 +891,7 @@ impl Sim<'_> {
             }
         }
         // Actors: one person per role in a case; constraints on actors respected.
-        let mut people: BTreeMap<String, String> = BTreeMap::new();
+        let mut people: BTreeMap<String, String> = people_given.cloned().unwrap_or_default();
         let mut actors: Vec<String> = Vec::with_capacity(events.len());
         for (_, _, s) in &events {
             let who = people

@@ -233,6 +233,7 @@ pub fn run(p: &Procedure, tests: &TestFile) -> Report {
             perspectives,
             as_of,
             with_alignment: true,
+            ..crate::check::CheckOptions::default()
         };
         let checked = match crate::check::Checker::new(&net, Some(p), opts, None) {
             Ok(mut c) => c.check(trace),

@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["conformance"],
     &["audit"],
     &["simulate", "check"],
-    &["explain", "suite", "inspect"],
+    &["explain", "suite", "inspect", "review", "diff"],
     &["report"],
     &["cli"],
 ];

@@ -190,7 +190,8 @@ fn check_json_carries_limits_lateness_and_obligations() {
         [
             ("decision", "route", "met"),
             ("deadline", "grade", "met"),
-            ("deadline", "appointment", "pending")
+            ("deadline", "appointment", "pending"),
+            ("constraint", "log", "violated")
         ]
     );
 }

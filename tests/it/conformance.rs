@@ -421,3 +421,60 @@ fn hand_written_yaml_logs_carry_cases_with_facts() {
     assert_eq!(cases[1]["findings"][0]["code"], "missing-step");
     assert_eq!(cases[1]["findings"][0]["step"], "resolved");
 }
+
+/// A search bound hit is said, counted and shown by the exit code: never a verdict.
+#[test]
+fn a_case_the_search_gave_up_on_is_counted_and_the_result_is_incomplete() {
+    let p = "procedures/ambulance/ambulance_arp_dispatch.proc";
+    let log = "examples/logs/ambulance_arp_dispatch.jsonl.gz";
+    let (code, out, _) = crate::procedo(&["check", "-p", p, log, "--max-states", "3"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("200 cases: 0 conforming, none aligned"),
+        "{out}"
+    );
+    assert!(out.contains("200 cases not aligned"), "{out}");
+    let (code, out, _) = crate::procedo(&[
+        "check",
+        "-p",
+        p,
+        log,
+        "--max-states",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["not_aligned"], 200);
+    assert_eq!(v["summary"]["mean_fitness"], serde_json::Value::Null);
+    let f = &v["cases"][0]["findings"][0];
+    assert_eq!(f["code"], "not-aligned");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("after visiting 3 states")
+    );
+    // The review keeps them out of every rate and says so.
+    let (code, out, err) = crate::procedo(&[
+        "review",
+        "-p",
+        p,
+        log,
+        "--max-states",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("200 cases could not be aligned"), "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["not_judged"]["not-aligned"], 200);
+    // With the default bound every case is aligned.
+    let (code, _, _) = crate::procedo(&["check", "-p", p, log]);
+    assert_eq!(code, 0);
+    let (code, _, err) = crate::procedo(&["check", "-p", p, log, "--max-states", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--max-states must be at least 1"), "{err}");
+}

@@ -104,6 +104,8 @@ fn the_evidence_record_names_the_procedure_by_content_hash() {
             "deadline",
             "decision",
             "deadline",
+            "resources",
+            "inform",
             "acknowledgement",
             "monitoring"
         ]

@@ -247,7 +247,7 @@ fn procedo_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn validate_sarif(text: &str) {
+pub(crate) fn validate_sarif(text: &str) {
     // The 2.1.0 schema's `run.language` pattern has a stray `]` that regex checkers
     // reject (the OASIS errata fixed it); apply the errata pattern in memory.
     let schema_text =

@@ -28,7 +28,7 @@ fn shipped_procedure_tests_pass_with_full_coverage() {
     let (code, out, _) = procedo(&["test", "procedures/itsm", "--format", "junit"]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("<testsuites tests=\"15\" failures=\"0\">"),
+        out.contains("<testsuites tests=\"33\" failures=\"0\">"),
         "{out}"
     );
 }
