@@ -38,6 +38,7 @@ pub mod source;
 pub mod suite;
 #[doc(hidden)]
 pub mod syntax;
+pub mod watch;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::{Built, Loader, Procedure, build};

@@ -395,6 +395,7 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, passes: &[Pass], audit
             line: d.line,
             from: None,
             due: None,
+            risk_from: None,
             done: event.and_then(|i| case.time_text(i)),
             event_index: event,
             status: super::Status::Met,

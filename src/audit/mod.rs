@@ -110,6 +110,9 @@ pub struct Obligation {
     pub from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due: Option<String>,
+    /// When a limit not met yet becomes at risk (the declared share of it passed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub done: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,6 +144,7 @@ impl Obligation {
             line,
             from: None,
             due: None,
+            risk_from: None,
             done: None,
             event_index,
             status,

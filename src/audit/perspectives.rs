@@ -186,6 +186,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
         line: rule.line,
         from: Some(rfc(t0)),
         due: due.map(rfc),
+        risk_from: risk_from.map(rfc),
         done: done.map(rfc),
         event_index: done_i,
         status,
@@ -304,6 +305,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
             line: e.line,
             from: Some(rfc(t0)),
             due: Some(rfc(point)),
+            risk_from: None,
             done: recorded.and_then(|j| case.times[j]).map(rfc),
             event_index: recorded,
             status,
@@ -482,6 +484,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         line,
         from: Some(rfc(t0)),
         due: Some(rfc(due)),
+        risk_from: Some(rfc(risk)),
         done: done.map(rfc),
         event_index: ack,
         status,
@@ -635,6 +638,9 @@ fn monitor(a: &Auditor<'_>, case: &CaseView<'_>, m: &super::MonitorRule, audit: 
         line: m.line,
         from: Some(rfc(t0)),
         due: Some(rfc(next_due)),
+        risk_from: (case.running && !until_done).then(|| {
+            rfc(prev.0 + Duration::milliseconds((allowed as f64 * a.at_risk_share) as i64))
+        }),
         done: updates.last().map(|(_, t)| rfc(*t)),
         event_index: updates.last().map(|(i, _)| *i),
         status,

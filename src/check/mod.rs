@@ -205,6 +205,15 @@ impl<'a> Checker<'a> {
             .expect("check_batch gives one verdict per case")
     }
 
+    /// Checks one case as of `as_of` (running if it has no end), whatever the options
+    /// say; `None` checks it as finished. `watch` judges each open case this way.
+    pub fn check_as_of(&mut self, trace: Trace, as_of: Option<DateTime<Utc>>) -> Checked {
+        let kept = std::mem::replace(&mut self.opts.as_of, as_of);
+        let c = self.check(trace);
+        self.opts.as_of = kept;
+        c
+    }
+
     /// Checks a batch of cases (activities as recorded); verdicts come back in order.
     pub fn check_batch(&mut self, traces: Vec<Trace>) -> Vec<Checked> {
         let mut traces = traces;

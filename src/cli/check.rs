@@ -197,7 +197,7 @@ pub(crate) fn prepare(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(super) enum Perspective {
+pub(crate) enum Perspective {
     All,
     None,
     Decisions,
@@ -208,7 +208,7 @@ pub(super) enum Perspective {
     Constraints,
 }
 
-pub(super) fn perspectives(list: &[Perspective]) -> Perspectives {
+pub(crate) fn perspectives(list: &[Perspective]) -> Perspectives {
     let mut p = Perspectives::NONE;
     for x in list {
         match x {

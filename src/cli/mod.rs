@@ -13,6 +13,7 @@ mod graph;
 mod inspect;
 mod lint;
 mod review;
+mod watch;
 mod rules;
 mod simulate;
 mod test;
@@ -85,6 +86,10 @@ enum Command {
     /// operator, team, shift, step, week…; systemic causes told from individual ones; support
     /// needs with their evidence; the agreed plan's before and after; HTML, Markdown, CSV, JSON.
     Review(review::Args),
+    /// Watch open incidents live: each event judged as it arrives, alerts before a breach
+    /// (at risk, violated, acknowledgement overdue, escalation due), durable state that a
+    /// restart resumes from with nothing lost or written twice.
+    Watch(watch::Args),
     /// A log's profile before trusting a check on it: columns chosen and why, time
     /// zone, labels and the steps they map to, what each perspective can read.
     Inspect(inspect::Args),
@@ -132,6 +137,7 @@ where
         Command::Explain(a) => explain::run(&a, color),
         Command::Inspect(a) => inspect::run(&a, color),
         Command::Review(a) => review::run(&a, color),
+        Command::Watch(a) => watch::run(&a, color),
         Command::Export(a) => export::run(&a, color),
         Command::Rules(a) => rules::run(&a),
         Command::Test(a) => test::run(&a, color),

@@ -915,3 +915,87 @@ fn read_yaml(
     stats.events_assumed_utc += assumed;
     Ok(())
 }
+
+/// Reads events one JSON object at a time, as a JSON Lines log's rows are read (the same
+/// columns, times and rejections), for a stream that has no end: `watch`'s input.
+pub struct LineReader {
+    opts: LogOptions,
+    keys: Interner,
+    assumed: usize,
+}
+
+/// Why one streamed event was not taken: a rejection of the record, or (`fatal`) a
+/// problem with the set-up that every later record would share (a local time with no
+/// zone declared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineError {
+    pub kind: &'static str,
+    pub reason: String,
+    pub fatal: bool,
+}
+
+impl LineReader {
+    pub fn new(opts: LogOptions) -> Self {
+        LineReader {
+            opts,
+            keys: Interner::default(),
+            assumed: 0,
+        }
+    }
+
+    pub fn options(&self) -> &LogOptions {
+        &self.opts
+    }
+
+    /// Events whose zone-less time was read as UTC so far.
+    pub fn assumed_utc(&self) -> usize {
+        self.assumed
+    }
+
+    /// The case id and event of one JSON object (a JSON Lines row).
+    pub fn read(&mut self, text: &str) -> Result<(String, Event), LineError> {
+        let attrs = json_attributes(text, &mut self.keys, &self.opts, &|_| false, None).map_err(
+            |reason| LineError {
+                kind: "unreadable-record",
+                reason,
+                fatal: false,
+            },
+        )?;
+        let Some(case) = attribute(&attrs, &self.opts.case).map(str::to_string) else {
+            return Err(LineError {
+                kind: "no-case-id",
+                reason: format!("no case id in `{}`", self.opts.case),
+                fatal: false,
+            });
+        };
+        let e = make_event(attrs, &self.opts, &mut self.assumed).map_err(|b| LineError {
+            kind: b.kind,
+            reason: b.reason,
+            fatal: b.fatal,
+        })?;
+        Ok((case, e))
+    }
+
+    /// Adds `e` to a case's events (in arrival order) as a log read would keep it: case
+    /// attributes repeated from the first event are dropped. Order them with
+    /// [`LineReader::ordered`] before checking.
+    pub fn push(&self, events: &mut Vec<Event>, mut e: Event) {
+        if let Some(first) = events.first() {
+            drop_repeated_case_attributes(first, &mut e);
+        }
+        events.push(e);
+    }
+
+    /// A case's events in arrival order as a log read hands them on: ordered by time
+    /// unless the log keeps file order.
+    pub fn ordered(&self, id: &str, events: &[Event]) -> Trace {
+        let mut t = Trace {
+            id: id.to_string(),
+            events: events.to_vec(),
+        };
+        if !self.opts.keep_file_order {
+            t.sort_by_time();
+        }
+        t
+    }
+}

@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod json;
 pub mod review;
 pub mod sarif;
+pub mod watch;
 
 use std::path::{Component, Path, PathBuf};
 

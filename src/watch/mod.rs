@@ -1,0 +1,636 @@
+//! Live monitoring of open incidents: events arrive one at a time, each open case is
+//! judged as `check --as-of` would judge it at that instant, and what has become true
+//! since (an obligation at risk or violated, an acknowledgement overdue, a monitoring
+//! check or an escalation due, an unexpected step, a case closed with findings) is
+//! raised once as an [`Alert`] with a stable id.
+//!
+//! Time is the caller's clock ([`Monitor::advance`]): the wall clock, or the events'
+//! own times on a replay. Each open case carries the next instant at which its
+//! judgement can change without a new event (a limit's at-risk share passing, a due
+//! time passing, an idle case to close); [`Monitor::advance`] fires those instants in
+//! order, so an alert is raised at the instant it became true, not when the next event
+//! happens to arrive.
+//!
+//! A case is judged from its events so far, through the one check pipeline
+//! ([`Checker::check_as_of`]); alignments of prefixes other cases already had come from
+//! the checker's cache, so a case is not searched again from nothing at every event
+//! when its path is a common one. A case closes when it has reached an end with
+//! nothing pending (or has been idle for the configured time, or the input ended and
+//! the caller closes all): its final verdict is the one `check` gives the finished case.
+//!
+//! Nothing here does IO; [`store`] keeps the state durable.
+
+pub mod run;
+pub mod store;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{Obligation, Status};
+use crate::check::{Checker, Verdict};
+use crate::codes::{FindingCode, Severity};
+use crate::log::{Event, LineError, LineReader};
+
+/// What an alert says has become true.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertKind {
+    /// An obligation not met yet is past the declared share of its limit.
+    AtRisk,
+    /// An obligation is violated (a limit passed, a constraint broken, a wrong branch).
+    Violated,
+    /// A deployed resource has not acknowledged what it was told within its limit.
+    AcknowledgementOverdue,
+    /// A monitoring check is close to due (past the share of its interval).
+    MonitoringDue,
+    /// An escalation point has passed and no escalation is recorded yet.
+    EscalationDue,
+    /// A step the procedure does not allow here (or out of order) was recorded.
+    UnexpectedStep,
+    /// The case closed, and its final verdict has findings of error severity.
+    ClosedWithFindings,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::AtRisk => "at-risk",
+            AlertKind::Violated => "violated",
+            AlertKind::AcknowledgementOverdue => "acknowledgement-overdue",
+            AlertKind::MonitoringDue => "monitoring-due",
+            AlertKind::EscalationDue => "escalation-due",
+            AlertKind::UnexpectedStep => "unexpected-step",
+            AlertKind::ClosedWithFindings => "closed-with-findings",
+        }
+    }
+}
+
+/// One alert. `id` is stable (case, obligation or finding, kind): the same alert is
+/// never raised twice, and a consumer can drop a redelivered one by it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The order alerts were raised in, from 1 (set when the alert is stored).
+    pub seq: u64,
+    pub id: String,
+    pub case: String,
+    pub kind: AlertKind,
+    /// The obligation's kind (`deadline`, `acknowledgement`, …), for obligation alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obligation: Option<String>,
+    pub step: String,
+    /// The procedure line behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// When it became true.
+    pub at: DateTime<Utc>,
+    /// The clock when it was raised.
+    pub raised: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<DateTime<Utc>>,
+    /// Who is responsible, by the rule findings are attributed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    pub message: String,
+}
+
+/// A case closed: its final verdict (as `check` gives the finished case).
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub case: String,
+    /// The clock when it closed.
+    pub at: DateTime<Utc>,
+    pub why: CloseReason,
+    pub verdict: Verdict,
+}
+
+/// Why a case closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloseReason {
+    /// It reached an end of the procedure with nothing pending.
+    Finished,
+    /// No event came for the idle time.
+    Idle,
+    /// The input ended and open cases were closed.
+    EndOfInput,
+}
+
+/// What one call changed, for the caller to store and deliver.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub alerts: Vec<Alert>,
+    pub closed: Vec<Closed>,
+    /// Events taken: (case, the event's text as received).
+    pub accepted: Vec<(String, String)>,
+}
+
+/// Counts since the state was created.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub events: u64,
+    pub rejected: u64,
+    /// Rejected events by kind (`unreadable-record`, `no-case-id`, `case-closed`, …).
+    #[serde(default)]
+    pub rejected_by_kind: std::collections::BTreeMap<String, u64>,
+    /// Events older than the clock when they arrived (judged, and counted).
+    pub late: u64,
+    pub alerts: u64,
+    pub cases_opened: u64,
+    pub cases_closed: u64,
+}
+
+/// How the monitor behaves.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Close a case that has had no event for this long (its final verdict as it stands).
+    pub close_idle: Option<Duration>,
+    /// How long a case that has finished stays open for late entries (a second
+    /// `Clear`, a late acknowledgement) before it closes; `None` closes it at once.
+    pub linger: Option<Duration>,
+    /// The clock is the events' own time (a replay): before an event is taken, every
+    /// timer before its time fires.
+    pub event_clock: bool,
+}
+
+struct Open {
+    events: Vec<Event>,
+    /// Alert ids (without the case) already raised.
+    sent: HashSet<String>,
+    timer: Option<(DateTime<Utc>, Timer)>,
+    last: Option<DateTime<Utc>>,
+    /// Obligations at risk when last judged.
+    at_risk: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    Judge,
+    Idle,
+    /// A finished case's linger has ended.
+    Close,
+}
+
+/// The live state: open cases, their timers and the clock.
+pub struct Monitor<'a> {
+    checker: Checker<'a>,
+    reader: LineReader,
+    opts: Options,
+    open: HashMap<String, Open>,
+    timers: BTreeSet<(DateTime<Utc>, String)>,
+    clock: Option<DateTime<Utc>>,
+    /// Cases closed since the caller last stored what closed ([`Monitor::stored`]).
+    closing: HashSet<String>,
+    pub stats: Stats,
+}
+
+/// A rejected event: why, and whether it stops the run (a set-up problem).
+pub type Rejection = LineError;
+
+impl<'a> Monitor<'a> {
+    pub fn new(checker: Checker<'a>, reader: LineReader, opts: Options) -> Self {
+        Monitor {
+            checker,
+            reader,
+            opts,
+            open: HashMap::new(),
+            timers: BTreeSet::new(),
+            clock: None,
+            closing: HashSet::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn clock(&self) -> Option<DateTime<Utc>> {
+        self.clock
+    }
+
+    pub fn open_cases(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Obligations at risk, over the open cases, when each was last judged.
+    pub fn at_risk(&self) -> usize {
+        self.open.values().map(|o| o.at_risk).sum()
+    }
+
+    /// The caller has stored the cases closed so far: `closed` answers for them now.
+    pub fn stored(&mut self) {
+        self.closing.clear();
+    }
+
+    /// The time of an event's text, if it reads (for pacing a replay).
+    pub fn peek_time(&mut self, text: &str) -> Option<DateTime<Utc>> {
+        self.reader.read(text).ok().and_then(|(_, e)| e.timestamp.map(utc))
+    }
+
+    /// The next instant a timer fires, if any.
+    pub fn next_timer(&self) -> Option<DateTime<Utc>> {
+        self.timers.first().map(|(t, _)| *t)
+    }
+
+    /// Restores an open case from stored state (its events' texts in arrival order and
+    /// the alert ids it has raised), without raising anything. Call [`Monitor::resume`]
+    /// when all are restored.
+    pub fn restore(
+        &mut self,
+        case: &str,
+        lines: &[String],
+        sent: impl IntoIterator<Item = String>,
+    ) -> Result<(), LineError> {
+        let mut events = Vec::with_capacity(lines.len());
+        for l in lines {
+            let (_, e) = self.reader.read(l)?;
+            self.reader.push(&mut events, e);
+        }
+        let last = events.iter().filter_map(|e| e.timestamp).max().map(utc);
+        self.open.insert(
+            case.to_string(),
+            Open {
+                events,
+                sent: sent.into_iter().collect(),
+                timer: None,
+                last,
+                at_risk: 0,
+            },
+        );
+        Ok(())
+    }
+
+    /// After restoring: sets the clock as stored and judges every open case again as of
+    /// it, to rebuild timers and at-risk counts. Alerts already raised are not raised
+    /// again; any this finds (none, when the state was stored whole) are returned.
+    pub fn resume(&mut self, clock: Option<DateTime<Utc>>, stats: Stats) -> Changes {
+        self.clock = clock;
+        self.stats = stats;
+        let mut out = Changes::default();
+        let mut ids: Vec<String> = self.open.keys().cloned().collect();
+        ids.sort();
+        for id in ids {
+            let now = self.now_for(&id);
+            self.judge(&id, now, &mut out);
+        }
+        out
+    }
+
+    fn now_for(&self, id: &str) -> DateTime<Utc> {
+        let last = self.open.get(id).and_then(|o| o.last);
+        match (self.clock, last) {
+            (Some(c), Some(l)) => c.max(l),
+            (Some(c), None) => c,
+            (None, Some(l)) => l,
+            (None, None) => DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    /// Moves the clock to `to` (never back), firing every timer before it (and at it,
+    /// when `inclusive`) in time order, each judged as of its own instant.
+    pub fn advance(&mut self, to: DateTime<Utc>, inclusive: bool, out: &mut Changes) {
+        while let Some((t, id)) = self.timers.first().cloned() {
+            if t > to || (t == to && !inclusive) {
+                break;
+            }
+            self.timers.pop_first();
+            self.clock = Some(self.clock.map_or(t, |c| c.max(t)));
+            let Some(open) = self.open.get_mut(&id) else {
+                continue;
+            };
+            let kind = match open.timer.take() {
+                Some((when, k)) if when == t => k,
+                other => {
+                    open.timer = other;
+                    continue;
+                }
+            };
+            match kind {
+                Timer::Idle => self.close(&id, t, CloseReason::Idle, out),
+                Timer::Close => self.close(&id, t, CloseReason::Finished, out),
+                Timer::Judge => self.judge(&id, t, out),
+            }
+        }
+        self.clock = Some(self.clock.map_or(to, |c| c.max(to)));
+    }
+
+    /// Takes one event (a JSON object as one line of a JSON Lines log). `closed(case)`
+    /// tells whether a case has already closed (its later events are rejected, counted,
+    /// with the reason). The event is judged as of the clock (or its own time, if later).
+    pub fn event(
+        &mut self,
+        text: &str,
+        closed: &mut dyn FnMut(&str) -> bool,
+        out: &mut Changes,
+    ) -> Result<(), Rejection> {
+        let (case, e) = match self.reader.read(text) {
+            Ok(x) => x,
+            Err(err) => {
+                self.reject(err.kind);
+                return Err(err);
+            }
+        };
+        if !self.open.contains_key(&case) && (self.closing.contains(&case) || closed(&case)) {
+            self.reject("case-closed");
+            return Err(LineError {
+                kind: "case-closed",
+                reason: format!("case `{case}` has already closed; its verdict is final"),
+                fatal: false,
+            });
+        }
+        let t = e.timestamp.map(utc);
+        if let (Some(t), Some(c)) = (t, self.clock)
+            && t < c
+        {
+            self.stats.late += 1;
+        }
+        if self.opts.event_clock
+            && let Some(t) = t
+        {
+            self.advance(t, false, out);
+        }
+        self.stats.events += 1;
+        let open = self.open.entry(case.clone()).or_insert_with(|| {
+            self.stats.cases_opened += 1;
+            Open {
+                events: Vec::new(),
+                sent: HashSet::new(),
+                timer: None,
+                last: None,
+                at_risk: 0,
+            }
+        });
+        self.reader.push(&mut open.events, e);
+        if let Some(t) = t {
+            open.last = Some(open.last.map_or(t, |l| l.max(t)));
+        }
+        out.accepted.push((case.clone(), text.to_string()));
+        let now = self.now_for(&case);
+        self.judge(&case, now, out);
+        Ok(())
+    }
+
+    fn reject(&mut self, kind: &str) {
+        self.stats.rejected += 1;
+        *self.stats.rejected_by_kind.entry(kind.to_string()).or_default() += 1;
+    }
+
+    /// Closes every open case (the input has ended), each with its final verdict.
+    pub fn close_all(&mut self, out: &mut Changes) {
+        let mut ids: Vec<String> = self.open.keys().cloned().collect();
+        ids.sort();
+        for id in ids {
+            let now = self.now_for(&id);
+            self.close(&id, now, CloseReason::EndOfInput, out);
+        }
+    }
+
+    /// Judges case `id` as of `now`: raises what has become true, closes it when it
+    /// has finished with nothing pending, else sets its next timer.
+    fn judge(&mut self, id: &str, now: DateTime<Utc>, out: &mut Changes) {
+        let Some(open) = self.open.get(id) else {
+            return;
+        };
+        let trace = self.reader.ordered(id, &open.events);
+        let checked = self.checker.check_as_of(trace, Some(now));
+        let v = &checked.verdict;
+        let mut raised = Vec::new();
+        let times: Vec<Option<DateTime<Utc>>> = checked
+            .trace
+            .events
+            .iter()
+            .map(|e| e.timestamp.map(utc))
+            .collect();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut next: Option<DateTime<Utc>> = None;
+        let mut at_risk = 0;
+        let mut pending = false;
+        for o in &v.obligations {
+            let key = format!("{}/{}/{}", o.kind, o.step, o.line);
+            let n = seen.entry(key.clone()).or_default();
+            *n += 1;
+            let key = format!("{key}/{n}");
+            if matches!(o.status, Status::Pending | Status::AtRisk) {
+                pending = true;
+                if let Some(t) = wake(o, now)
+                    && next.is_none_or(|x| t < x)
+                {
+                    next = Some(t);
+                }
+            }
+            if o.status == Status::AtRisk {
+                at_risk += 1;
+            }
+            if let Some(a) = obligation_alert(id, &key, o, now, &times) {
+                raised.push(a);
+            }
+        }
+        for f in &v.result.findings {
+            if matches!(f.code, FindingCode::UnexpectedStep | FindingCode::WrongOrder) {
+                let at = f
+                    .event_index
+                    .and_then(|i| times.get(i).copied().flatten())
+                    .unwrap_or(now);
+                raised.push(Alert {
+                    seq: 0,
+                    id: format!("unexpected/{}/{}", f.step, at.to_rfc3339()),
+                    case: id.to_string(),
+                    kind: AlertKind::UnexpectedStep,
+                    obligation: None,
+                    step: f.step.clone(),
+                    line: f.line,
+                    at,
+                    raised: now,
+                    due: None,
+                    actor: f.actor.clone(),
+                    message: f.message.clone(),
+                });
+            }
+        }
+        let finished = !v.running && !pending;
+        let Some(open) = self.open.get_mut(id) else {
+            return;
+        };
+        open.at_risk = at_risk;
+        for mut a in raised {
+            if open.sent.insert(a.id.clone()) {
+                a.id = format!("{id}/{}", a.id);
+                self.stats.alerts += 1;
+                out.alerts.push(a);
+            }
+        }
+        let timer = if finished {
+            match self.opts.linger {
+                Some(d) => Some((open.last.unwrap_or(now).max(now) + d, Timer::Close)),
+                None => {
+                    self.close(id, now, CloseReason::Finished, out);
+                    return;
+                }
+            }
+        } else {
+            let idle = self
+                .opts
+                .close_idle
+                .and_then(|d| open.last.map(|l| (l + d, Timer::Idle)));
+            match (next.map(|t| (t, Timer::Judge)), idle) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        if let Some((old, _)) = open.timer.take() {
+            self.timers.remove(&(old, id.to_string()));
+        }
+        if let Some((t, k)) = timer {
+            open.timer = Some((t, k));
+            self.timers.insert((t, id.to_string()));
+        }
+    }
+
+    /// Closes case `id` with its final verdict; a final verdict with errors raises
+    /// `closed-with-findings`.
+    fn close(
+        &mut self,
+        id: &str,
+        now: DateTime<Utc>,
+        why: CloseReason,
+        out: &mut Changes,
+    ) {
+        let Some(open) = self.open.remove(id) else {
+            return;
+        };
+        if let Some((t, _)) = open.timer {
+            self.timers.remove(&(t, id.to_string()));
+        }
+        let trace = self.reader.ordered(id, &open.events);
+        let checked = self.checker.check_as_of(trace, None);
+        let v = checked.verdict;
+        let errors: Vec<&str> = v
+            .result
+            .findings
+            .iter()
+            .filter(|f| f.code.severity() == Severity::Error)
+            .map(|f| f.code.as_str())
+            .collect();
+        if !errors.is_empty() && !open.sent.contains("closed") {
+            let mut codes = errors.clone();
+            codes.sort_unstable();
+            codes.dedup();
+            self.stats.alerts += 1;
+            out.alerts.push(Alert {
+                seq: 0,
+                id: format!("{id}/closed"),
+                case: id.to_string(),
+                kind: AlertKind::ClosedWithFindings,
+                obligation: None,
+                step: String::new(),
+                line: None,
+                at: now,
+                raised: now,
+                due: None,
+                actor: None,
+                message: format!(
+                    "closed ({}) with {} error finding{}: {}",
+                    match why {
+                        CloseReason::Finished => "finished",
+                        CloseReason::Idle => "idle",
+                        CloseReason::EndOfInput => "end of input",
+                    },
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" },
+                    codes.join(", ")
+                ),
+            });
+        }
+        self.stats.cases_closed += 1;
+        self.closing.insert(id.to_string());
+        out.closed.push(Closed {
+            case: id.to_string(),
+            at: now,
+            why,
+            verdict: v,
+        });
+    }
+}
+
+fn utc(t: DateTime<chrono::FixedOffset>) -> DateTime<Utc> {
+    t.with_timezone(&Utc)
+}
+
+fn parse(t: Option<&String>) -> Option<DateTime<Utc>> {
+    t.and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(utc)
+}
+
+/// The next instant after `now` at which an open obligation's status changes with no
+/// new event: its at-risk share passing (at-risk from that instant), or its due time
+/// passing (violated just after it).
+fn wake(o: &Obligation, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let due = parse(o.due.as_ref()).map(|d| d + Duration::milliseconds(1));
+    let risk = parse(o.risk_from.as_ref()).filter(|_| o.status == Status::Pending);
+    [risk, due].into_iter().flatten().filter(|&t| t > now).min()
+}
+
+/// The alert an obligation's status calls for, if any (with the id without the case).
+fn obligation_alert(
+    case: &str,
+    key: &str,
+    o: &Obligation,
+    now: DateTime<Utc>,
+    times: &[Option<DateTime<Utc>>],
+) -> Option<Alert> {
+    let due = parse(o.due.as_ref());
+    let (kind, at, message) = match (o.status, o.kind) {
+        (Status::AtRisk, "escalation") => (
+            AlertKind::EscalationDue,
+            due.unwrap_or(now),
+            format!("{}: the point has passed and no escalation is recorded", o.required),
+        ),
+        (Status::AtRisk, kind) => (
+            if kind == "monitoring" {
+                AlertKind::MonitoringDue
+            } else {
+                AlertKind::AtRisk
+            },
+            parse(o.risk_from.as_ref()).unwrap_or(now),
+            format!(
+                "{} is not met yet and is at risk{}",
+                o.required,
+                o.due.as_ref().map_or(String::new(), |d| format!(" (due {d})"))
+            ),
+        ),
+        (Status::Violated, kind) => {
+            let done = parse(o.done.as_ref());
+            // When it became true: the due time passed (before any late record), else the
+            // event that broke it.
+            let at = match (due, done) {
+                (Some(d), Some(x)) => d.min(x),
+                (Some(d), None) => d,
+                (None, _) => o
+                    .event_index
+                    .and_then(|i| times.get(i).copied().flatten())
+                    .unwrap_or(now),
+            };
+            (
+                if kind == "acknowledgement" {
+                    AlertKind::AcknowledgementOverdue
+                } else {
+                    AlertKind::Violated
+                },
+                at,
+                format!("{}: violated", o.required),
+            )
+        }
+        _ => return None,
+    };
+    Some(Alert {
+        seq: 0,
+        id: format!("{key}/{}", kind.as_str()),
+        case: case.to_string(),
+        kind,
+        obligation: Some(o.kind.to_string()),
+        step: o.step.clone(),
+        line: Some(o.line),
+        at,
+        raised: now,
+        due,
+        actor: o.actor.clone(),
+        message,
+    })
+}
