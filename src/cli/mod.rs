@@ -13,10 +13,10 @@ mod graph;
 mod inspect;
 mod lint;
 mod review;
-mod watch;
 mod rules;
 mod simulate;
 mod test;
+mod watch;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

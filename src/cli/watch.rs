@@ -15,10 +15,12 @@ use crate::watch::store::Store;
 use crate::watch::{Monitor, Options};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Events are JSON objects with the log fields of docs/logs.md, one per \
+#[command(
+    after_help = "Events are JSON objects with the log fields of docs/logs.md, one per \
 line (JSON Lines). Alerts are written as JSON Lines (docs/watch.md has the schema). Exit codes: \
 0 the input ended and every event was taken; 2 bad usage, unreadable state, or events \
-rejected (each printed with its place and counted).")]
+rejected (each printed with its place and counted)."
+)]
 pub(crate) struct Args {
     /// The procedure whose obligations are watched.
     #[arg(short, long, required_unless_present = "status")]
@@ -32,7 +34,12 @@ pub(crate) struct Args {
     status: bool,
     /// Where events come from: `-` (standard input) or a file, followed as `tail -F`
     /// (across rotation) unless --no-follow.
-    #[arg(long, value_name = "-|FILE", default_value = "-", conflicts_with = "listen")]
+    #[arg(
+        long,
+        value_name = "-|FILE",
+        default_value = "-",
+        conflicts_with = "listen"
+    )]
     input: PathBuf,
     /// Stop at the end of the input file instead of following it.
     #[arg(long)]
@@ -90,7 +97,12 @@ pub(crate) struct Args {
     read: super::LogArgs,
     /// Perspectives to watch beyond control flow: `all`, `none`, or a list of decisions,
     /// time, communication, monitoring, resources, constraints.
-    #[arg(long, value_delimiter = ',', default_value = "all", value_name = "LIST")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "all",
+        value_name = "LIST"
+    )]
     perspectives: Vec<super::check::Perspective>,
     /// Resources roster (CSV or YAML), as for `check`.
     #[arg(long, value_name = "FILE")]
@@ -181,7 +193,9 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
         return Err(usage_error("--speed must be a positive number"));
     }
     if args.speed.is_some() && args.clock != ClockArg::Event {
-        return Err(usage_error("--speed paces a replay: use it with --clock event"));
+        return Err(usage_error(
+            "--speed paces a replay: use it with --clock event",
+        ));
     }
     if args.max_states == Some(0) {
         return Err(usage_error("--max-states must be at least 1"));
@@ -224,11 +238,7 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
     let p = super::load_procedure(path, color, "watch with it")?;
     let mut h = crate::hash::Fnv::default();
     std::hash::Hasher::write(&mut h, &text);
-    let identity = format!(
-        "{} {:016x}",
-        p.ast().id.text,
-        std::hash::Hasher::finish(&h)
-    );
+    let identity = format!("{} {:016x}", p.ast().id.text, std::hash::Hasher::finish(&h));
     let net = crate::petri::compile::compile(&p);
     let read = args.read.options(
         Some(&p),
@@ -331,14 +341,9 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
         poll: std::time::Duration::from_millis(args.poll_ms.max(1)),
     };
     let identity_for_sinks = identity.clone();
-    let outcome = crate::watch::run::run(
-        &mut monitor,
-        &mut store,
-        db,
-        &identity_for_sinks,
-        settings,
-    )
-    .map_err(|e| usage_error(&e))?;
+    let outcome =
+        crate::watch::run::run(&mut monitor, &mut store, db, &identity_for_sinks, settings)
+            .map_err(|e| usage_error(&e))?;
     for (place, _, reason) in outcome.rejections.iter().take(args.read_max_errors()) {
         eprintln!("error: {place}: {reason}");
     }

@@ -16,7 +16,10 @@ pub fn alert_human(a: &Alert) -> String {
     } else {
         format!(" `{}`{line}", a.step)
     };
-    let actor = a.actor.as_ref().map_or(String::new(), |x| format!(" [{x}]"));
+    let actor = a
+        .actor
+        .as_ref()
+        .map_or(String::new(), |x| format!(" [{x}]"));
     format!(
         "#{:<5} {}  {:<23} case {}{step}{actor}: {}",
         a.seq,
@@ -43,7 +46,9 @@ pub fn status_human(s: &Status) -> String {
         s.alerts, s.cases_closed
     ));
     for (name, n) in &s.undelivered {
-        out.push_str(&format!("  {name:<10}  {n} not yet recorded as delivered\n"));
+        out.push_str(&format!(
+            "  {name:<10}  {n} not yet recorded as delivered\n"
+        ));
     }
     out.push_str(&format!(
         "clock         {}\n",

@@ -222,7 +222,10 @@ impl<'a> Monitor<'a> {
 
     /// The time of an event's text, if it reads (for pacing a replay).
     pub fn peek_time(&mut self, text: &str) -> Option<DateTime<Utc>> {
-        self.reader.read(text).ok().and_then(|(_, e)| e.timestamp.map(utc))
+        self.reader
+            .read(text)
+            .ok()
+            .and_then(|(_, e)| e.timestamp.map(utc))
     }
 
     /// The next instant a timer fires, if any.
@@ -370,7 +373,11 @@ impl<'a> Monitor<'a> {
 
     fn reject(&mut self, kind: &str) {
         self.stats.rejected += 1;
-        *self.stats.rejected_by_kind.entry(kind.to_string()).or_default() += 1;
+        *self
+            .stats
+            .rejected_by_kind
+            .entry(kind.to_string())
+            .or_default() += 1;
     }
 
     /// Closes every open case (the input has ended), each with its final verdict.
@@ -424,7 +431,10 @@ impl<'a> Monitor<'a> {
             }
         }
         for f in &v.result.findings {
-            if matches!(f.code, FindingCode::UnexpectedStep | FindingCode::WrongOrder) {
+            if matches!(
+                f.code,
+                FindingCode::UnexpectedStep | FindingCode::WrongOrder
+            ) {
                 let at = f
                     .event_index
                     .and_then(|i| times.get(i).copied().flatten())
@@ -486,13 +496,7 @@ impl<'a> Monitor<'a> {
 
     /// Closes case `id` with its final verdict; a final verdict with errors raises
     /// `closed-with-findings`.
-    fn close(
-        &mut self,
-        id: &str,
-        now: DateTime<Utc>,
-        why: CloseReason,
-        out: &mut Changes,
-    ) {
+    fn close(&mut self, id: &str, now: DateTime<Utc>, why: CloseReason, out: &mut Changes) {
         let Some(open) = self.open.remove(id) else {
             return;
         };
@@ -555,7 +559,8 @@ fn utc(t: DateTime<chrono::FixedOffset>) -> DateTime<Utc> {
 }
 
 fn parse(t: Option<&String>) -> Option<DateTime<Utc>> {
-    t.and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(utc)
+    t.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(utc)
 }
 
 /// The next instant after `now` at which an open obligation's status changes with no
@@ -580,7 +585,10 @@ fn obligation_alert(
         (Status::AtRisk, "escalation") => (
             AlertKind::EscalationDue,
             due.unwrap_or(now),
-            format!("{}: the point has passed and no escalation is recorded", o.required),
+            format!(
+                "{}: the point has passed and no escalation is recorded",
+                o.required
+            ),
         ),
         (Status::AtRisk, kind) => (
             if kind == "monitoring" {
@@ -592,7 +600,9 @@ fn obligation_alert(
             format!(
                 "{} is not met yet and is at risk{}",
                 o.required,
-                o.due.as_ref().map_or(String::new(), |d| format!(" (due {d})"))
+                o.due
+                    .as_ref()
+                    .map_or(String::new(), |d| format!(" (due {d})"))
             ),
         ),
         (Status::Violated, kind) => {

@@ -312,7 +312,8 @@ impl Sink {
             SinkKind::File(f) => {
                 f.write_all(text.as_bytes()).map_err(err)?;
                 f.flush().map_err(err)?;
-                self.delivered.length = Some(self.delivered.length.unwrap_or(0) + text.len() as u64);
+                self.delivered.length =
+                    Some(self.delivered.length.unwrap_or(0) + text.len() as u64);
             }
             SinkKind::Stream(w) => {
                 w.write_all(text.as_bytes()).map_err(err)?;
@@ -352,7 +353,11 @@ pub fn run(
         None => None,
     };
     // Deliver what was committed and not delivered (a crash between commit and write).
-    let low = sinks.iter().map(|s| s.delivered.seq).min().unwrap_or(u64::MAX);
+    let low = sinks
+        .iter()
+        .map(|s| s.delivered.seq)
+        .min()
+        .unwrap_or(u64::MAX);
     if low != u64::MAX {
         let pending = store.alerts_after(low)?;
         deliver_all(&mut sinks, &pending, &*line)?;
@@ -465,7 +470,12 @@ pub fn run(
                         match monitor.event(t, closed, &mut changes) {
                             Ok(()) => r.accepted += 1,
                             Err(e) => {
-                                reject(&mut out, format!("POST /events, event {}", i + 1), e.kind, e.reason.clone());
+                                reject(
+                                    &mut out,
+                                    format!("POST /events, event {}", i + 1),
+                                    e.kind,
+                                    e.reason.clone(),
+                                );
                                 r.rejected.push(HttpRejected {
                                     index: i,
                                     kind: e.kind.to_string(),
@@ -565,7 +575,12 @@ fn reject(out: &mut Outcome, place: String, kind: &str, reason: String) {
 
 /// With `--speed`, waits until the event's time comes on a clock running `speed` times
 /// real time from the first event.
-fn pace(monitor: &mut Monitor<'_>, text: &str, speed: f64, paced: &mut Option<(DateTime<Utc>, Instant)>) {
+fn pace(
+    monitor: &mut Monitor<'_>,
+    text: &str,
+    speed: f64,
+    paced: &mut Option<(DateTime<Utc>, Instant)>,
+) {
     let Some(t) = monitor.peek_time(text) else {
         return;
     };
@@ -578,7 +593,11 @@ fn pace(monitor: &mut Monitor<'_>, text: &str, speed: f64, paced: &mut Option<(D
     }
 }
 
-fn deliver_all(sinks: &mut [Sink], alerts: &[Alert], line: &dyn Fn(&Alert) -> String) -> Result<(), String> {
+fn deliver_all(
+    sinks: &mut [Sink],
+    alerts: &[Alert],
+    line: &dyn Fn(&Alert) -> String,
+) -> Result<(), String> {
     for s in sinks {
         if let SinkKind::Webhook(tx) = &s.kind {
             let fresh: Vec<Alert> = alerts
@@ -598,7 +617,10 @@ fn deliver_all(sinks: &mut [Sink], alerts: &[Alert], line: &dyn Fn(&Alert) -> St
 }
 
 fn deliver_verdicts(s: &mut Sink, verdicts: &[(u64, String)]) -> Result<(), String> {
-    let fresh: Vec<&(u64, String)> = verdicts.iter().filter(|(q, _)| *q > s.delivered.seq).collect();
+    let fresh: Vec<&(u64, String)> = verdicts
+        .iter()
+        .filter(|(q, _)| *q > s.delivered.seq)
+        .collect();
     let Some(last) = fresh.last().map(|(q, _)| *q) else {
         return Ok(());
     };
@@ -692,7 +714,13 @@ fn read_stdin(skip: u64, tx: SyncSender<Msg>) {
     let _ = tx.send(Msg::End);
 }
 
-fn read_file(path: PathBuf, follow: bool, start: Option<Position>, poll: StdDuration, tx: SyncSender<Msg>) {
+fn read_file(
+    path: PathBuf,
+    follow: bool,
+    start: Option<Position>,
+    poll: StdDuration,
+    tx: SyncSender<Msg>,
+) {
     let name = path.display().to_string();
     let mut resume = start;
     'files: loop {
@@ -735,7 +763,12 @@ fn read_file(path: PathBuf, follow: bool, start: Option<Position>, poll: StdDura
                                 identity: id.clone(),
                                 offset,
                             };
-                            if let Some(m) = line_msg(&partial, partial.len() > MAX_LINE, format!("{name}:+{n}"), pos) {
+                            if let Some(m) = line_msg(
+                                &partial,
+                                partial.len() > MAX_LINE,
+                                format!("{name}:+{n}"),
+                                pos,
+                            ) {
                                 let _ = tx.send(m);
                             }
                         }
@@ -774,8 +807,12 @@ fn read_file(path: PathBuf, follow: bool, start: Option<Position>, poll: StdDura
                         identity: id.clone(),
                         offset,
                     };
-                    if let Some(m) = line_msg(&line, long || line.len() > MAX_LINE + 1, format!("{name}:+{n}"), pos)
-                        && tx.send(m).is_err()
+                    if let Some(m) = line_msg(
+                        &line,
+                        long || line.len() > MAX_LINE + 1,
+                        format!("{name}:+{n}"),
+                        pos,
+                    ) && tx.send(m).is_err()
                     {
                         return;
                     }
@@ -836,7 +873,11 @@ fn serve(server: tiny_http::Server, token: Option<String>, max_body: usize, tx: 
                     continue;
                 }
                 if body.len() > max_body {
-                    respond(req, 413, error(&format!("the body is larger than {max_body} bytes")));
+                    respond(
+                        req,
+                        413,
+                        error(&format!("the body is larger than {max_body} bytes")),
+                    );
                     continue;
                 }
                 let Ok(text) = String::from_utf8(body) else {
@@ -862,7 +903,11 @@ fn serve(server: tiny_http::Server, token: Option<String>, max_body: usize, tx: 
                     Err(_) => respond(req, 503, error("watch is stopping")),
                 }
             }
-            _ => respond(req, 404, error("no such endpoint: POST /events or GET /status")),
+            _ => respond(
+                req,
+                404,
+                error("no such endpoint: POST /events or GET /status"),
+            ),
         }
     }
 }

@@ -234,7 +234,9 @@ impl Store {
                 ins.execute(params![case, line]).map_err(db)?;
             }
             let mut ins = tx
-                .prepare_cached("INSERT INTO alerts(seq, id, case_id, json) VALUES (?1, ?2, ?3, ?4)")
+                .prepare_cached(
+                    "INSERT INTO alerts(seq, id, case_id, json) VALUES (?1, ?2, ?3, ?4)",
+                )
                 .map_err(db)?;
             for a in &mut changes.alerts {
                 a.seq = self.next_alert;

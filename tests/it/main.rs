@@ -21,6 +21,7 @@ mod review;
 mod robustness;
 mod simulate;
 mod suite;
+mod watch;
 
 /// Renders diagnostics the way the CLI does with `--color never`.
 pub fn render(diags: &[procedo::Diagnostic]) -> String {

@@ -1,0 +1,457 @@
+//! `procedo watch` through the binary: a replayed day gives, case by case, the final
+//! verdict `check` gives, and alerts at the instants `check --as-of` implies; a replay
+//! killed with SIGKILL at random points and restarted writes exactly the alerts of an
+//! uninterrupted run; bad events are rejected with their place and counted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use procedo::audit::Status;
+use procedo::check::{CheckOptions, Checker};
+use procedo::log::{LogFlags, LogOptions, Trace, log_options, read_log};
+use serde_json::Value;
+
+use crate::{load_procedure, procedo};
+
+const PROCEDURES: [&str; 4] = [
+    "procedures/ambulance/ambulance_arp_dispatch.proc",
+    "procedures/itsm/it_service_desk.proc",
+    "procedures/gas/gas_emergency_line.proc",
+    "procedures/fire/fire_control_mobilising.proc",
+];
+
+/// A simulated log of `proc` and the same events in time order across cases (a day as a
+/// control room receives it).
+fn day(dir: &Path, proc: &str, cases: usize, seed: u64) -> (PathBuf, PathBuf) {
+    let (code, log, err) = procedo(&[
+        "simulate",
+        "-p",
+        proc,
+        "--cases",
+        &cases.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--deviation-rate",
+        "0.4",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let raw = dir.join("log.jsonl");
+    std::fs::write(&raw, &log).unwrap();
+    let p = load_procedure(Path::new(proc));
+    let column = log_options(Some(&p), &LogFlags::default())
+        .unwrap()
+        .timestamp;
+    let mut rows: Vec<(DateTime<Utc>, &str)> = log
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let t = DateTime::parse_from_rfc3339(v[&column].as_str().unwrap()).unwrap();
+            (t.with_timezone(&Utc), l)
+        })
+        .collect();
+    rows.sort_by_key(|(t, _)| *t);
+    let sorted = dir.join("day.jsonl");
+    let mut text = String::new();
+    for (_, l) in rows {
+        text.push_str(l);
+        text.push('\n');
+    }
+    std::fs::write(&sorted, text).unwrap();
+    (raw, sorted)
+}
+
+fn watch_args<'a>(proc: &'a str, dir: &'a str) -> Vec<String> {
+    [
+        "watch",
+        "-p",
+        proc,
+        "--state",
+        &format!("{dir}/state"),
+        "--input",
+        &format!("{dir}/day.jsonl"),
+        "--no-follow",
+        "--clock",
+        "event",
+        "--close-at-end",
+        // Long enough that no case of the day closes before its last entry.
+        "--linger",
+        "30d",
+        "--alerts",
+        &format!("{dir}/alerts.jsonl"),
+        "--verdicts",
+        &format!("{dir}/verdicts.jsonl"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The obligation an alert id names (`case/kind/step/line/n/alert`), as of `at`, judged
+/// by `check --as-of` on the events recorded by then.
+fn status_as_of(
+    checker: &mut Checker<'_>,
+    trace: &Trace,
+    id: &str,
+    case: &str,
+    at: DateTime<Utc>,
+) -> Option<Status> {
+    let rest = id.strip_prefix(&format!("{case}/")).unwrap();
+    let parts: Vec<&str> = rest.split('/').collect();
+    let (kind, step, line, n) = (parts[0], parts[1], parts[2], parts[3]);
+    let n: usize = n.parse().unwrap();
+    let mut prefix = trace.clone();
+    prefix
+        .events
+        .retain(|e| e.timestamp.is_none_or(|t| t.with_timezone(&Utc) <= at));
+    let v = checker.check_as_of(prefix, Some(at)).verdict;
+    v.obligations
+        .iter()
+        .filter(|o| o.kind == kind && o.step == step && o.line.to_string() == line)
+        .nth(n - 1)
+        .map(|o| o.status)
+}
+
+#[test]
+fn a_replayed_day_gives_the_verdicts_of_check_and_the_alerts_check_as_of_implies() {
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut justified = 0;
+    let mut timed = 0;
+    for (k, proc) in PROCEDURES.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let (raw, sorted) = day(dir.path(), proc, 250, 5 + k as u64);
+        let args = watch_args(proc, d);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = procedo(&args);
+        assert_eq!(code, 0, "{proc}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains("250 cases closed, 0 open"), "{err}");
+        // Every case's final verdict is the one `check` gives.
+        let (code, batch, err) = procedo(&[
+            "check",
+            "-p",
+            proc,
+            raw.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ]);
+        assert!(code == 0 || code == 1, "{err}");
+        let batch: HashMap<String, Value> = batch
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|v| (v["case_id"].as_str().unwrap().to_string(), v))
+            .collect();
+        let verdicts = jsonl(&dir.path().join("verdicts.jsonl"));
+        assert_eq!(verdicts.len(), 250, "{proc}");
+        for v in &verdicts {
+            let id = v["case_id"].as_str().unwrap();
+            assert_eq!(Some(v), batch.get(id), "{proc}: case {id}");
+        }
+        // Every alert on an obligation is what `check --as-of` says at its instant, and
+        // was not yet true just before.
+        let p = load_procedure(Path::new(proc));
+        let net = procedo::petri::compile::compile(&p);
+        let mut checker = Checker::new(&net, Some(&p), CheckOptions::default(), None).unwrap();
+        let opts = LogOptions {
+            keep_attributes: true,
+            ..log_options(Some(&p), &LogFlags::default()).unwrap()
+        };
+        checker.read_times_as(&opts);
+        let mut traces: HashMap<String, Trace> = HashMap::new();
+        read_log(
+            &sorted,
+            &opts,
+            &mut |t| {
+                traces.insert(t.id.clone(), t);
+            },
+            &mut |r| panic!("{}: {}", r.location, r.reason),
+        )
+        .unwrap();
+        let end = traces
+            .values()
+            .flat_map(|t| t.events.iter().filter_map(|e| e.timestamp))
+            .max()
+            .unwrap()
+            .with_timezone(&Utc);
+        let alerts = jsonl(&dir.path().join("alerts.jsonl"));
+        for (i, a) in alerts.iter().enumerate() {
+            assert_eq!(a["seq"].as_u64(), Some(i as u64 + 1), "{a}");
+        }
+        let mut raised: Vec<(String, String, String)> = Vec::new();
+        for a in &alerts {
+            let kind = a["kind"].as_str().unwrap().to_string();
+            *kinds.entry(kind.clone()).or_default() += 1;
+            let case = a["case"].as_str().unwrap();
+            let id = a["id"].as_str().unwrap();
+            raised.push((
+                case.to_string(),
+                a["step"].as_str().unwrap().to_string(),
+                kind.clone(),
+            ));
+            if a["obligation"].is_null() {
+                continue;
+            }
+            // `at` is when it became true (a limit's instant); `raised` the first instant
+            // `check --as-of`, on the events recorded by then, says so.
+            let at = time(&a["at"]).unwrap();
+            let when = time(&a["raised"]).unwrap();
+            assert!(at <= when, "{a}");
+            let trace = &traces[case];
+            let want = match kind.as_str() {
+                "at-risk" | "monitoring-due" | "escalation-due" => Status::AtRisk,
+                _ => Status::Violated,
+            };
+            assert_eq!(
+                status_as_of(&mut checker, trace, id, case, when),
+                Some(want),
+                "{proc}: {a}"
+            );
+            // Raised by a timer at the limit's instant: not true a moment before.
+            if when - at <= Duration::milliseconds(1) && a["due"] != Value::Null {
+                let before = at - Duration::milliseconds(1);
+                let s = status_as_of(&mut checker, trace, id, case, before);
+                assert_ne!(
+                    s,
+                    Some(want),
+                    "{proc}: {a} was already {want:?} at {before}"
+                );
+                timed += 1;
+            }
+            justified += 1;
+        }
+        // And none is missing: every deadline and acknowledgement that `check --as-of`
+        // says is at risk at its at-risk instant, or violated just after its due time
+        // (before the day ended), was alerted.
+        let mut converse = 0;
+        for v in &verdicts {
+            let case = v["case_id"].as_str().unwrap();
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for o in v["obligations"].as_array().into_iter().flatten() {
+                let kind = o["kind"].as_str().unwrap();
+                let step = o["step"].as_str().unwrap().to_string();
+                let key = format!("{kind}/{step}/{}", o["line"]);
+                let n = seen.entry(key.clone()).or_default();
+                *n += 1;
+                if kind != "deadline" && kind != "acknowledgement" {
+                    continue;
+                }
+                let id = format!("{case}/{key}/{n}/x");
+                let has =
+                    |k: &str| raised.contains(&(case.to_string(), step.clone(), k.to_string()));
+                let trace = &traces[case];
+                if let Some(r) = time(&o["risk_from"]).filter(|&r| r < end)
+                    && status_as_of(&mut checker, trace, &id, case, r) == Some(Status::AtRisk)
+                {
+                    assert!(
+                        has("at-risk"),
+                        "{proc}: case {case}: no at-risk alert for {o}"
+                    );
+                    converse += 1;
+                }
+                if let Some(d) = time(&o["due"]).filter(|&d| d < end) {
+                    let after = d + Duration::milliseconds(1);
+                    if status_as_of(&mut checker, trace, &id, case, after) == Some(Status::Violated)
+                    {
+                        let k = if kind == "deadline" {
+                            "violated"
+                        } else {
+                            "acknowledgement-overdue"
+                        };
+                        assert!(has(k), "{proc}: case {case}: no {k} alert for {o}");
+                        converse += 1;
+                    }
+                }
+            }
+        }
+        assert!(converse > 20, "{proc}: {converse}");
+    }
+    for k in [
+        "at-risk",
+        "violated",
+        "acknowledgement-overdue",
+        "escalation-due",
+        "unexpected-step",
+        "closed-with-findings",
+    ] {
+        assert!(
+            kinds.get(k).copied().unwrap_or(0) > 0,
+            "no {k} alert: {kinds:?}"
+        );
+    }
+    assert!(justified > 200, "{justified}: {kinds:?}");
+    assert!(timed > 100, "{timed} of {justified}");
+}
+
+#[cfg(unix)]
+#[test]
+fn killed_at_random_points_and_restarted_it_writes_exactly_the_alerts_of_an_uninterrupted_run() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let proc = PROCEDURES[0];
+    let reference = tempfile::tempdir().unwrap();
+    day(reference.path(), proc, 900, 21);
+    let r = reference.path().to_str().unwrap();
+    let args = watch_args(proc, r);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = procedo(&a);
+    assert_eq!(code, 0, "{err}");
+    let crashed = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        reference.path().join("day.jsonl"),
+        crashed.path().join("day.jsonl"),
+    )
+    .unwrap();
+    let c = crashed.path().to_str().unwrap();
+    let args = watch_args(proc, c);
+    // A fixed sequence of pseudo-random delays (xorshift), so a failure can be replayed.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut kills = 0;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let mut child = std::process::Command::cargo_bin("procedo")
+            .unwrap()
+            .args(&args)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let wait = std::time::Duration::from_millis(40 + x % 260);
+        std::thread::sleep(wait);
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                assert_eq!(status.code(), Some(0), "run {runs}");
+                if kills >= 20 {
+                    break;
+                }
+                // Finished before 20 kills: start the replay again from nothing.
+                std::fs::remove_dir_all(crashed.path().join("state")).unwrap();
+                std::fs::remove_file(crashed.path().join("alerts.jsonl")).unwrap();
+                std::fs::remove_file(crashed.path().join("verdicts.jsonl")).unwrap();
+                kills = 0;
+            }
+            None if kills >= 20 => {
+                let status = child.wait().unwrap();
+                assert_eq!(status.code(), Some(0), "run {runs}");
+                break;
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+        assert!(runs < 400, "the replay never finished");
+    }
+    assert!(kills >= 20);
+    let want = std::fs::read_to_string(reference.path().join("alerts.jsonl")).unwrap();
+    let got = std::fs::read_to_string(crashed.path().join("alerts.jsonl")).unwrap();
+    assert!(want.lines().count() > 300, "{}", want.lines().count());
+    assert_eq!(got, want, "alerts after {kills} kills differ");
+    let want = std::fs::read_to_string(reference.path().join("verdicts.jsonl")).unwrap();
+    let got = std::fs::read_to_string(crashed.path().join("verdicts.jsonl")).unwrap();
+    assert_eq!(got.lines().count(), 900);
+    assert_eq!(got, want, "verdicts after {kills} kills differ");
+}
+
+#[test]
+fn bad_events_are_rejected_with_their_place_counted_and_the_rest_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let proc = PROCEDURES[0];
+    let (_, sorted) = day(dir.path(), proc, 5, 2);
+    let mut text = std::fs::read_to_string(&sorted).unwrap();
+    let n = text.lines().count();
+    text.push_str("{not json\n");
+    text.push_str("{\"concept:name\": \"Call Answered\"}\n");
+    text.push_str(&format!("{}\n", "x".repeat(2 << 20)));
+    std::fs::write(&sorted, text).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let args = watch_args(proc, d);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = procedo(&a);
+    assert_eq!(code, 2, "{err}");
+    let file = sorted.display().to_string();
+    assert!(
+        err.contains(&format!("error: {file}:+{}: not a JSON object", n + 1)),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "error: {file}:+{}: no case id in `cad_incident`",
+            n + 2
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "error: {file}:+{}: the line is longer than 1048576 bytes",
+            n + 3
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("watched {n} events (3 rejected)")),
+        "{err}"
+    );
+    let (code, status, _) = procedo(&["watch", "--state", &format!("{d}/state"), "--status"]);
+    assert_eq!(code, 0);
+    let s: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(s["events"], n as u64);
+    assert_eq!(s["rejected"], 3);
+    assert_eq!(s["cases_closed"], 5);
+    assert_eq!(s["open_cases"], 0);
+}
+
+#[test]
+fn state_made_for_another_procedure_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    day(dir.path(), PROCEDURES[0], 3, 1);
+    let args = watch_args(PROCEDURES[0], d);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(procedo(&a).0, 0);
+    let args = watch_args(PROCEDURES[1], d);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = procedo(&a);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("this state was made with procedure ambulance.arp_dispatch"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_non_loopback_address_needs_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, _, err) = procedo(&[
+        "watch",
+        "-p",
+        PROCEDURES[0],
+        "--state",
+        &format!("{d}/s"),
+        "--listen",
+        "0.0.0.0:0",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is not a loopback address: give a bearer token"),
+        "{err}"
+    );
+}
