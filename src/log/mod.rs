@@ -954,13 +954,25 @@ impl LineReader {
 
     /// The case id and event of one JSON object (a JSON Lines row).
     pub fn read(&mut self, text: &str) -> Result<(String, Event), LineError> {
-        let attrs = json_attributes(text, &mut self.keys, &self.opts, &|_| false, None).map_err(
-            |reason| LineError {
-                kind: "unreadable-record",
-                reason,
-                fatal: false,
-            },
-        )?;
+        self.read_seen(text, &|_| false)
+    }
+
+    /// [`LineReader::read`], where `seen(case)` tells whether the case already has
+    /// events: then its case attributes after the case id are not built again (as a log
+    /// read skips them).
+    pub fn read_seen(
+        &mut self,
+        text: &str,
+        seen: &dyn Fn(&str) -> bool,
+    ) -> Result<(String, Event), LineError> {
+        let attrs =
+            json_attributes(text, &mut self.keys, &self.opts, seen, None).map_err(|reason| {
+                LineError {
+                    kind: "unreadable-record",
+                    reason,
+                    fatal: false,
+                }
+            })?;
         let Some(case) = attribute(&attrs, &self.opts.case).map(str::to_string) else {
             return Err(LineError {
                 kind: "no-case-id",
@@ -983,6 +995,8 @@ impl LineReader {
         if let Some(first) = events.first() {
             drop_repeated_case_attributes(first, &mut e);
         }
+        // Held for the case's life: no room left over.
+        e.attributes.shrink_to_fit();
         events.push(e);
     }
 

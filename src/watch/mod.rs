@@ -244,7 +244,9 @@ impl<'a> Monitor<'a> {
     ) -> Result<(), LineError> {
         let mut events = Vec::with_capacity(lines.len());
         for l in lines {
-            let (_, e) = self.reader.read(l)?;
+            // As when it was taken: case attributes after the first event are not built.
+            let seen = !events.is_empty();
+            let (_, e) = self.reader.read_seen(l, &|_| seen)?;
             self.reader.push(&mut events, e);
         }
         let last = events.iter().filter_map(|e| e.timestamp).max().map(utc);
@@ -324,7 +326,8 @@ impl<'a> Monitor<'a> {
         closed: &mut dyn FnMut(&str) -> bool,
         out: &mut Changes,
     ) -> Result<(), Rejection> {
-        let (case, e) = match self.reader.read(text) {
+        let open = &self.open;
+        let (case, e) = match self.reader.read_seen(text, &|c| open.contains_key(c)) {
             Ok(x) => x,
             Err(err) => {
                 self.reject(err.kind);
@@ -399,6 +402,9 @@ impl<'a> Monitor<'a> {
         let trace = self.reader.ordered(id, &open.events);
         let checked = self.checker.check_as_of(trace, Some(now));
         let v = &checked.verdict;
+        let Some(open) = self.open.get(id) else {
+            return;
+        };
         let mut raised = Vec::new();
         let times: Vec<Option<DateTime<Utc>>> = checked
             .trace
@@ -426,7 +432,10 @@ impl<'a> Monitor<'a> {
             if o.status == Status::AtRisk {
                 at_risk += 1;
             }
-            if let Some(a) = obligation_alert(id, &key, o, now, &times) {
+            if let Some(kind) = alert_kind(o)
+                && !open.sent.contains(&format!("{key}/{}", kind.as_str()))
+                && let Some(a) = obligation_alert(id, &key, o, now, &times)
+            {
                 raised.push(a);
             }
         }
@@ -570,6 +579,18 @@ fn wake(o: &Obligation, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let due = parse(o.due.as_ref()).map(|d| d + Duration::milliseconds(1));
     let risk = parse(o.risk_from.as_ref()).filter(|_| o.status == Status::Pending);
     [risk, due].into_iter().flatten().filter(|&t| t > now).min()
+}
+
+/// The kind of alert an obligation's status calls for, if any.
+fn alert_kind(o: &Obligation) -> Option<AlertKind> {
+    Some(match (o.status, o.kind) {
+        (Status::AtRisk, "escalation") => AlertKind::EscalationDue,
+        (Status::AtRisk, "monitoring") => AlertKind::MonitoringDue,
+        (Status::AtRisk, _) => AlertKind::AtRisk,
+        (Status::Violated, "acknowledgement") => AlertKind::AcknowledgementOverdue,
+        (Status::Violated, _) => AlertKind::Violated,
+        _ => return None,
+    })
 }
 
 /// The alert an obligation's status calls for, if any (with the id without the case).

@@ -55,7 +55,10 @@ pub enum Target {
     File { name: String, file: File },
     /// A pipe or terminal: written after commit; across a crash, at least once (the
     /// last batch may be written again, with the same ids and seqs).
-    Stream { name: String, out: Box<dyn Write> },
+    Stream {
+        name: String,
+        out: Box<dyn Write + Send>,
+    },
     /// POSTed as a JSON array, retried with backoff until accepted (at least once).
     Webhook { url: String },
 }
@@ -67,7 +70,7 @@ pub struct Settings {
     pub alerts: Vec<Target>,
     pub verdicts: Option<Target>,
     /// How an alert is written (one line, without the newline).
-    pub format: Box<dyn Fn(&Alert) -> String>,
+    pub format: Box<dyn Fn(&Alert) -> String + Send>,
     /// At the end of the input (not followed), close every open case.
     pub close_at_end: bool,
     /// How often a followed file is polled.
@@ -102,8 +105,25 @@ enum Msg {
     Status {
         reply: Sender<String>,
     },
+    /// Lines read together (sent as one message: fewer hand-offs between threads).
+    Lines(Vec<Msg>),
     End,
     Failed(String),
+}
+
+/// Lines a reader sends together at most.
+const CHUNK: usize = 256;
+
+/// Adds a line to the reader's chunk, sending the chunk when full or when nothing more
+/// is buffered (the next read may wait). False when the receiver has gone.
+fn chunked(tx: &SyncSender<Msg>, chunk: &mut Vec<Msg>, m: Option<Msg>, idle: bool) -> bool {
+    if let Some(m) = m {
+        chunk.push(m);
+    }
+    if !chunk.is_empty() && (idle || chunk.len() >= CHUNK) {
+        return tx.send(Msg::Lines(std::mem::take(chunk))).is_ok();
+    }
+    true
 }
 
 #[derive(Serialize)]
@@ -148,7 +168,9 @@ pub fn status(store: &Store) -> Result<Status, String> {
     let mut undelivered = Vec::new();
     for name in ["alerts", "stdout", "verdicts", "webhook"] {
         if let Some(d) = store.delivered(name)? {
-            undelivered.push((name.to_string(), alerts.saturating_sub(d.seq)));
+            // Verdicts are numbered apart from alerts: by the cases closed.
+            let raised = if name == "verdicts" { closed } else { alerts };
+            undelivered.push((name.to_string(), raised.saturating_sub(d.seq)));
         }
     }
     let behind = pos.as_ref().and_then(|p| {
@@ -183,7 +205,7 @@ struct Sink {
 
 enum SinkKind {
     File(File),
-    Stream(Box<dyn Write>),
+    Stream(Box<dyn Write + Send>),
     Webhook(SyncSender<Vec<Alert>>),
 }
 
@@ -396,12 +418,12 @@ pub fn run(
     }
     let mut out = Outcome::default();
     let mut pending_sinks: Vec<(String, Delivered)> = Vec::new();
-    let started = Instant::now();
     let mut paced: Option<(DateTime<Utc>, Instant)> = None;
     let mut last_position: Option<Position> = None;
     // The first commit records what the restart found (normally nothing).
     let mut changes = std::mem::take(&mut first);
     let mut ended = false;
+    let mut queue: std::collections::VecDeque<Msg> = std::collections::VecDeque::new();
     loop {
         let mut replies: Vec<(Sender<HttpReply>, HttpReply)> = Vec::new();
         let mut taken = 0usize;
@@ -413,16 +435,25 @@ pub fn run(
                 .min(StdDuration::from_secs(1)),
             Clock::Event { .. } => StdDuration::from_millis(200),
         };
-        let mut msg = match rx.recv_timeout(wait) {
-            Ok(m) => Some(m),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => Some(Msg::End),
-        };
+        if queue.is_empty() {
+            match rx.recv_timeout(wait) {
+                Ok(Msg::Lines(v)) => queue.extend(v),
+                Ok(m) => queue.push_back(m),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => queue.push_back(Msg::End),
+            }
+        }
         if settings.clock == Clock::Wall {
             monitor.advance(Utc::now(), true, &mut changes);
         }
-        while let Some(m) = msg.take() {
+        while let Some(m) = queue.pop_front() {
             match m {
+                Msg::Lines(v) => {
+                    for m in v.into_iter().rev() {
+                        queue.push_front(m);
+                    }
+                    continue;
+                }
                 Msg::Line {
                     text,
                     place,
@@ -512,7 +543,13 @@ pub fn run(
             if ended || taken >= BATCH {
                 break;
             }
-            msg = rx.try_recv().ok();
+            if queue.is_empty() {
+                match rx.try_recv() {
+                    Ok(Msg::Lines(v)) => queue.extend(v),
+                    Ok(m) => queue.push_back(m),
+                    Err(_) => {}
+                }
+            }
         }
         if ended && settings.close_at_end {
             monitor.close_all(&mut changes);
@@ -560,7 +597,6 @@ pub fn run(
             break;
         }
     }
-    let _ = started;
     out.events = monitor.stats.events;
     out.rejected = monitor.stats.rejected;
     out.open = monitor.open_cases();
@@ -680,11 +716,11 @@ fn line_msg(buf: &[u8], too_long: bool, place: String, position: Position) -> Op
 }
 
 fn read_stdin(skip: u64, tx: SyncSender<Msg>) {
-    let stdin = std::io::stdin();
-    let mut r = stdin.lock();
+    let mut r = BufReader::with_capacity(1 << 16, std::io::stdin());
     let mut offset = 0u64;
     let mut n = 0u64;
     let mut buf = Vec::new();
+    let mut chunk = Vec::new();
     loop {
         match bounded_line(&mut r, &mut buf) {
             Ok((0, _)) => break,
@@ -699,18 +735,19 @@ fn read_stdin(skip: u64, tx: SyncSender<Msg>) {
                     identity: String::new(),
                     offset,
                 };
-                if let Some(m) = line_msg(&buf, long, format!("-:{n}"), pos)
-                    && tx.send(m).is_err()
-                {
+                let m = line_msg(&buf, long, format!("-:{n}"), pos);
+                if !chunked(&tx, &mut chunk, m, r.buffer().is_empty()) {
                     return;
                 }
             }
             Err(e) => {
+                chunked(&tx, &mut chunk, None, true);
                 let _ = tx.send(Msg::Failed(format!("standard input: {e}")));
                 return;
             }
         }
     }
+    chunked(&tx, &mut chunk, None, true);
     let _ = tx.send(Msg::End);
 }
 
@@ -742,18 +779,21 @@ fn read_file(
         let mut r = BufReader::with_capacity(1 << 16, file);
         if let Some(p) = resume.take()
             && p.identity == id
+            && r.seek(SeekFrom::Start(p.offset)).is_ok()
         {
-            if r.seek(SeekFrom::Start(p.offset)).is_ok() {
-                offset = p.offset;
-            }
+            offset = p.offset;
         }
         // Line numbers are counted from where reading began.
         let mut n = 0u64;
         let mut buf = Vec::new();
         let mut partial: Vec<u8> = Vec::new();
+        let mut chunk = Vec::new();
         loop {
             match bounded_line(&mut r, &mut buf) {
                 Ok((0, _)) => {
+                    if !chunked(&tx, &mut chunk, None, true) {
+                        return;
+                    }
                     if !follow {
                         if !partial.is_empty() {
                             n += 1;
@@ -807,17 +847,18 @@ fn read_file(
                         identity: id.clone(),
                         offset,
                     };
-                    if let Some(m) = line_msg(
+                    let m = line_msg(
                         &line,
                         long || line.len() > MAX_LINE + 1,
                         format!("{name}:+{n}"),
                         pos,
-                    ) && tx.send(m).is_err()
-                    {
+                    );
+                    if !chunked(&tx, &mut chunk, m, false) {
                         return;
                     }
                 }
                 Err(e) => {
+                    chunked(&tx, &mut chunk, None, true);
                     let _ = tx.send(Msg::Failed(format!("{name}: {e}")));
                     return;
                 }

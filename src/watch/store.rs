@@ -33,6 +33,10 @@ pub struct Delivered {
     pub length: Option<u64>,
 }
 
+/// An open case as stored: its id, its events' texts in arrival order, and the ids
+/// (without the case) of the alerts it has raised.
+pub type StoredCase = (String, Vec<String>, Vec<String>);
+
 pub struct Store {
     conn: Connection,
     next_alert: u64,
@@ -168,8 +172,8 @@ impl Store {
 
     /// Every open case: its id, its events' texts in arrival order, and the ids (without
     /// the case) of the alerts it has raised.
-    pub fn open_cases(&self) -> Result<Vec<(String, Vec<String>, Vec<String>)>, String> {
-        let mut out: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    pub fn open_cases(&self) -> Result<Vec<StoredCase>, String> {
+        let mut out: Vec<StoredCase> = Vec::new();
         let mut idx: std::collections::HashMap<String, usize> = Default::default();
         let mut q = self
             .conn

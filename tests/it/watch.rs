@@ -455,3 +455,166 @@ fn a_non_loopback_address_needs_a_token() {
         "{err}"
     );
 }
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn the_http_endpoint_takes_events_rejects_bad_ones_with_400_and_reports_status() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (_, sorted) = day(dir.path(), PROCEDURES[0], 3, 4);
+    let port = free_port();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let mut child = std::process::Command::cargo_bin("procedo")
+        .unwrap()
+        .args([
+            "watch",
+            "-p",
+            PROCEDURES[0],
+            "--state",
+            &format!("{d}/state"),
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+            "--token-file",
+            token.to_str().unwrap(),
+            "--max-body",
+            "100000",
+            "--clock",
+            "event",
+            "--alerts",
+            &format!("{d}/alerts.jsonl"),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut up = false;
+    for _ in 0..100 {
+        if agent.get(format!("{url}/status")).call().is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(up, "the endpoint did not come up");
+    // No token: 401, and nothing taken.
+    let r = agent.post(format!("{url}/events")).send("{}").unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let auth = "Bearer s3cret";
+    // A batch with one malformed event: 400 naming it, the rest taken.
+    let text = std::fs::read_to_string(&sorted).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut body = String::new();
+    body.push_str(lines[0]);
+    body.push('\n');
+    body.push_str("{\"cad_incident\": \"case-x\", \"event_time\": \"<script>\"}\n");
+    for l in &lines[1..] {
+        body.push_str(l);
+        body.push('\n');
+    }
+    let mut r = agent
+        .post(format!("{url}/events"))
+        .header("Authorization", auth)
+        .send(body.as_str())
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let reply: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(reply["accepted"], lines.len() as u64);
+    assert_eq!(reply["rejected"][0]["index"], 1);
+    assert_eq!(reply["rejected"][0]["kind"], "no-activity");
+    // Too large a body: 413.
+    let big = "x".repeat(100_001);
+    let r = agent
+        .post(format!("{url}/events"))
+        .header("Authorization", auth)
+        .send(big.as_str())
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let mut r = agent
+        .get(format!("{url}/status"))
+        .header("Authorization", auth)
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let s: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(s["events"], lines.len() as u64);
+    assert_eq!(s["rejected"], 1);
+    let r = agent
+        .get(format!("{url}/nowhere"))
+        .header("Authorization", auth)
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What was acknowledged with a reply is durable.
+    let (code, status, _) = procedo(&["watch", "--state", &format!("{d}/state"), "--status"]);
+    assert_eq!(code, 0);
+    let s: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(s["events"], lines.len() as u64);
+}
+
+#[test]
+fn a_followed_file_is_read_across_rotation() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (_, sorted) = day(dir.path(), PROCEDURES[0], 4, 9);
+    let text = std::fs::read_to_string(&sorted).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+    let live = dir.path().join("live.jsonl");
+    std::fs::write(&live, lines[..half].join("\n") + "\n").unwrap();
+    let mut child = std::process::Command::cargo_bin("procedo")
+        .unwrap()
+        .args([
+            "watch",
+            "-p",
+            PROCEDURES[0],
+            "--state",
+            &format!("{d}/state"),
+            "--input",
+            live.to_str().unwrap(),
+            "--poll-ms",
+            "20",
+            "--clock",
+            "event",
+            "--alerts",
+            &format!("{d}/alerts.jsonl"),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let events = |want: usize| {
+        for _ in 0..200 {
+            let (_, s, _) = procedo(&["watch", "--state", &format!("{d}/state"), "--status"]);
+            if let Ok(v) = serde_json::from_str::<Value>(&s)
+                && v["events"] == want as u64
+            {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    };
+    assert!(events(half), "the first half was not read");
+    // Rotate: the old file moves away, a new one takes its name.
+    std::fs::rename(&live, dir.path().join("live.jsonl.1")).unwrap();
+    std::fs::write(&live, lines[half..].join("\n") + "\n").unwrap();
+    assert!(events(lines.len()), "the rotated file was not read");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
