@@ -388,6 +388,7 @@ pub fn run(
         let pending = store.verdicts_after(v.delivered.seq)?;
         deliver_verdicts(v, &pending)?;
     }
+    Store::checkpointer(state, StdDuration::from_millis(500))?;
     let position = store.position()?;
     let (tx, rx) = mpsc::sync_channel::<Msg>(8_192);
     let mut input_name = String::from("-");

@@ -57,6 +57,7 @@ impl Store {
             "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=NORMAL;
              PRAGMA busy_timeout=5000;
+             PRAGMA wal_autocheckpoint=0;
              CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events(n INTEGER PRIMARY KEY, case_id TEXT NOT NULL, line TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS events_case ON events(case_id);
@@ -96,6 +97,26 @@ impl Store {
         s.next_alert = s.max("SELECT MAX(seq) FROM alerts")? + 1;
         s.next_closed = s.max("SELECT MAX(seq) FROM closed")? + 1;
         Ok(s)
+    }
+
+    /// Copies the write-ahead log back into the database from a connection of its own,
+    /// every `every`, without blocking the writer (a passive checkpoint): the writer's
+    /// commits never wait for the copy and its fsync.
+    pub fn checkpointer(path: &Path, every: std::time::Duration) -> Result<(), String> {
+        let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db)?;
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(every);
+                let ok = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                if ok.is_err() {
+                    // The database is gone (the run is ending); nothing to copy.
+                    return;
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Opens existing state for reading only (`watch --status`).
