@@ -205,6 +205,12 @@ impl<'a> Checker<'a> {
             .expect("check_batch gives one verdict per case")
     }
 
+    /// Keeps at most `n` alignments in the cache (at least 1): a long-running caller
+    /// that checks many prefixes (`watch`) trades some speed for a smaller footprint.
+    pub fn limit_cache(&mut self, n: usize) {
+        self.aligner.cache_limit = n.max(1);
+    }
+
     /// Checks one case as of `as_of` (running if it has no end), whatever the options
     /// say; `None` checks it as finished. `watch` judges each open case this way.
     pub fn check_as_of(&mut self, trace: Trace, as_of: Option<DateTime<Utc>>) -> Checked {

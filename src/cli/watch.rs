@@ -112,6 +112,9 @@ pub(crate) struct Args {
     max_states: Option<usize>,
 }
 
+/// Alignments `watch` keeps cached.
+const WATCH_CACHE: usize = 10_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Jsonl,
@@ -270,7 +273,10 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
         read,
         roster,
     };
-    let (checker, log_opts) = prepared.checker(Vec::new())?;
+    let (mut checker, log_opts) = prepared.checker(Vec::new())?;
+    // Prefix alignments are many and each is kept with its guards: a smaller cache keeps
+    // a long-running watch's memory to the open cases.
+    checker.limit_cache(WATCH_CACHE);
     if let Some(dir) = db.parent()
         && !dir.as_os_str().is_empty()
         && !dir.exists()

@@ -988,24 +988,22 @@ impl LineReader {
         Ok((case, e))
     }
 
-    /// Adds `e` to a case's events (in arrival order) as a log read would keep it: case
-    /// attributes repeated from the first event are dropped. Order them with
-    /// [`LineReader::ordered`] before checking.
-    pub fn push(&self, events: &mut Vec<Event>, mut e: Event) {
-        if let Some(first) = events.first() {
-            drop_repeated_case_attributes(first, &mut e);
+    /// Readies `e` to join a case whose first event is `first` (if it has one), as a log
+    /// read keeps it: case attributes repeated from the first event are dropped.
+    pub fn trim(&self, first: Option<&Event>, e: &mut Event) {
+        if let Some(first) = first {
+            drop_repeated_case_attributes(first, e);
         }
         // Held for the case's life: no room left over.
         e.attributes.shrink_to_fit();
-        events.push(e);
     }
 
     /// A case's events in arrival order as a log read hands them on: ordered by time
     /// unless the log keeps file order.
-    pub fn ordered(&self, id: &str, events: &[Event]) -> Trace {
+    pub fn ordered(&self, id: &str, events: Vec<Event>) -> Trace {
         let mut t = Trace {
             id: id.to_string(),
-            events: events.to_vec(),
+            events,
         };
         if !self.opts.keep_file_order {
             t.sort_by_time();

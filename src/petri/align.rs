@@ -101,6 +101,8 @@ pub struct Aligner<'n> {
     decisions: Vec<String>,
     /// Most states one search may visit before giving up (0: no limit).
     pub state_limit: usize,
+    /// Most alignments kept in the cache ([`CACHE_MAX`] unless set).
+    pub cache_limit: usize,
     /// Input and output place masks per transition, for 1-safe nets.
     safe: Option<Vec<(u128, u128)>>,
     /// For each reachable marking of a 1-safe net: the labels that can still fire from
@@ -317,6 +319,7 @@ impl<'n> Aligner<'n> {
             branch_of,
             decisions,
             state_limit: 5_000_000,
+            cache_limit: CACHE_MAX,
             safe,
             future,
         }
@@ -379,13 +382,13 @@ impl<'n> Aligner<'n> {
         a
     }
 
-    /// Keeps the cache of alignments under [`CACHE_MAX`] entries: when `more` would not
+    /// Keeps the cache of alignments under [`Aligner::cache_limit`] entries: when `more` would not
     /// fit, it is emptied (the search is deterministic, so only speed is lost, never a
     /// result).
     fn make_room(&mut self, more: usize) {
-        if self.cache.len() + more > CACHE_MAX {
+        if self.cache.len() + more > self.cache_limit {
             self.cache.clear();
-            self.cache.shrink_to(CACHE_MAX / 4);
+            self.cache.shrink_to(self.cache_limit / 4);
         }
     }
 

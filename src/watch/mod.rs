@@ -24,6 +24,7 @@ pub mod run;
 pub mod store;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -155,13 +156,94 @@ pub struct Options {
 }
 
 struct Open {
-    events: Vec<Event>,
+    events: Held,
     /// Alert ids (without the case) already raised.
     sent: HashSet<String>,
     timer: Option<(DateTime<Utc>, Timer)>,
     last: Option<DateTime<Utc>>,
     /// Obligations at risk when last judged.
     at_risk: usize,
+}
+
+/// A case's events as held between judgements: the first whole (it carries the case
+/// attributes), the others compact (activity and actor shared between cases, values
+/// boxed), so that many open cases fit in little memory.
+#[derive(Default)]
+struct Held {
+    first: Option<Event>,
+    rest: Vec<Compact>,
+}
+
+struct Compact {
+    activity: Arc<str>,
+    timestamp: Option<DateTime<chrono::FixedOffset>>,
+    resource: Option<Arc<str>>,
+    attributes: Box<[(Arc<str>, Box<str>)]>,
+}
+
+/// Names (activities, actors) shared between held events, at most this many.
+const NAMES_KEPT: usize = 100_000;
+
+impl Held {
+    fn push(&mut self, reader: &LineReader, names: &mut HashMap<Box<str>, Arc<str>>, mut e: Event) {
+        reader.trim(self.first.as_ref(), &mut e);
+        if self.first.is_none() {
+            self.first = Some(e);
+            return;
+        }
+        let mut name = |s: String| -> Arc<str> {
+            if let Some(n) = names.get(s.as_str()) {
+                return n.clone();
+            }
+            let n: Arc<str> = Arc::from(s.as_str());
+            if names.len() < NAMES_KEPT {
+                names.insert(s.into_boxed_str(), n.clone());
+            }
+            n
+        };
+        self.rest.push(Compact {
+            activity: name(e.activity),
+            timestamp: e.timestamp,
+            resource: e.resource.map(&mut name),
+            attributes: e
+                .attributes
+                .into_iter()
+                .map(|(k, v)| (k, v.into_boxed_str()))
+                .collect(),
+        });
+    }
+
+    /// The events, whole again, in arrival order.
+    fn events(&self) -> Vec<Event> {
+        let mut out = Vec::with_capacity(1 + self.rest.len());
+        out.extend(self.first.iter().cloned());
+        out.extend(self.rest.iter().map(|c| {
+            Event {
+                activity: c.activity.to_string(),
+                timestamp: c.timestamp,
+                resource: c.resource.as_deref().map(str::to_string),
+                attributes: c
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect(),
+            }
+        }));
+        out
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn last(&self) -> Option<DateTime<Utc>> {
+        self.first
+            .iter()
+            .filter_map(|e| e.timestamp)
+            .chain(self.rest.iter().filter_map(|c| c.timestamp))
+            .max()
+            .map(utc)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -182,6 +264,8 @@ pub struct Monitor<'a> {
     clock: Option<DateTime<Utc>>,
     /// Cases closed since the caller last stored what closed ([`Monitor::stored`]).
     closing: HashSet<String>,
+    /// Activity and actor names shared by held events.
+    names: HashMap<Box<str>, Arc<str>>,
     pub stats: Stats,
 }
 
@@ -198,6 +282,7 @@ impl<'a> Monitor<'a> {
             timers: BTreeSet::new(),
             clock: None,
             closing: HashSet::new(),
+            names: HashMap::new(),
             stats: Stats::default(),
         }
     }
@@ -242,14 +327,14 @@ impl<'a> Monitor<'a> {
         lines: &[String],
         sent: impl IntoIterator<Item = String>,
     ) -> Result<(), LineError> {
-        let mut events = Vec::with_capacity(lines.len());
+        let mut events = Held::default();
         for l in lines {
             // As when it was taken: case attributes after the first event are not built.
             let seen = !events.is_empty();
             let (_, e) = self.reader.read_seen(l, &|_| seen)?;
-            self.reader.push(&mut events, e);
+            events.push(&self.reader, &mut self.names, e);
         }
-        let last = events.iter().filter_map(|e| e.timestamp).max().map(utc);
+        let last = events.last();
         self.open.insert(
             case.to_string(),
             Open {
@@ -357,14 +442,14 @@ impl<'a> Monitor<'a> {
         let open = self.open.entry(case.clone()).or_insert_with(|| {
             self.stats.cases_opened += 1;
             Open {
-                events: Vec::new(),
+                events: Held::default(),
                 sent: HashSet::new(),
                 timer: None,
                 last: None,
                 at_risk: 0,
             }
         });
-        self.reader.push(&mut open.events, e);
+        open.events.push(&self.reader, &mut self.names, e);
         if let Some(t) = t {
             open.last = Some(open.last.map_or(t, |l| l.max(t)));
         }
@@ -399,7 +484,7 @@ impl<'a> Monitor<'a> {
         let Some(open) = self.open.get(id) else {
             return;
         };
-        let trace = self.reader.ordered(id, &open.events);
+        let trace = self.reader.ordered(id, open.events.events());
         let checked = self.checker.check_as_of(trace, Some(now));
         let v = &checked.verdict;
         let Some(open) = self.open.get(id) else {
@@ -512,7 +597,7 @@ impl<'a> Monitor<'a> {
         if let Some((t, _)) = open.timer {
             self.timers.remove(&(t, id.to_string()));
         }
-        let trace = self.reader.ordered(id, &open.events);
+        let trace = self.reader.ordered(id, open.events.events());
         let checked = self.checker.check_as_of(trace, None);
         let v = checked.verdict;
         let errors: Vec<&str> = v

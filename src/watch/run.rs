@@ -114,6 +114,10 @@ enum Msg {
 /// Lines a reader sends together at most.
 const CHUNK: usize = 256;
 
+/// Messages (chunks of lines) waiting between a reader and the loop at most: a reader
+/// running ahead of the judging holds at most this many chunks in memory.
+const QUEUED: usize = 16;
+
 /// Adds a line to the reader's chunk, sending the chunk when full or when nothing more
 /// is buffered (the next read may wait). False when the receiver has gone.
 fn chunked(tx: &SyncSender<Msg>, chunk: &mut Vec<Msg>, m: Option<Msg>, idle: bool) -> bool {
@@ -390,7 +394,7 @@ pub fn run(
     }
     Store::checkpointer(state, StdDuration::from_millis(500))?;
     let position = store.position()?;
-    let (tx, rx) = mpsc::sync_channel::<Msg>(8_192);
+    let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUED);
     let mut input_name = String::from("-");
     match settings.input {
         Input::Stdin => {
