@@ -988,6 +988,13 @@ impl LineReader {
         Ok((case, e))
     }
 
+    /// Whether `key` is the case id, time or activity column.
+    pub fn is_structural(&self, key: &str) -> bool {
+        key == self.opts.case
+            || key == self.opts.timestamp
+            || self.opts.activity.iter().any(|a| a == key)
+    }
+
     /// Readies `e` to join a case whose first event is `first` (if it has one), as a log
     /// read keeps it: case attributes repeated from the first event are dropped.
     pub fn trim(&self, first: Option<&Event>, e: &mut Event) {

@@ -205,9 +205,12 @@ impl Held {
             activity: name(e.activity),
             timestamp: e.timestamp,
             resource: e.resource.map(&mut name),
+            // The case id, time and activity columns are held once, in the fields (and
+            // on the first event): a later event's copies add nothing the checks read.
             attributes: e
                 .attributes
                 .into_iter()
+                .filter(|(k, _)| !reader.is_structural(k))
                 .map(|(k, v)| (k, v.into_boxed_str()))
                 .collect(),
         });
