@@ -8,6 +8,8 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -210,7 +212,11 @@ struct Sink {
 enum SinkKind {
     File(File),
     Stream(Box<dyn Write + Send>),
-    Webhook(SyncSender<Vec<Alert>>),
+    Webhook {
+        tx: Option<SyncSender<Vec<Alert>>>,
+        done: Option<std::thread::JoinHandle<()>>,
+        give_up: Arc<AtomicBool>,
+    },
 }
 
 fn identity(m: &std::fs::Metadata) -> String {
@@ -272,10 +278,16 @@ fn open_sink(
             let delivered = store.delivered(&name)?.unwrap_or_default();
             let (tx, rx) = mpsc::sync_channel::<Vec<Alert>>(64);
             let own = Store::open(state, procedure)?;
-            std::thread::spawn(move || webhook(url, rx, own));
+            let give_up = Arc::new(AtomicBool::new(false));
+            let stop = give_up.clone();
+            let done = std::thread::spawn(move || webhook(url, rx, own, stop));
             Ok(Sink {
                 name,
-                kind: SinkKind::Webhook(tx),
+                kind: SinkKind::Webhook {
+                    tx: Some(tx),
+                    done: Some(done),
+                    give_up,
+                },
                 delivered,
             })
         }
@@ -283,8 +295,10 @@ fn open_sink(
 }
 
 /// Posts each batch until the endpoint accepts it (2xx), backing off from 200 ms to
-/// 30 s between tries; records what it delivered in its own connection.
-fn webhook(url: String, rx: Receiver<Vec<Alert>>, store: Store) {
+/// 30 s between tries; records what it delivered in its own connection. Once `give_up`
+/// is set (the run is ending and has waited long enough) it stops retrying: what it has
+/// not delivered is delivered by the next run, from the state.
+fn webhook(url: String, rx: Receiver<Vec<Alert>>, store: Store, give_up: Arc<AtomicBool>) {
     let agent = ureq::Agent::new_with_defaults();
     for batch in rx {
         let Some(last) = batch.last().map(|a| a.seq) else {
@@ -307,6 +321,9 @@ fn webhook(url: String, rx: Receiver<Vec<Alert>>, store: Store) {
                     },
                 );
                 break;
+            }
+            if give_up.load(Ordering::Relaxed) {
+                return;
             }
             std::thread::sleep(wait);
             wait = (wait * 2).min(StdDuration::from_secs(30));
@@ -345,7 +362,7 @@ impl Sink {
                 w.write_all(text.as_bytes()).map_err(err)?;
                 w.flush().map_err(err)?;
             }
-            SinkKind::Webhook(_) => {}
+            SinkKind::Webhook { .. } => {}
         }
         self.delivered.seq = last;
         Ok(())
@@ -599,6 +616,7 @@ pub fn run(
             for (name, d) in &pending_sinks {
                 store.set_delivered(name, *d)?;
             }
+            drain_webhooks(&mut sinks, WEBHOOK_GRACE);
             break;
         }
     }
@@ -606,6 +624,26 @@ pub fn run(
     out.rejected = monitor.stats.rejected;
     out.open = monitor.open_cases();
     Ok(out)
+}
+
+/// How long a run whose input has ended waits for a webhook to take what it was sent.
+pub const WEBHOOK_GRACE: StdDuration = StdDuration::from_secs(30);
+
+/// Waits up to `grace` for each webhook to deliver what it was sent, then stops it.
+fn drain_webhooks(sinks: &mut [Sink], grace: StdDuration) {
+    let until = std::time::Instant::now() + grace;
+    for s in sinks {
+        if let SinkKind::Webhook { tx, done, give_up } = &mut s.kind {
+            drop(tx.take());
+            if let Some(h) = done.take() {
+                while !h.is_finished() && std::time::Instant::now() < until {
+                    std::thread::sleep(StdDuration::from_millis(20));
+                }
+                give_up.store(true, Ordering::Relaxed);
+                let _ = h.join();
+            }
+        }
+    }
 }
 
 fn reject(out: &mut Outcome, place: String, kind: &str, reason: String) {
@@ -640,7 +678,7 @@ fn deliver_all(
     line: &dyn Fn(&Alert) -> String,
 ) -> Result<(), String> {
     for s in sinks {
-        if let SinkKind::Webhook(tx) = &s.kind {
+        if let SinkKind::Webhook { tx: Some(tx), .. } = &s.kind {
             let fresh: Vec<Alert> = alerts
                 .iter()
                 .filter(|a| a.seq > s.delivered.seq)

@@ -618,3 +618,55 @@ fn a_followed_file_is_read_across_rotation() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_webhook_gets_every_alert_at_least_once_through_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    day(dir.path(), PROCEDURES[0], 40, 6);
+    // An endpoint that fails its first two requests, then takes every batch.
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for (n, mut req) in server.incoming_requests().enumerate() {
+            let mut body = String::new();
+            std::io::Read::read_to_string(req.as_reader(), &mut body).unwrap();
+            let code = if n < 2 { 500 } else { 200 };
+            if code == 200 {
+                let batch: Vec<Value> = serde_json::from_str(&body).unwrap();
+                sink.lock().unwrap().extend(batch);
+            }
+            let _ = req.respond(tiny_http::Response::empty(code));
+        }
+    });
+    let mut args = watch_args(PROCEDURES[0], d);
+    args.push("--webhook".into());
+    args.push(format!("http://127.0.0.1:{port}/alerts"));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = procedo(&a);
+    assert_eq!(code, 0, "{err}");
+    let want: Vec<String> = jsonl(&dir.path().join("alerts.jsonl"))
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(want.len() > 20, "{}", want.len());
+    // The run ends when its input does; the webhook's retries finish within seconds.
+    let mut ids: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        ids = got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect();
+        if want.iter().all(|w| ids.contains(w)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for w in &want {
+        assert!(ids.contains(w), "{w} never reached the webhook");
+    }
+}
