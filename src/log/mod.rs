@@ -11,6 +11,14 @@
 //! record is either part of a case or rejected with its location; [`ReadStats`]
 //! reconciles the counts and says what the log carries (times, actors, columns).
 //!
+//! Bounds (docs/robustness.md): a case holds at most [`LogOptions::max_events_per_case`]
+//! events, later ones are rejected (`case-too-long`) at their location; a CSV or JSON
+//! Lines read holds at most [`LogOptions::max_open_cases`] unfinished cases, beyond which
+//! it stops with an error naming the record, and as many finished cases waiting for an
+//! earlier one, beyond which finished cases are handed on early (counted in
+//! [`ReadStats::cases_out_of_order`]); one record is bounded by
+//! [`crate::input::MAX_RECORD_BYTES`], a YAML log by [`crate::input::MAX_DOCUMENT_BYTES`].
+//!
 //! A blank value (an empty CSV cell, `""` or `null` in JSON Lines, an empty XES value) is
 //! an absent attribute. A UTF-8 byte-order mark is skipped. `-` reads standard input
 //! (with [`LogOptions::format`]). The columns read come from [`log_options`]: the
@@ -123,7 +131,20 @@ pub struct LogOptions {
     pub assume_utc: bool,
     /// The log's format; `None`: from the file name.
     pub format: Option<LogFormat>,
+    /// Most events one case may hold; later events of the case are rejected
+    /// (`case-too-long`). Default [`MAX_EVENTS_PER_CASE`].
+    pub max_events_per_case: usize,
+    /// Most unfinished cases a CSV or JSON Lines read may hold at once. Default
+    /// [`MAX_OPEN_CASES`].
+    pub max_open_cases: usize,
 }
+
+/// The default most events one case may hold.
+pub const MAX_EVENTS_PER_CASE: usize = 100_000;
+
+/// The default most cases held at once by a CSV or JSON Lines read (unfinished ones,
+/// and finished ones waiting for an earlier case to finish).
+pub const MAX_OPEN_CASES: usize = 500_000;
 
 /// A set of attribute names with a fast hash (names are short and trusted to be few).
 pub type KeySet = std::collections::HashSet<String, FastHash>;
@@ -162,6 +183,8 @@ impl Default for LogOptions {
             timezone: None,
             assume_utc: false,
             format: None,
+            max_events_per_case: MAX_EVENTS_PER_CASE,
+            max_open_cases: MAX_OPEN_CASES,
         }
     }
 }
@@ -172,7 +195,8 @@ pub struct Rejected {
     pub location: String,
     pub reason: String,
     /// What was wrong, for counting: `unreadable-record`, `no-case-id`, `no-activity`,
-    /// `unreadable-timestamp`, `ambiguous-local-time` or `nonexistent-local-time`.
+    /// `unreadable-timestamp`, `ambiguous-local-time`, `nonexistent-local-time` or
+    /// `case-too-long`.
     pub kind: &'static str,
 }
 
@@ -202,6 +226,14 @@ pub struct ReadStats {
     /// The columns (attribute keys) seen on the first [`COLUMN_SAMPLE`] records of each
     /// log (a CSV log's header), case attributes included.
     pub columns: std::collections::BTreeSet<String>,
+    /// Finished cases handed on before an earlier, unfinished one, because more than
+    /// [`LogOptions::max_open_cases`] were waiting (CSV and JSON Lines).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cases_out_of_order: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl ReadStats {
@@ -217,6 +249,7 @@ impl ReadStats {
         self.events_with_actor += o.events_with_actor;
         self.events_with_acknowledges += o.events_with_acknowledges;
         self.events_with_escalated_to += o.events_with_escalated_to;
+        self.cases_out_of_order += o.cases_out_of_order;
         for (k, n) in &o.rejected_by_kind {
             *self.rejected_by_kind.entry(k.clone()).or_default() += n;
         }
@@ -486,6 +519,18 @@ impl Bad {
     }
 }
 
+/// The rejection of an event beyond [`LogOptions::max_events_per_case`].
+pub(crate) fn case_too_long(case: &str, opts: &LogOptions) -> Bad {
+    Bad {
+        kind: "case-too-long",
+        reason: format!(
+            "case `{case}` already has {} events, the most one case may hold",
+            opts.max_events_per_case
+        ),
+        fatal: false,
+    }
+}
+
 /// Builds an event from attribute pairs; a missing activity attribute or an unreadable
 /// time rejects it; a local time with no zone declared is fatal. `assumed` counts local
 /// times read as UTC.
@@ -675,6 +720,7 @@ fn read_rows(
         }
         each(t);
     };
+    let held = opts.max_open_cases.max(1);
     let mut flush = |ready: &mut ReadyQueue, stats: &mut ReadStats, all: bool| {
         while let Some(mut entry) = ready.first_entry() {
             if entry.get().is_none() && !all {
@@ -684,6 +730,17 @@ fn read_rows(
                 emit(id, events, stats);
             }
             entry.remove();
+        }
+        // Too many finished cases waiting behind an unfinished one: hand them on now.
+        if ready.len() > held {
+            ready.retain(|_, c| match c.take() {
+                Some((id, events)) => {
+                    stats.cases_out_of_order += 1;
+                    emit(id, events, stats);
+                    false
+                }
+                None => true,
+            });
         }
     };
     // The case of the current run of rows: a contiguous case is complete when its run ends.
@@ -759,7 +816,21 @@ fn read_rows(
             stats,
             &mut flush,
         );
-        match make_event(attrs, opts, &mut assumed) {
+        let full = open
+            .get(&case)
+            .is_some_and(|(_, evs)| evs.len() >= opts.max_events_per_case.max(1));
+        let made = if full {
+            Err(case_too_long(&case, opts))
+        } else {
+            make_event(attrs, opts, &mut assumed)
+        };
+        match made {
+            Ok(_) if !open.contains_key(&case) && open.len() >= held => {
+                fatal = Some(format!(
+                    "{loc}: more than {held} cases are unfinished at once, the most a read \
+                     holds; the rows of a case are far apart: sort the log by case"
+                ));
+            }
             Ok(mut e) => {
                 let entry = open.entry(case.clone()).or_insert_with(|| {
                     order += 1;
@@ -853,12 +924,10 @@ fn read_yaml(
     columns: &mut KeySet,
 ) -> Result<(), String> {
     let file = path.display().to_string();
-    let mut text = String::new();
-    std::io::Read::read_to_string(
+    let text = crate::input::read_document(
         &mut crate::input::open(path).map_err(|e| format!("cannot open `{file}`: {e}"))?,
-        &mut text,
-    )
-    .map_err(|e| format!("cannot read `{file}`: {e}"))?;
+        &file,
+    )?;
     let log: YamlLog = serde_yaml::from_str(&text).map_err(|e| match e.location() {
         Some(l) => format!("{file}:{}:{}: {e}", l.line(), l.column()),
         None => format!("{file}: {e}"),
@@ -896,7 +965,12 @@ fn read_yaml(
                 }
             }
             let location = || format!("{file}: case {}, event {}", case.id, i + 1);
-            match make_event(attrs, opts, &mut assumed) {
+            let made = if events.len() >= opts.max_events_per_case.max(1) {
+                Err(case_too_long(&case.id, opts))
+            } else {
+                make_event(attrs, opts, &mut assumed)
+            };
+            match made {
                 Ok(e) => events.push(e),
                 Err(bad) if bad.fatal => return Err(format!("{}: {}", location(), bad.reason)),
                 Err(bad) => stats.reject(bad.rejected(location()), reject),
