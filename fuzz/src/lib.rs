@@ -158,7 +158,7 @@ pub fn check_log(extension: &str, data: &[u8]) {
     let read = procedo::log::log_options(Some(&fx.procedure), &flags).expect("log options");
     let opts = CheckOptions {
         // Small enough that a hostile case cannot hold the fuzzer for long.
-        max_states: Some(20_000),
+        max_states: Some(5_000),
         ..CheckOptions::default()
     };
     let mut checker = Checker::new(&fx.net, Some(&fx.procedure), opts, Some(fx.roster.clone()))

@@ -93,14 +93,40 @@ impl Trace {
         before - self.events.len()
     }
 
-    /// Orders events by timestamp, keeping file order among equal or missing times
-    /// (pm4py's convention).
+    /// Orders events by timestamp, keeping file order among equal times (pm4py's
+    /// convention); an event without a time keeps its place, the timed events are
+    /// ordered among the places of timed events.
     pub fn sort_by_time(&mut self) {
-        self.events
-            .sort_by(|a, b| match (a.timestamp, b.timestamp) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                _ => std::cmp::Ordering::Equal,
-            });
+        // (comparing a missing time as equal to every time is not an order, and a sort
+        // may panic on it: the timed events are sorted on their own)
+        let slots: Vec<usize> = (0..self.events.len())
+            .filter(|&i| self.events[i].timestamp.is_some())
+            .collect();
+        if slots.len() < 2
+            || slots
+                .windows(2)
+                .all(|w| self.events[w[0]].timestamp <= self.events[w[1]].timestamp)
+        {
+            return;
+        }
+        let mut timed: Vec<Event> = slots
+            .iter()
+            .map(|&i| std::mem::replace(&mut self.events[i], placeholder()))
+            .collect();
+        timed.sort_by_key(|e| e.timestamp);
+        for (i, e) in slots.into_iter().zip(timed) {
+            self.events[i] = e;
+        }
+    }
+}
+
+/// An empty event, held in a slot while the events are ordered.
+fn placeholder() -> Event {
+    Event {
+        activity: String::new(),
+        timestamp: None,
+        resource: None,
+        attributes: Vec::new(),
     }
 }
 

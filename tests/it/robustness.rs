@@ -605,3 +605,113 @@ fn a_document_over_the_bound_once_decompressed_is_refused() {
         "{err}"
     );
 }
+
+// ------------------------------------------------------------------ defects the fuzzers found
+
+/// `expr` target: `-n` with `n` the smallest 64-bit integer overflowed (a panic with
+/// debug assertions, a wrong sign without). The fixture is the crashing input in the
+/// target's template.
+#[test]
+fn fuzz_negating_the_smallest_integer_is_unknown() {
+    let (code, out, err) = crate::procedo(&[
+        "assess",
+        "-p",
+        "tests/robustness/negate_min.proc",
+        "tests/robustness/negate_min.jsonl",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["id"], "min");
+    assert_eq!(rows[0]["applies"], serde_json::Value::Null);
+    // The same overflow in a plain condition, and in durations: unknown, not wrapped.
+    let text = "procedure t.neg \"Neg\"\n  version \"1\"\n  owner \"t\"\n  effective 2026-01-01\n  applies when -n < 0 and -(dur / -1) <= dur\n\nfacts\n  n: int\n  dur: duration\n\nends\n  done \"Done\"\n\nflow\n  step a \"A\"\n  end done\n";
+    let built = procedo::model::build_text(root(), "neg.proc", text);
+    let p = built
+        .procedure
+        .unwrap_or_else(|| panic!("{}", crate::render(&built.diagnostics)));
+    let assessor = procedo::eval::Assessor::new(&p);
+    let applies = |record: &str| {
+        let (facts, _) = assessor.facts_from_json_str(record, false, &[]).unwrap();
+        assessor.assess(facts).applies
+    };
+    assert_eq!(applies(r#"{"n": 3, "dur": "10m"}"#), Some(true));
+    assert_eq!(applies(r#"{"n": -3, "dur": "10m"}"#), Some(false));
+    assert_eq!(
+        applies(r#"{"n": -9223372036854775808, "dur": "10m"}"#),
+        None
+    );
+}
+
+/// `log_jsonl` target: ordering a case's events by time compared an event without a
+/// time as equal to every other, which is not an order; the standard sort panics on
+/// such a comparison. The fixture is the crashing log.
+#[test]
+fn fuzz_a_case_mixing_timed_and_untimed_events_is_ordered_without_a_panic() {
+    let path = Path::new("tests/robustness/mixed_times.jsonl");
+    let mut cases = Vec::new();
+    let mut rejected = Vec::new();
+    let stats = read_log(
+        path,
+        &LogOptions::default(),
+        &mut |t| cases.push(t),
+        &mut |r| rejected.push(r),
+    )
+    .unwrap();
+    assert_eq!(
+        stats.events_read,
+        stats.events_in_cases + stats.events_rejected
+    );
+    assert_eq!(
+        (
+            stats.cases,
+            stats.events_read,
+            stats.events_in_cases,
+            stats.events_rejected
+        ),
+        (cases.len(), 80, 50, 30)
+    );
+    assert_eq!(cases.len(), 5);
+    assert_eq!(rejected.len(), 30);
+    for t in &cases {
+        let times: Vec<_> = t.events.iter().filter_map(|e| e.timestamp).collect();
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "case {} in time order",
+            t.id
+        );
+    }
+}
+
+#[test]
+fn events_without_a_time_keep_their_place_and_the_timed_ones_are_ordered() {
+    let at = |s: &str| Some(chrono::DateTime::parse_from_rfc3339(s).unwrap());
+    let event = |a: &str, t| procedo::log::Event {
+        activity: a.into(),
+        timestamp: t,
+        resource: None,
+        attributes: Vec::new(),
+    };
+    let mut t = Trace {
+        id: "x".into(),
+        events: vec![
+            event("late", at("2026-03-02T10:00:00Z")),
+            event("untimed", None),
+            event("early", at("2026-03-02T09:00:00Z")),
+            event("tie-first", at("2026-03-02T09:30:00Z")),
+            event("tie-second", at("2026-03-02T09:30:00Z")),
+        ],
+    };
+    t.sort_by_time();
+    let order: Vec<&str> = t.events.iter().map(|e| e.activity.as_str()).collect();
+    assert_eq!(
+        order,
+        ["early", "untimed", "tie-first", "tie-second", "late"]
+    );
+}
