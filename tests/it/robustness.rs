@@ -715,3 +715,45 @@ fn events_without_a_time_keep_their_place_and_the_timed_ones_are_ordered() {
         ["early", "untimed", "tie-first", "tie-second", "late"]
     );
 }
+
+/// `pnml` target: a net whose final marking has no tokens was read, then written with
+/// no final marking at all, and the written net no longer read back. The fixture is
+/// the crashing input (a mutated oracle net: one final token count changed to 0).
+#[test]
+fn fuzz_a_net_whose_final_marking_has_no_tokens_is_refused() {
+    let bytes = std::fs::read("tests/robustness/final_marking_zero.pnml").unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(
+        procedo::petri::pnml::parse_pnml(&text).unwrap_err(),
+        "the final marking has no tokens"
+    );
+    // Every net that reads writes a net that reads back the same.
+    let good = std::fs::read_to_string("tests/oracle/bpic2013_incidents.im_noise0.2.pnml").unwrap();
+    let net = procedo::petri::pnml::parse_pnml(&good).unwrap();
+    let again =
+        procedo::petri::pnml::parse_pnml(&procedo::petri::pnml::write_pnml(&net, "x")).unwrap();
+    assert_eq!(again, net);
+}
+
+#[test]
+fn a_net_declaring_an_id_twice_is_refused() {
+    let net = |extra: &str| {
+        format!(
+            "<pnml><net><page>\
+             <place id=\"start\"><initialMarking><text>1</text></initialMarking></place>\
+             <place id=\"end\"/>{extra}\
+             <transition id=\"t\"><name><text>a</text></name></transition>\
+             <arc id=\"a1\" source=\"start\" target=\"t\"/><arc id=\"a2\" source=\"t\" target=\"end\"/>\
+             </page></net></pnml>"
+        )
+    };
+    assert!(procedo::petri::pnml::parse_pnml(&net("")).is_ok());
+    assert_eq!(
+        procedo::petri::pnml::parse_pnml(&net("<place id=\"end\"/>")).unwrap_err(),
+        "place `end` is declared twice"
+    );
+    assert_eq!(
+        procedo::petri::pnml::parse_pnml(&net("<transition id=\"start\"/>")).unwrap_err(),
+        "`start` is declared twice"
+    );
+}
