@@ -12,7 +12,8 @@
 //! reconciles the counts and says what the log carries (times, actors, columns).
 //!
 //! Bounds (docs/robustness.md): a case holds at most [`LogOptions::max_events_per_case`]
-//! events, later ones are rejected (`case-too-long`) at their location; a CSV or JSON
+//! events, later ones are rejected (`case-too-long`) at their location, and its events
+//! take at most [`LogOptions::max_case_bytes`] of memory (`case-too-large`); a CSV or JSON
 //! Lines read holds at most [`LogOptions::max_open_cases`] unfinished cases, beyond which
 //! it stops with an error naming the record, and as many finished cases waiting for an
 //! earlier one, beyond which finished cases are handed on early (counted in
@@ -163,7 +164,13 @@ pub struct LogOptions {
     /// Most unfinished cases a CSV or JSON Lines read may hold at once. Default
     /// [`MAX_OPEN_CASES`].
     pub max_open_cases: usize,
+    /// Most memory (about, in bytes) one case's events may take; later events of the
+    /// case are rejected (`case-too-large`). Default [`MAX_CASE_BYTES`].
+    pub max_case_bytes: usize,
 }
+
+/// The default most memory one case's events may take.
+pub const MAX_CASE_BYTES: usize = 256 << 20;
 
 /// The default most events one case may hold.
 pub const MAX_EVENTS_PER_CASE: usize = 100_000;
@@ -211,6 +218,7 @@ impl Default for LogOptions {
             format: None,
             max_events_per_case: MAX_EVENTS_PER_CASE,
             max_open_cases: MAX_OPEN_CASES,
+            max_case_bytes: MAX_CASE_BYTES,
         }
     }
 }
@@ -221,8 +229,8 @@ pub struct Rejected {
     pub location: String,
     pub reason: String,
     /// What was wrong, for counting: `unreadable-record`, `no-case-id`, `no-activity`,
-    /// `unreadable-timestamp`, `ambiguous-local-time`, `nonexistent-local-time` or
-    /// `case-too-long`.
+    /// `unreadable-timestamp`, `ambiguous-local-time`, `nonexistent-local-time`,
+    /// `case-too-long` or `case-too-large`.
     pub kind: &'static str,
 }
 
@@ -545,6 +553,49 @@ impl Bad {
     }
 }
 
+/// About how many bytes an event takes in memory.
+pub(crate) fn event_bytes(e: &Event) -> usize {
+    std::mem::size_of::<Event>()
+        + e.activity.len()
+        + e.resource.as_ref().map_or(0, String::len)
+        + e.attributes
+            .iter()
+            .map(|(_, v)| std::mem::size_of::<(Arc<str>, String)>() + v.len())
+            .sum::<usize>()
+}
+
+/// An amount of memory in MiB when it is whole ones, else in bytes.
+fn amount(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The event with its size, when the case (holding `held` bytes) can take it within
+/// [`LogOptions::max_case_bytes`]; else its rejection (`case-too-large`).
+pub(crate) fn within_case_bytes(
+    case: &str,
+    held: usize,
+    e: Event,
+    opts: &LogOptions,
+) -> Result<(Event, usize), Bad> {
+    let size = event_bytes(&e);
+    if held + size > opts.max_case_bytes {
+        return Err(Bad {
+            kind: "case-too-large",
+            reason: format!(
+                "case `{case}` would take more than {} of memory with this event, the most one \
+                 case may take",
+                amount(opts.max_case_bytes)
+            ),
+            fatal: false,
+        });
+    }
+    Ok((e, size))
+}
+
 /// The rejection of an event beyond [`LogOptions::max_events_per_case`].
 pub(crate) fn case_too_long(case: &str, opts: &LogOptions) -> Bad {
     Bad {
@@ -731,7 +782,8 @@ fn read_rows(
     }
     // Pass 2: build events; hand cases on in order of first appearance, each as soon
     // as it and every case that started before it are complete.
-    let mut open: HashMap<String, (usize, Vec<Event>)> = HashMap::new();
+    // Each unfinished case: its order of first appearance, its events, their size.
+    let mut open: HashMap<String, (usize, Vec<Event>, usize)> = HashMap::new();
     let mut keys = Interner::default();
     let mut ready: ReadyQueue = BTreeMap::new();
     let mut order = 0usize;
@@ -773,7 +825,7 @@ fn read_rows(
     let mut run: Option<String> = None;
     let end_run = |run: &mut Option<String>,
                    next: Option<&str>,
-                   open: &mut HashMap<String, (usize, Vec<Event>)>,
+                   open: &mut HashMap<String, (usize, Vec<Event>, usize)>,
                    ready: &mut ReadyQueue,
                    stats: &mut ReadStats,
                    flush: &mut dyn FnMut(&mut ReadyQueue, &mut ReadStats, bool)| {
@@ -782,7 +834,7 @@ fn read_rows(
         }
         if let Some(done) = run.take()
             && !scattered.contains(&hash(&done))
-            && let Some((o, events)) = open.remove(&done)
+            && let Some((o, events, _)) = open.remove(&done)
         {
             ready.insert(o, Some((done, events)));
             flush(ready, stats, false);
@@ -844,12 +896,14 @@ fn read_rows(
         );
         let full = open
             .get(&case)
-            .is_some_and(|(_, evs)| evs.len() >= opts.max_events_per_case.max(1));
+            .is_some_and(|(_, evs, _)| evs.len() >= opts.max_events_per_case.max(1));
         let made = if full {
             Err(case_too_long(&case, opts))
         } else {
             make_event(attrs, opts, &mut assumed)
         };
+        let held_bytes = open.get(&case).map_or(0, |(_, _, b)| *b);
+        let made = made.and_then(|e| within_case_bytes(&case, held_bytes, e, opts));
         match made {
             Ok(_) if !open.contains_key(&case) && open.len() >= held => {
                 fatal = Some(format!(
@@ -857,20 +911,21 @@ fn read_rows(
                      holds; the rows of a case are far apart: sort the log by case"
                 ));
             }
-            Ok(mut e) => {
+            Ok((mut e, size)) => {
                 let entry = open.entry(case.clone()).or_insert_with(|| {
                     order += 1;
                     ready.insert(order, None);
-                    (order, Vec::new())
+                    (order, Vec::new(), 0)
                 });
                 if let Some(first) = entry.1.first() {
                     drop_repeated_case_attributes(first, &mut e);
                 }
                 entry.1.push(e);
+                entry.2 += size;
                 let done = expected
                     .get(&hash(&case))
                     .is_some_and(|&n| entry.1.len() >= n as usize);
-                if done && let Some((o, events)) = open.remove(&case) {
+                if done && let Some((o, events, _)) = open.remove(&case) {
                     ready.insert(o, Some((case, events)));
                     flush(&mut ready, stats, false);
                 }
@@ -887,8 +942,8 @@ fn read_rows(
                 });
                 let complete = open
                     .get(&case)
-                    .is_some_and(|(_, evs)| n.is_some_and(|n| evs.len() >= n as usize));
-                if complete && let Some((o, events)) = open.remove(&case) {
+                    .is_some_and(|(_, evs, _)| n.is_some_and(|n| evs.len() >= n as usize));
+                if complete && let Some((o, events, _)) = open.remove(&case) {
                     ready.insert(o, Some((case, events)));
                     flush(&mut ready, stats, false);
                 }
@@ -900,7 +955,7 @@ fn read_rows(
     }
     end_run(&mut run, None, &mut open, &mut ready, stats, &mut flush);
     // Cases whose count was off (a rejected event, a hash collision) go last, in order.
-    for (id, (o, events)) in open {
+    for (id, (o, events, _)) in open {
         ready.insert(o, Some((id, events)));
     }
     flush(&mut ready, stats, true);
@@ -962,6 +1017,7 @@ fn read_yaml(
     let mut assumed = 0usize;
     for case in log.cases {
         let mut events = Vec::new();
+        let mut bytes = 0usize;
         for (i, raw) in case.events.iter().enumerate() {
             stats.events_read += 1;
             let mut attrs: Attributes = Vec::new();
@@ -995,9 +1051,13 @@ fn read_yaml(
                 Err(case_too_long(&case.id, opts))
             } else {
                 make_event(attrs, opts, &mut assumed)
-            };
+            }
+            .and_then(|e| within_case_bytes(&case.id, bytes, e, opts));
             match made {
-                Ok(e) => events.push(e),
+                Ok((e, size)) => {
+                    bytes += size;
+                    events.push(e);
+                }
                 Err(bad) if bad.fatal => return Err(format!("{}: {}", location(), bad.reason)),
                 Err(bad) => stats.reject(bad.rejected(location()), reject),
             }

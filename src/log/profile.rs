@@ -212,6 +212,7 @@ pub fn log_options(
         format: flags.format,
         max_events_per_case: d.max_events_per_case,
         max_open_cases: d.max_open_cases,
+        max_case_bytes: d.max_case_bytes,
     })
 }
 

@@ -3,7 +3,8 @@
 //! One XML element (a tag with its attributes, or a text) is at most
 //! [`crate::input::MAX_RECORD_BYTES`]: a longer one stops the read with an error naming
 //! its byte offset, before it is held. A trace's events beyond
-//! [`LogOptions::max_events_per_case`] are rejected (`case-too-long`).
+//! [`LogOptions::max_events_per_case`] are rejected (`case-too-long`), and so are those
+//! past [`LogOptions::max_case_bytes`] (`case-too-large`).
 
 use std::path::Path;
 
@@ -15,6 +16,7 @@ use std::rc::Rc;
 
 use super::{
     Attributes, Interner, KeySet, LogOptions, Rejected, Trace, blank, case_too_long, make_event,
+    within_case_bytes,
 };
 
 /// A stream that fails once more than [`crate::input::MAX_RECORD_BYTES`] are consumed
@@ -123,6 +125,8 @@ pub(crate) fn read_xes_into(
     let mut trace_attrs: Attributes = Vec::new();
     let mut keys = Interner::default();
     let mut event_no = 0usize;
+    // The memory the trace's events take (about).
+    let mut trace_bytes = 0usize;
     // Events seen in the whole log: the columns are gathered from the first ones.
     let mut events_seen = 0usize;
     loop {
@@ -164,6 +168,7 @@ pub(crate) fn read_xes_into(
                     trace_id = None;
                     trace_attrs.clear();
                     events.clear();
+                    trace_bytes = 0;
                     event_no = 0;
                 } else if name == b"event" && in_trace {
                     in_event = true;
@@ -216,16 +221,22 @@ pub(crate) fn read_xes_into(
                                 trace_id.as_deref().unwrap_or("no id")
                             )
                         };
-                        let made = if events.len() >= opts.max_events_per_case.max(1) {
-                            let id = trace_id
+                        let id = || {
+                            trace_id
                                 .clone()
-                                .unwrap_or_else(|| format!("trace-{trace_no}"));
-                            Err(case_too_long(&id, opts))
+                                .unwrap_or_else(|| format!("trace-{trace_no}"))
+                        };
+                        let made = if events.len() >= opts.max_events_per_case.max(1) {
+                            Err(case_too_long(&id(), opts))
                         } else {
                             make_event(attrs, opts, assumed)
-                        };
+                        }
+                        .and_then(|e| within_case_bytes(&id(), trace_bytes, e, opts));
                         match made {
-                            Ok(ev) => events.push(ev),
+                            Ok((ev, size)) => {
+                                trace_bytes += size;
+                                events.push(ev);
+                            }
                             Err(bad) if bad.fatal => {
                                 return Err(format!("{}: {}", location(), bad.reason));
                             }

@@ -757,3 +757,97 @@ fn a_net_declaring_an_id_twice_is_refused() {
         "`start` is declared twice"
     );
 }
+
+#[test]
+fn events_past_the_memory_bound_of_a_case_are_rejected_with_their_location_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = "n".repeat(1_000);
+    let events = [
+        ("a", "e1"),
+        ("a", "e2"),
+        ("a", "e3"),
+        ("a", "e4"),
+        ("b", "f1"),
+    ];
+    let xes_event = |a: &str| {
+        format!(
+            "<event><string key=\"concept:name\" value=\"{a}\"/><string key=\"note\" value=\"{note}\"/></event>"
+        )
+    };
+    let logs = [
+        (
+            "csv",
+            std::iter::once("case:concept:name,concept:name,note\n".to_string())
+                .chain(events.iter().map(|(c, a)| format!("{c},{a},{note}\n")))
+                .collect::<String>(),
+            [":4: record 3", ":5: record 4"],
+        ),
+        (
+            "jsonl",
+            events
+                .iter()
+                .map(|(c, a)| {
+                    format!("{{\"case:concept:name\": \"{c}\", \"concept:name\": \"{a}\", \"note\": \"{note}\"}}\n")
+                })
+                .collect(),
+            [":3: record 3", ":4: record 4"],
+        ),
+        (
+            "yaml",
+            format!(
+                "cases:\n  - id: a\n    events: [{}]\n  - id: b\n    events: [{{activity: f1, note: {note}}}]\n",
+                ["e1", "e2", "e3", "e4"].map(|a| format!("{{activity: {a}, note: {note}}}")).join(", ")
+            ),
+            [": case a, event 3", ": case a, event 4"],
+        ),
+        (
+            "xes",
+            format!(
+                "<log><trace><string key=\"concept:name\" value=\"a\"/>{}</trace><trace><string key=\"concept:name\" value=\"b\"/>{}</trace></log>",
+                ["e1", "e2", "e3", "e4"].map(xes_event).join(""),
+                xes_event("f1")
+            ),
+            [": trace 1 (a), event 3", ": trace 1 (a), event 4"],
+        ),
+    ];
+    let opts = LogOptions {
+        max_case_bytes: 2_500,
+        ..LogOptions::default()
+    };
+    for (format, text, locations) in logs {
+        let path = write(&dir, &format!("big.{format}"), text.as_bytes());
+        let (cases, rejected, stats) = read(&path, &opts).unwrap();
+        assert_eq!(
+            cases,
+            vec![
+                ("a".to_string(), vec!["e1".to_string(), "e2".to_string()]),
+                ("b".to_string(), vec!["f1".to_string()])
+            ],
+            "{format}"
+        );
+        let got: Vec<String> = rejected.iter().map(|r| r.location.clone()).collect();
+        let want: Vec<String> = locations
+            .iter()
+            .map(|l| format!("{}{l}", path.display()))
+            .collect();
+        assert_eq!(got, want, "{format}");
+        for r in &rejected {
+            assert_eq!(r.kind, "case-too-large");
+            assert_eq!(
+                r.reason,
+                "case `a` would take more than 2500 bytes of memory with this event, the most one case may take"
+            );
+        }
+        assert_eq!(
+            (
+                stats.events_read,
+                stats.events_in_cases,
+                stats.events_rejected
+            ),
+            (5, 3, 2),
+            "{format}"
+        );
+    }
+    // The default bound is written in MiB.
+    assert_eq!(LogOptions::default().max_case_bytes, 256 << 20);
+}
