@@ -35,11 +35,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     assert_eq!(again, formatted, "fmt is idempotent");
     let rebuilt = procedo::model::build_text(&root, "fuzz.proc", &formatted);
     match (&built.procedure, &rebuilt.procedure) {
-        (Some(a), Some(b)) => assert_eq!(
-            a.semantic_view(),
-            b.semantic_view(),
-            "fmt keeps the model"
-        ),
+        (Some(a), Some(b)) => {
+            assert_eq!(a.semantic_view(), b.semantic_view(), "fmt keeps the model")
+        }
         (None, None) => {}
         (a, b) => panic!(
             "fmt changed whether the file builds: before {}, after {}",

@@ -24,7 +24,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         body,
         procedo_fuzz::Packing::from_flag(flag),
     );
-    assert_eq!(InputFormat::detect(&path), Some(format), "format from the name");
+    assert_eq!(
+        InputFormat::detect(&path),
+        Some(format),
+        "format from the name"
+    );
     let assessor = procedo::eval::Assessor::new(p);
     let (mut read, mut assessed, mut rejected) = (0usize, 0usize, 0usize);
     let mut last_line = 0usize;
@@ -63,5 +67,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Err(why) = result {
         assert!(!why.is_empty(), "an unreadable file says why");
     }
-    assert_eq!(read, assessed + rejected, "every record assessed or rejected");
+    assert_eq!(
+        read,
+        assessed + rejected,
+        "every record assessed or rejected"
+    );
 });

@@ -14,7 +14,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     assert_eq!(again.initial, net.initial, "initial marking kept");
     assert_eq!(again.final_marking, net.final_marking, "final marking kept");
     assert_eq!(
-        again.transitions.iter().map(|t| &t.label).collect::<Vec<_>>(),
+        again
+            .transitions
+            .iter()
+            .map(|t| &t.label)
+            .collect::<Vec<_>>(),
         net.transitions.iter().map(|t| &t.label).collect::<Vec<_>>(),
         "transition labels kept"
     );

@@ -7,7 +7,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((flag, body)) = procedo_fuzz::split_flag(data) else {
         return;
     };
-    let name = if flag & 1 != 0 { "roster.yaml" } else { "roster.csv" };
+    let name = if flag & 1 != 0 {
+        "roster.yaml"
+    } else {
+        "roster.csv"
+    };
     let path = procedo_fuzz::write_input(name, body, procedo_fuzz::Packing::Plain);
     let opts = procedo::log::LogOptions {
         timezone: (flag & 2 != 0).then_some(chrono_tz::Europe::London),
@@ -21,7 +25,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let times = ["2026-03-02T10:00:00Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"];
+    let times = [
+        "2026-03-02T10:00:00Z",
+        "1970-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+    ];
     for unit in roster.units.values() {
         for t in times {
             let t = chrono::DateTime::parse_from_rfc3339(t)

@@ -107,7 +107,11 @@ pub fn reconcile(
         stats.events_rejected,
         "rejections by kind add up: {stats:?}"
     );
-    assert_eq!(rejections.len(), stats.events_rejected, "each rejection handed on");
+    assert_eq!(
+        rejections.len(),
+        stats.events_rejected,
+        "each rejection handed on"
+    );
     for r in rejections {
         assert!(!r.location.is_empty(), "a rejection has a location: {r:?}");
         assert!(!r.reason.is_empty(), "a rejection has a reason: {r:?}");
@@ -161,8 +165,8 @@ pub fn check_log(extension: &str, data: &[u8]) {
         max_states: Some(5_000),
         ..CheckOptions::default()
     };
-    let mut checker = Checker::new(&fx.net, Some(&fx.procedure), opts, Some(fx.roster.clone()))
-        .expect("checker");
+    let mut checker =
+        Checker::new(&fx.net, Some(&fx.procedure), opts, Some(fx.roster.clone())).expect("checker");
     let log_opts = procedo::log::LogOptions {
         keep_attributes: false,
         extra: checker.columns().into_iter().collect(),
@@ -189,7 +193,10 @@ pub fn check_log(extension: &str, data: &[u8]) {
         reconcile(&stats.read, &rejections, cases, events);
     } else {
         for (log, why) in &stats.unreadable {
-            assert!(!log.is_empty() && !why.is_empty(), "an unreadable log says why");
+            assert!(
+                !log.is_empty() && !why.is_empty(),
+                "an unreadable log says why"
+            );
         }
     }
 }
