@@ -851,3 +851,40 @@ fn events_past_the_memory_bound_of_a_case_are_rejected_with_their_location_in_ev
     // The default bound is written in MiB.
     assert_eq!(LogOptions::default().max_case_bytes, 256 << 20);
 }
+
+/// `frontend` target: a `#` comment between an item's doc comments (or between them
+/// and the item) made the item's line that comment's, and formatting moved the comment
+/// again each time: not idempotent. The fixture is the crashing input (a mutated
+/// shipped procedure).
+#[test]
+fn fuzz_formatting_a_comment_among_doc_comments_is_idempotent() {
+    let bytes = std::fs::read("tests/robustness/fmt_comment_in_docs.proc").unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let once = procedo::fmt::format_checked(&procedo::SourceFile::new("f.proc", text.to_string()))
+        .unwrap();
+    let twice =
+        procedo::fmt::format_checked(&procedo::SourceFile::new("f.proc", once.clone())).unwrap();
+    assert_eq!(once, twice);
+    let small = "procedure t.x \"X\"\n  version \"1\"\n  owner \"o\"\n  effective 2026-01-01\n\nfacts\n  a: bool\n  # c0\n  ## one\n  # c1\n  ## two\n  # c2\n  b: bool\n\nends\n  done \"Done\"\n\nflow\n  step s \"S\"\n  end done\n";
+    let once = procedo::fmt::format_checked(&procedo::SourceFile::new("s.proc", small)).unwrap();
+    assert!(
+        once.contains("  a: bool\n  # c0\n  ## one\n  ## two\n  # c1\n  # c2\n  b: bool\n"),
+        "{once}"
+    );
+    let twice =
+        procedo::fmt::format_checked(&procedo::SourceFile::new("s.proc", once.clone())).unwrap();
+    assert_eq!(once, twice);
+    // The item's line is its own, not a comment's: a diagnostic on `b` points at `b`.
+    let built =
+        procedo::model::build_text(root(), "s.proc", &small.replace("b: bool", "b: nothing"));
+    let d = built
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("nothing"))
+        .unwrap();
+    let at = d.labels[0].span.start;
+    assert!(
+        small.replace("b: bool", "b: nothing")[at..].starts_with("nothing"),
+        "{d:?}"
+    );
+}
