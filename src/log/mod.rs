@@ -566,7 +566,7 @@ pub(crate) fn event_bytes(e: &Event) -> usize {
 
 /// An amount of memory in MiB when it is whole ones, else in bytes.
 fn amount(bytes: usize) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{bytes} bytes")
