@@ -40,6 +40,6 @@ for t in $targets; do
     echo "error: fuzz target $t failed; the input is in fuzz/artifacts/$t/" >&2
     exit 1
   fi
-  echo "fuzz $t: $(grep -Eo '#[0-9]+ +DONE +cov: [0-9]+ ft: [0-9]+' "$work/$t.log" | tail -n 1)"
+  echo "fuzz $t: $(grep -Eo 'DONE[[:space:]]+cov: [0-9]+ ft: [0-9]+' "$work/$t.log" | tail -n 1)"
 done
 echo "fuzz smoke: $(($(date +%s) - start))s for $(echo $targets | wc -w) targets"
