@@ -132,12 +132,32 @@ impl Printer<'_> {
         self.last_line = Some(end_line.max(line));
     }
 
+    /// The line of the first of the `n` doc comments before an item at `line` (whose
+    /// text starts at byte `start`). Doc comments need not be on consecutive lines:
+    /// blank lines and `#` comments may come between them (those comments are written
+    /// after the docs, so a second formatting leaves them there).
+    fn first_doc_line(&self, line: usize, n: usize, start: usize) -> usize {
+        let text = self.source.text();
+        let mut end = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let mut l = line;
+        let mut found = 0;
+        while found < n && end > 0 {
+            let from = text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
+            l = l.saturating_sub(1);
+            if text[from..end - 1].trim_start().starts_with("##") {
+                found += 1;
+            }
+            end = from;
+        }
+        l
+    }
+
     fn docs(&mut self, indent: usize, docs: &Docs, span: Span) {
         if docs.is_empty() {
             return;
         }
         let line = self.source.line_of(span.start);
-        let first_doc_line = line.saturating_sub(docs.len());
+        let first_doc_line = self.first_doc_line(line, docs.len(), span.start);
         self.flush_comments(first_doc_line, indent);
         self.blank_if_gap(first_doc_line);
         for d in docs {

@@ -2040,7 +2040,9 @@ fn line_after_docs(source: &SourceFile, span: Span) -> Span {
     loop {
         let rest = text.get(start..).unwrap_or("");
         let trimmed = rest.trim_start_matches([' ', '\t']);
-        if trimmed.starts_with("##") {
+        // Doc lines, and the `#` comments between them and the item (found by the
+        // `frontend` fuzz target: an item's line was taken to be such a comment's).
+        if trimmed.starts_with('#') {
             match rest.find('\n') {
                 Some(nl) => {
                     start += nl + 1;

@@ -1397,10 +1397,12 @@ fn eval(e: &CExpr, ctx: &Ctx<'_>) -> Value {
             (Some(false), Some(false)) => Value::Bool(false),
             _ => Value::Unknown,
         },
+        // The one integer (and duration) with no negation is unknown, as an overflowing
+        // sum is.
         CExpr::Neg(x) => match eval(x, ctx) {
-            Value::Int(i) => Value::Int(-i),
+            Value::Int(i) => i.checked_neg().map_or(Value::Unknown, Value::Int),
             Value::Decimal(d) => Value::Decimal(-d),
-            Value::Duration(d) => Value::Duration(-d),
+            Value::Duration(d) => d.checked_neg().map_or(Value::Unknown, Value::Duration),
             _ => Value::Unknown,
         },
         CExpr::Cmp(op, a, b) => {
@@ -1487,13 +1489,8 @@ fn arith(op: BinaryOp, x: Value, y: Value) -> Value {
         (BinaryOp::Mul, Duration(a), Int(b)) | (BinaryOp::Mul, Int(b), Duration(a)) => {
             a.checked_mul(b).map_or(Unknown, Duration)
         }
-        (BinaryOp::Div, Duration(a), Int(b)) => {
-            if b == 0 {
-                Unknown
-            } else {
-                Duration(a / b)
-            }
-        }
+        // (checked: by zero, and the shortest duration by -1, are unknown)
+        (BinaryOp::Div, Duration(a), Int(b)) => a.checked_div(b).map_or(Unknown, Duration),
         (BinaryOp::Sub, Timestamp(a), Timestamp(b)) => Duration((a - b).num_milliseconds()),
         (BinaryOp::Add, Timestamp(a), Duration(b)) => a
             .checked_add_signed(chrono::Duration::milliseconds(b))

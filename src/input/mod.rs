@@ -3,10 +3,44 @@
 //! Each record comes with its location (file, record number, line). A record that
 //! cannot be read is yielded as an error at its location; reading goes on. Streams
 //! where the format allows (JSON Lines, CSV); whole-file formats are parsed at once.
+//!
+//! Bounds (docs/robustness.md): one record (a JSON Lines line, a CSV row) is at most
+//! [`MAX_RECORD_BYTES`]; a longer JSON Lines line is rejected at its location and
+//! skipped without being held, a longer CSV row stops the read with an error naming
+//! its line. A whole-file document (YAML, JSON) is at most [`MAX_DOCUMENT_BYTES`] once
+//! decompressed.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+
+/// Most bytes one record (a JSON Lines line, a CSV row, an XES element) may take.
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
+
+/// Most bytes a document read whole (YAML, JSON) may take once decompressed.
+pub const MAX_DOCUMENT_BYTES: u64 = 256 << 20;
+
+/// Reads a whole document (at most [`MAX_DOCUMENT_BYTES`]) as text.
+pub fn read_document(reader: &mut dyn BufRead, file: &str) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_DOCUMENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `{file}`: {e}"))?;
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(format!(
+            "{file}: larger than {} MiB (once decompressed), the most a document read whole may be; \
+             write the records as JSON Lines or CSV, which are read one record at a time",
+            MAX_DOCUMENT_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "cannot read `{file}`: stream did not contain valid UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
 
 /// One record's fields before validation.
 #[derive(Debug, Clone)]
@@ -177,11 +211,8 @@ pub fn read_records(
         InputFormat::Jsonl => read_jsonl(&file, reader, each),
         InputFormat::Csv => read_csv(&file, reader, each),
         InputFormat::Json | InputFormat::Yaml => {
-            let mut text = String::new();
             let mut reader = reader;
-            reader
-                .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read `{file}`: {e}"))?;
+            let text = read_document(&mut reader, &file)?;
             let doc: serde_json::Value = if format == InputFormat::Json {
                 serde_json::from_str(&text).map_err(|e| {
                     format!("{file}:{}:{}: not valid JSON: {e}", e.line(), e.column())
@@ -233,20 +264,33 @@ fn read_jsonl(
     mut reader: Box<dyn BufRead + Send>,
     each: &mut dyn FnMut(Location, Result<RawRecord, String>),
 ) -> Result<(), String> {
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut line_no = 0;
     let mut record = 0;
     loop {
         line.clear();
-        let n = reader
-            .read_line(&mut line)
+        let n = (&mut reader)
+            .take(MAX_RECORD_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)
             .map_err(|e| format!("{file}:{}: cannot read: {e}", line_no + 1))?;
         if n == 0 {
             return Ok(());
         }
         line_no += 1;
-        let text = line.trim();
-        if text.is_empty() {
+        let too_long = line.len() > MAX_RECORD_BYTES;
+        if too_long {
+            // The rest of the line is skipped without being held.
+            line.clear();
+            skip_line(&mut reader).map_err(|e| format!("{file}:{line_no}: cannot read: {e}"))?;
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(t) => Ok(t.trim()),
+            Err(e) => Err(format!(
+                "not UTF-8 text (byte {} of the line)",
+                e.valid_up_to() + 1
+            )),
+        };
+        if matches!(text, Ok("")) && !too_long {
             continue;
         }
         record += 1;
@@ -255,7 +299,31 @@ fn read_jsonl(
             record,
             line: Some(line_no),
         };
-        each(loc, Ok(RawRecord::JsonText(text.to_string())));
+        let rec = if too_long {
+            Err(format!(
+                "the line is longer than {} MiB, the most one record may be",
+                MAX_RECORD_BYTES >> 20
+            ))
+        } else {
+            text.map(|t| RawRecord::JsonText(t.to_string()))
+        };
+        each(loc, rec);
+    }
+}
+
+/// Consumes the stream up to and including the next newline (or its end).
+fn skip_line(reader: &mut dyn BufRead) -> std::io::Result<()> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            reader.consume(i + 1);
+            return Ok(());
+        }
+        let n = buf.len();
+        reader.consume(n);
     }
 }
 
@@ -293,10 +361,24 @@ fn read_csv(
     let mut row = csv::StringRecord::new();
     let mut record = 0;
     loop {
+        newlines.borrow_mut().start = rdr.position().byte();
         match rdr.read_record(&mut row) {
             Ok(false) => return Ok(()),
             Ok(true) => {
                 record += 1;
+                // The read-ahead check stops a row long before it is held whole; this
+                // one makes the bound exact.
+                let start = newlines.borrow().start;
+                if rdr.position().byte() - start > MAX_RECORD_BYTES as u64 {
+                    let why = row_too_long(line_at(start));
+                    let loc = Location {
+                        file: file.to_string(),
+                        record,
+                        line: Some(line_at(start)),
+                    };
+                    each(loc, Err(format!("cannot read the row: {why}")));
+                    return Err(format!("{file}: reading stopped: {why}"));
+                }
                 let line = row.position().map(|p| line_at(p.byte()));
                 let loc = Location {
                     file: file.to_string(),
@@ -334,11 +416,22 @@ fn read_csv(
     }
 }
 
-/// Byte offsets of the newlines read ahead of the CSV parser, and how many were passed.
+/// Why a CSV read stopped at a row over [`MAX_RECORD_BYTES`].
+fn row_too_long(line: usize) -> String {
+    format!(
+        "the row starting at line {line} is longer than {} MiB, the most one record may be \
+         (an unclosed quote?)",
+        MAX_RECORD_BYTES >> 20
+    )
+}
+
+/// Byte offsets of the newlines read ahead of the CSV parser, and how many were passed;
+/// where the row being read starts.
 #[derive(Default)]
 struct Lines {
     ahead: std::collections::VecDeque<u64>,
     passed: usize,
+    start: u64,
 }
 
 impl Lines {
@@ -362,8 +455,14 @@ struct LineCounter<R> {
 
 impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
         let mut lines = self.lines.borrow_mut();
+        // A row (an unclosed quote, say) may not grow past the bound: the read stops.
+        if self.offset.saturating_sub(lines.start) > MAX_RECORD_BYTES as u64 {
+            let start = lines.start;
+            let line = lines.line_at(start);
+            return Err(std::io::Error::other(row_too_long(line)));
+        }
+        let n = self.inner.read(buf)?;
         for (i, b) in buf[..n].iter().enumerate() {
             if *b == b'\n' {
                 lines.ahead.push_back(self.offset + i as u64);

@@ -11,6 +11,15 @@
 //! record is either part of a case or rejected with its location; [`ReadStats`]
 //! reconciles the counts and says what the log carries (times, actors, columns).
 //!
+//! Bounds (docs/robustness.md): a case holds at most [`LogOptions::max_events_per_case`]
+//! events, later ones are rejected (`case-too-long`) at their location, and its events
+//! take at most [`LogOptions::max_case_bytes`] of memory (`case-too-large`); a CSV or JSON
+//! Lines read holds at most [`LogOptions::max_open_cases`] unfinished cases, beyond which
+//! it stops with an error naming the record, and as many finished cases waiting for an
+//! earlier one, beyond which finished cases are handed on early (counted in
+//! [`ReadStats::cases_out_of_order`]); one record is bounded by
+//! [`crate::input::MAX_RECORD_BYTES`], a YAML log by [`crate::input::MAX_DOCUMENT_BYTES`].
+//!
 //! A blank value (an empty CSV cell, `""` or `null` in JSON Lines, an empty XES value) is
 //! an absent attribute. A UTF-8 byte-order mark is skipped. `-` reads standard input
 //! (with [`LogOptions::format`]). The columns read come from [`log_options`]: the
@@ -85,14 +94,40 @@ impl Trace {
         before - self.events.len()
     }
 
-    /// Orders events by timestamp, keeping file order among equal or missing times
-    /// (pm4py's convention).
+    /// Orders events by timestamp, keeping file order among equal times (pm4py's
+    /// convention); an event without a time keeps its place, the timed events are
+    /// ordered among the places of timed events.
     pub fn sort_by_time(&mut self) {
-        self.events
-            .sort_by(|a, b| match (a.timestamp, b.timestamp) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                _ => std::cmp::Ordering::Equal,
-            });
+        // (comparing a missing time as equal to every time is not an order, and a sort
+        // may panic on it: the timed events are sorted on their own)
+        let slots: Vec<usize> = (0..self.events.len())
+            .filter(|&i| self.events[i].timestamp.is_some())
+            .collect();
+        if slots.len() < 2
+            || slots
+                .windows(2)
+                .all(|w| self.events[w[0]].timestamp <= self.events[w[1]].timestamp)
+        {
+            return;
+        }
+        let mut timed: Vec<Event> = slots
+            .iter()
+            .map(|&i| std::mem::replace(&mut self.events[i], placeholder()))
+            .collect();
+        timed.sort_by_key(|e| e.timestamp);
+        for (i, e) in slots.into_iter().zip(timed) {
+            self.events[i] = e;
+        }
+    }
+}
+
+/// An empty event, held in a slot while the events are ordered.
+fn placeholder() -> Event {
+    Event {
+        activity: String::new(),
+        timestamp: None,
+        resource: None,
+        attributes: Vec::new(),
     }
 }
 
@@ -123,7 +158,26 @@ pub struct LogOptions {
     pub assume_utc: bool,
     /// The log's format; `None`: from the file name.
     pub format: Option<LogFormat>,
+    /// Most events one case may hold; later events of the case are rejected
+    /// (`case-too-long`). Default [`MAX_EVENTS_PER_CASE`].
+    pub max_events_per_case: usize,
+    /// Most unfinished cases a CSV or JSON Lines read may hold at once. Default
+    /// [`MAX_OPEN_CASES`].
+    pub max_open_cases: usize,
+    /// Most memory (about, in bytes) one case's events may take; later events of the
+    /// case are rejected (`case-too-large`). Default [`MAX_CASE_BYTES`].
+    pub max_case_bytes: usize,
 }
+
+/// The default most memory one case's events may take.
+pub const MAX_CASE_BYTES: usize = 256 << 20;
+
+/// The default most events one case may hold.
+pub const MAX_EVENTS_PER_CASE: usize = 100_000;
+
+/// The default most cases held at once by a CSV or JSON Lines read (unfinished ones,
+/// and finished ones waiting for an earlier case to finish).
+pub const MAX_OPEN_CASES: usize = 500_000;
 
 /// A set of attribute names with a fast hash (names are short and trusted to be few).
 pub type KeySet = std::collections::HashSet<String, FastHash>;
@@ -162,6 +216,9 @@ impl Default for LogOptions {
             timezone: None,
             assume_utc: false,
             format: None,
+            max_events_per_case: MAX_EVENTS_PER_CASE,
+            max_open_cases: MAX_OPEN_CASES,
+            max_case_bytes: MAX_CASE_BYTES,
         }
     }
 }
@@ -172,7 +229,8 @@ pub struct Rejected {
     pub location: String,
     pub reason: String,
     /// What was wrong, for counting: `unreadable-record`, `no-case-id`, `no-activity`,
-    /// `unreadable-timestamp`, `ambiguous-local-time` or `nonexistent-local-time`.
+    /// `unreadable-timestamp`, `ambiguous-local-time`, `nonexistent-local-time`,
+    /// `case-too-long` or `case-too-large`.
     pub kind: &'static str,
 }
 
@@ -202,6 +260,14 @@ pub struct ReadStats {
     /// The columns (attribute keys) seen on the first [`COLUMN_SAMPLE`] records of each
     /// log (a CSV log's header), case attributes included.
     pub columns: std::collections::BTreeSet<String>,
+    /// Finished cases handed on before an earlier, unfinished one, because more than
+    /// [`LogOptions::max_open_cases`] were waiting (CSV and JSON Lines).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cases_out_of_order: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl ReadStats {
@@ -217,6 +283,7 @@ impl ReadStats {
         self.events_with_actor += o.events_with_actor;
         self.events_with_acknowledges += o.events_with_acknowledges;
         self.events_with_escalated_to += o.events_with_escalated_to;
+        self.cases_out_of_order += o.cases_out_of_order;
         for (k, n) in &o.rejected_by_kind {
             *self.rejected_by_kind.entry(k.clone()).or_default() += n;
         }
@@ -486,6 +553,61 @@ impl Bad {
     }
 }
 
+/// About how many bytes an event takes in memory.
+pub(crate) fn event_bytes(e: &Event) -> usize {
+    std::mem::size_of::<Event>()
+        + e.activity.len()
+        + e.resource.as_ref().map_or(0, String::len)
+        + e.attributes
+            .iter()
+            .map(|(_, v)| std::mem::size_of::<(Arc<str>, String)>() + v.len())
+            .sum::<usize>()
+}
+
+/// An amount of memory in MiB when it is whole ones, else in bytes.
+fn amount(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The event with its size, when the case (holding `held` bytes) can take it within
+/// [`LogOptions::max_case_bytes`]; else its rejection (`case-too-large`).
+pub(crate) fn within_case_bytes(
+    case: &str,
+    held: usize,
+    e: Event,
+    opts: &LogOptions,
+) -> Result<(Event, usize), Bad> {
+    let size = event_bytes(&e);
+    if held + size > opts.max_case_bytes {
+        return Err(Bad {
+            kind: "case-too-large",
+            reason: format!(
+                "case `{case}` would take more than {} of memory with this event, the most one \
+                 case may take",
+                amount(opts.max_case_bytes)
+            ),
+            fatal: false,
+        });
+    }
+    Ok((e, size))
+}
+
+/// The rejection of an event beyond [`LogOptions::max_events_per_case`].
+pub(crate) fn case_too_long(case: &str, opts: &LogOptions) -> Bad {
+    Bad {
+        kind: "case-too-long",
+        reason: format!(
+            "case `{case}` already has {} events, the most one case may hold",
+            opts.max_events_per_case
+        ),
+        fatal: false,
+    }
+}
+
 /// Builds an event from attribute pairs; a missing activity attribute or an unreadable
 /// time rejects it; a local time with no zone declared is fatal. `assumed` counts local
 /// times read as UTC.
@@ -660,7 +782,8 @@ fn read_rows(
     }
     // Pass 2: build events; hand cases on in order of first appearance, each as soon
     // as it and every case that started before it are complete.
-    let mut open: HashMap<String, (usize, Vec<Event>)> = HashMap::new();
+    // Each unfinished case: its order of first appearance, its events, their size.
+    let mut open: HashMap<String, (usize, Vec<Event>, usize)> = HashMap::new();
     let mut keys = Interner::default();
     let mut ready: ReadyQueue = BTreeMap::new();
     let mut order = 0usize;
@@ -675,6 +798,7 @@ fn read_rows(
         }
         each(t);
     };
+    let held = opts.max_open_cases.max(1);
     let mut flush = |ready: &mut ReadyQueue, stats: &mut ReadStats, all: bool| {
         while let Some(mut entry) = ready.first_entry() {
             if entry.get().is_none() && !all {
@@ -685,12 +809,23 @@ fn read_rows(
             }
             entry.remove();
         }
+        // Too many finished cases waiting behind an unfinished one: hand them on now.
+        if ready.len() > held {
+            ready.retain(|_, c| match c.take() {
+                Some((id, events)) => {
+                    stats.cases_out_of_order += 1;
+                    emit(id, events, stats);
+                    false
+                }
+                None => true,
+            });
+        }
     };
     // The case of the current run of rows: a contiguous case is complete when its run ends.
     let mut run: Option<String> = None;
     let end_run = |run: &mut Option<String>,
                    next: Option<&str>,
-                   open: &mut HashMap<String, (usize, Vec<Event>)>,
+                   open: &mut HashMap<String, (usize, Vec<Event>, usize)>,
                    ready: &mut ReadyQueue,
                    stats: &mut ReadStats,
                    flush: &mut dyn FnMut(&mut ReadyQueue, &mut ReadStats, bool)| {
@@ -699,7 +834,7 @@ fn read_rows(
         }
         if let Some(done) = run.take()
             && !scattered.contains(&hash(&done))
-            && let Some((o, events)) = open.remove(&done)
+            && let Some((o, events, _)) = open.remove(&done)
         {
             ready.insert(o, Some((done, events)));
             flush(ready, stats, false);
@@ -759,21 +894,38 @@ fn read_rows(
             stats,
             &mut flush,
         );
-        match make_event(attrs, opts, &mut assumed) {
-            Ok(mut e) => {
+        let full = open
+            .get(&case)
+            .is_some_and(|(_, evs, _)| evs.len() >= opts.max_events_per_case.max(1));
+        let made = if full {
+            Err(case_too_long(&case, opts))
+        } else {
+            make_event(attrs, opts, &mut assumed)
+        };
+        let held_bytes = open.get(&case).map_or(0, |(_, _, b)| *b);
+        let made = made.and_then(|e| within_case_bytes(&case, held_bytes, e, opts));
+        match made {
+            Ok(_) if !open.contains_key(&case) && open.len() >= held => {
+                fatal = Some(format!(
+                    "{loc}: more than {held} cases are unfinished at once, the most a read \
+                     holds; the rows of a case are far apart: sort the log by case"
+                ));
+            }
+            Ok((mut e, size)) => {
                 let entry = open.entry(case.clone()).or_insert_with(|| {
                     order += 1;
                     ready.insert(order, None);
-                    (order, Vec::new())
+                    (order, Vec::new(), 0)
                 });
                 if let Some(first) = entry.1.first() {
                     drop_repeated_case_attributes(first, &mut e);
                 }
                 entry.1.push(e);
+                entry.2 += size;
                 let done = expected
                     .get(&hash(&case))
                     .is_some_and(|&n| entry.1.len() >= n as usize);
-                if done && let Some((o, events)) = open.remove(&case) {
+                if done && let Some((o, events, _)) = open.remove(&case) {
                     ready.insert(o, Some((case, events)));
                     flush(&mut ready, stats, false);
                 }
@@ -790,8 +942,8 @@ fn read_rows(
                 });
                 let complete = open
                     .get(&case)
-                    .is_some_and(|(_, evs)| n.is_some_and(|n| evs.len() >= n as usize));
-                if complete && let Some((o, events)) = open.remove(&case) {
+                    .is_some_and(|(_, evs, _)| n.is_some_and(|n| evs.len() >= n as usize));
+                if complete && let Some((o, events, _)) = open.remove(&case) {
                     ready.insert(o, Some((case, events)));
                     flush(&mut ready, stats, false);
                 }
@@ -803,7 +955,7 @@ fn read_rows(
     }
     end_run(&mut run, None, &mut open, &mut ready, stats, &mut flush);
     // Cases whose count was off (a rejected event, a hash collision) go last, in order.
-    for (id, (o, events)) in open {
+    for (id, (o, events, _)) in open {
         ready.insert(o, Some((id, events)));
     }
     flush(&mut ready, stats, true);
@@ -853,12 +1005,10 @@ fn read_yaml(
     columns: &mut KeySet,
 ) -> Result<(), String> {
     let file = path.display().to_string();
-    let mut text = String::new();
-    std::io::Read::read_to_string(
+    let text = crate::input::read_document(
         &mut crate::input::open(path).map_err(|e| format!("cannot open `{file}`: {e}"))?,
-        &mut text,
-    )
-    .map_err(|e| format!("cannot read `{file}`: {e}"))?;
+        &file,
+    )?;
     let log: YamlLog = serde_yaml::from_str(&text).map_err(|e| match e.location() {
         Some(l) => format!("{file}:{}:{}: {e}", l.line(), l.column()),
         None => format!("{file}: {e}"),
@@ -867,6 +1017,7 @@ fn read_yaml(
     let mut assumed = 0usize;
     for case in log.cases {
         let mut events = Vec::new();
+        let mut bytes = 0usize;
         for (i, raw) in case.events.iter().enumerate() {
             stats.events_read += 1;
             let mut attrs: Attributes = Vec::new();
@@ -896,8 +1047,17 @@ fn read_yaml(
                 }
             }
             let location = || format!("{file}: case {}, event {}", case.id, i + 1);
-            match make_event(attrs, opts, &mut assumed) {
-                Ok(e) => events.push(e),
+            let made = if events.len() >= opts.max_events_per_case.max(1) {
+                Err(case_too_long(&case.id, opts))
+            } else {
+                make_event(attrs, opts, &mut assumed)
+            }
+            .and_then(|e| within_case_bytes(&case.id, bytes, e, opts));
+            match made {
+                Ok((e, size)) => {
+                    bytes += size;
+                    events.push(e);
+                }
                 Err(bad) if bad.fatal => return Err(format!("{}: {}", location(), bad.reason)),
                 Err(bad) => stats.reject(bad.rejected(location()), reject),
             }

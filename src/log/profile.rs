@@ -210,6 +210,9 @@ pub fn log_options(
         timezone,
         assume_utc: flags.assume_utc,
         format: flags.format,
+        max_events_per_case: d.max_events_per_case,
+        max_open_cases: d.max_open_cases,
+        max_case_bytes: d.max_case_bytes,
     })
 }
 

@@ -1,10 +1,65 @@
 //! XES (IEEE 1849) reader, streaming one trace at a time with quick-xml.
+//!
+//! One XML element (a tag with its attributes, or a text) is at most
+//! [`crate::input::MAX_RECORD_BYTES`]: a longer one stops the read with an error naming
+//! its byte offset, before it is held. A trace's events beyond
+//! [`LogOptions::max_events_per_case`] are rejected (`case-too-long`), and so are those
+//! past [`LogOptions::max_case_bytes`] (`case-too-large`).
 
 use std::path::Path;
 
 use quick_xml::events::{BytesStart, Event as Xml};
 
-use super::{Attributes, Interner, KeySet, LogOptions, Rejected, Trace, blank, make_event};
+use std::cell::Cell;
+use std::io::BufRead;
+use std::rc::Rc;
+
+use super::{
+    Attributes, Interner, KeySet, LogOptions, Rejected, Trace, blank, case_too_long, make_event,
+    within_case_bytes,
+};
+
+/// A stream that fails once more than [`crate::input::MAX_RECORD_BYTES`] are consumed
+/// since the mark (the start of the element being read).
+struct Bounded<R> {
+    inner: R,
+    consumed: u64,
+    mark: Rc<Cell<u64>>,
+}
+
+impl<R: BufRead> Bounded<R> {
+    fn check(&self) -> std::io::Result<()> {
+        let mark = self.mark.get();
+        if self.consumed.saturating_sub(mark) > crate::input::MAX_RECORD_BYTES as u64 {
+            return Err(std::io::Error::other(format!(
+                "the element starting at byte {mark} is longer than {} MiB, the most one \
+                 record may be",
+                crate::input::MAX_RECORD_BYTES >> 20
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<R: BufRead> std::io::Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.check()?;
+        let n = self.inner.read(buf)?;
+        self.consumed += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Bounded<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.check()?;
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.consumed += n as u64;
+        self.inner.consume(n);
+    }
+}
 
 const ATTRIBUTE_TAGS: [&[u8]; 7] = [
     b"string", b"date", b"int", b"float", b"boolean", b"id", b"list",
@@ -50,7 +105,12 @@ pub(crate) fn read_xes_into(
 ) -> Result<(), String> {
     let file = path.display().to_string();
     let reader = crate::input::open(path).map_err(|e| format!("cannot open `{file}`: {e}"))?;
-    let mut xml = quick_xml::Reader::from_reader(reader);
+    let mark = Rc::new(Cell::new(0u64));
+    let mut xml = quick_xml::Reader::from_reader(Bounded {
+        inner: reader,
+        consumed: 0,
+        mark: mark.clone(),
+    });
     xml.config_mut().trim_text(true);
     let mut buf = Vec::new();
     // Where we are: inside a trace, inside an event, and how deep inside attributes.
@@ -65,13 +125,26 @@ pub(crate) fn read_xes_into(
     let mut trace_attrs: Attributes = Vec::new();
     let mut keys = Interner::default();
     let mut event_no = 0usize;
+    // The memory the trace's events take (about).
+    let mut trace_bytes = 0usize;
     // Events seen in the whole log: the columns are gathered from the first ones.
     let mut events_seen = 0usize;
     loop {
+        // (cleared here: the nested-attribute branch below continues early)
+        buf.clear();
         let pos = xml.buffer_position();
+        mark.set(pos);
         let ev = xml
             .read_event_into(&mut buf)
             .map_err(|e| format!("{file}: invalid XML near byte {pos}: {e}"))?;
+        // Exact, where the stream's check allows up to one buffer more.
+        if xml.buffer_position() - pos > crate::input::MAX_RECORD_BYTES as u64 {
+            return Err(format!(
+                "{file}: invalid XML near byte {pos}: the element starting at byte {pos} is \
+                 longer than {} MiB, the most one record may be",
+                crate::input::MAX_RECORD_BYTES >> 20
+            ));
+        }
         match ev {
             Xml::Eof => {
                 if in_trace {
@@ -95,6 +168,7 @@ pub(crate) fn read_xes_into(
                     trace_id = None;
                     trace_attrs.clear();
                     events.clear();
+                    trace_bytes = 0;
                     event_no = 0;
                 } else if name == b"event" && in_trace {
                     in_event = true;
@@ -147,8 +221,22 @@ pub(crate) fn read_xes_into(
                                 trace_id.as_deref().unwrap_or("no id")
                             )
                         };
-                        match make_event(attrs, opts, assumed) {
-                            Ok(ev) => events.push(ev),
+                        let id = || {
+                            trace_id
+                                .clone()
+                                .unwrap_or_else(|| format!("trace-{trace_no}"))
+                        };
+                        let made = if events.len() >= opts.max_events_per_case.max(1) {
+                            Err(case_too_long(&id(), opts))
+                        } else {
+                            make_event(attrs, opts, assumed)
+                        }
+                        .and_then(|e| within_case_bytes(&id(), trace_bytes, e, opts));
+                        match made {
+                            Ok((ev, size)) => {
+                                trace_bytes += size;
+                                events.push(ev);
+                            }
                             Err(bad) if bad.fatal => {
                                 return Err(format!("{}: {}", location(), bad.reason));
                             }

@@ -126,6 +126,9 @@ pub fn parse_pnml(text: &str) -> Result<Net, String> {
     let mut net = Net::default();
     let mut place_index = BTreeMap::new();
     for (id, tokens) in &places {
+        if place_index.contains_key(id) {
+            return Err(format!("place `{id}` is declared twice"));
+        }
         let i = net.add_place(id.clone());
         net.initial[i] = *tokens;
         place_index.insert(id.clone(), i);
@@ -137,6 +140,9 @@ pub fn parse_pnml(text: &str) -> Result<Net, String> {
         } else {
             Some(t.name.clone().unwrap_or_else(|| t.id.clone()))
         };
+        if trans_index.contains_key(&t.id) || place_index.contains_key(&t.id) {
+            return Err(format!("`{}` is declared twice", t.id));
+        }
         let i = net.add_transition(t.id.clone(), label, Vec::new(), Vec::new());
         trans_index.insert(t.id.clone(), i);
     }
@@ -179,6 +185,11 @@ pub fn parse_pnml(text: &str) -> Result<Net, String> {
     }
     if net.initial.iter().all(|&n| n == 0) {
         return Err("the net has no initial marking".into());
+    }
+    // (a final marking of no tokens is no end a workflow net can reach, and would be
+    // written as no final marking at all)
+    if net.final_marking.iter().all(|&n| n == 0) {
+        return Err("the final marking has no tokens".into());
     }
     Ok(net)
 }

@@ -23,6 +23,29 @@ pub(crate) type Pair<'i> = pest::iterators::Pair<'i, Rule>;
 /// the limit keeps recursion in the parser and checker far from the stack's end.
 pub(crate) const MAX_NESTING: usize = 32;
 
+/// Longest line allowed, in bytes. Real procedures stay under 200; the limit keeps
+/// one pathological line from making every diagnostic on it (which quotes the line)
+/// as large as the file.
+pub(crate) const MAX_LINE_BYTES: usize = 10_000;
+
+/// Finds the first line longer than [`MAX_LINE_BYTES`]: its start and length.
+fn long_line(text: &str) -> Option<(usize, usize)> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let len = line.trim_end_matches(['\n', '\r']).len();
+        if len > MAX_LINE_BYTES {
+            return Some((offset, len));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// The length in bytes of the first character of `text` (0 when it is empty).
+fn first_char_len(text: &str) -> usize {
+    text.chars().next().map_or(0, char::len_utf8)
+}
+
 /// Finds the first bracket that opens a level deeper than [`MAX_NESTING`].
 fn too_deep(text: &str) -> Option<usize> {
     let mut depth = 0usize;
@@ -89,6 +112,18 @@ fn blocks_too_deep(text: &str) -> Option<usize> {
 
 /// Parses a whole file into its `file` pair.
 pub(crate) fn parse(source: &SourceFile) -> Result<Pair<'_>, Diagnostic> {
+    if let Some((at, len)) = long_line(source.text()) {
+        return Err(Diagnostic::error(
+            "syntax",
+            format!("a line of {len} bytes, longer than the {MAX_LINE_BYTES} allowed"),
+        )
+        .with_label(
+            crate::source::Span::new(at, at + first_char_len(&source.text()[at..])),
+            "this line is too long",
+        )
+        .with_help("shorten it: long explanations belong in `##` doc comments over several lines")
+        .with_source(source));
+    }
     if let Some(at) = too_deep(source.text()) {
         return Err(Diagnostic::error(
             "syntax",

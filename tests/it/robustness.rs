@@ -266,3 +266,625 @@ proptest! {
         let _ = e.human();
     }
 }
+
+// ------------------------------------------------------------------ resource bounds
+// Each bound of docs/robustness.md, exceeded: a clear error, or a counted, located
+// rejection.
+
+use procedo::log::{LogOptions, ReadStats, Rejected, Trace, read_log};
+
+/// Reads a log file: (cases as (id, activities), rejections, counts) or the error.
+#[allow(clippy::type_complexity)]
+fn read(
+    path: &Path,
+    opts: &LogOptions,
+) -> Result<(Vec<(String, Vec<String>)>, Vec<Rejected>, ReadStats), String> {
+    let mut cases = Vec::new();
+    let mut rejected = Vec::new();
+    let stats = read_log(
+        path,
+        opts,
+        &mut |t: Trace| {
+            cases.push((t.id, t.events.into_iter().map(|e| e.activity).collect()));
+        },
+        &mut |r| rejected.push(r),
+    )?;
+    Ok((cases, rejected, stats))
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_procedure_line_over_the_bound_is_a_syntax_error() {
+    let long = format!("# {}", "x".repeat(10_000));
+    let text = format!("procedure t.long \"Long\"\n{long}\n");
+    let built = procedo::model::build_text(root(), "long.proc", &text);
+    assert!(built.procedure.is_none());
+    assert_eq!(built.diagnostics.len(), 1);
+    let d = &built.diagnostics[0];
+    assert_eq!(d.code, "syntax");
+    assert_eq!(
+        d.message,
+        "a line of 10002 bytes, longer than the 10000 allowed"
+    );
+    assert_eq!(
+        d.labels[0].span.start, 24,
+        "the label is at the line's start"
+    );
+    // At the bound itself the line is read (and is only a comment).
+    let at_bound = format!("procedure t.long \"Long\"\n# {}\n", "x".repeat(9_998));
+    let built = procedo::model::build_text(root(), "long.proc", &at_bound);
+    assert!(
+        built
+            .diagnostics
+            .iter()
+            .all(|d| !d.message.contains("bytes, longer"))
+    );
+}
+
+#[test]
+fn a_long_line_starting_with_a_wide_character_is_reported_without_a_panic() {
+    let text = format!("procedure t.long \"Long\"\né{}\n", "é".repeat(5_000));
+    let built = procedo::model::build_text(root(), "long.proc", &text);
+    let d = &built.diagnostics[0];
+    assert_eq!(
+        d.message,
+        "a line of 10002 bytes, longer than the 10000 allowed"
+    );
+    assert_eq!((d.labels[0].span.start, d.labels[0].span.end), (24, 26));
+    assert!(crate::render(&built.diagnostics).contains("this line is too long"));
+}
+
+const MIB: usize = 1 << 20;
+
+#[test]
+fn a_json_lines_record_over_the_bound_is_rejected_at_its_line_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = format!(
+        "{{\"case:concept:name\": \"a\", \"concept:name\": \"{}\"}}\n",
+        "x".repeat(16 * MIB)
+    );
+    let text = format!(
+        "{{\"case:concept:name\": \"a\", \"concept:name\": \"one\"}}\n{huge}{{\"case:concept:name\": \"a\", \"concept:name\": \"two\"}}\n"
+    );
+    let path = write(&dir, "long.jsonl", text.as_bytes());
+    let (cases, rejected, stats) = read(&path, &LogOptions::default()).unwrap();
+    assert_eq!(
+        cases,
+        vec![("a".to_string(), vec!["one".into(), "two".into()])]
+    );
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(
+        rejected[0].location,
+        format!("{}:2: record 2", path.display())
+    );
+    assert_eq!(
+        rejected[0].reason,
+        "the line is longer than 16 MiB, the most one record may be"
+    );
+    assert_eq!(rejected[0].kind, "unreadable-record");
+    assert_eq!(
+        (
+            stats.events_read,
+            stats.events_in_cases,
+            stats.events_rejected
+        ),
+        (3, 2, 1)
+    );
+}
+
+#[test]
+fn a_json_lines_record_that_is_not_utf8_is_rejected_and_reading_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"{\"case:concept:name\": \"a\", \"concept:name\": \"one\"}\n".to_vec();
+    bytes.extend_from_slice(b"{\"case:concept:name\": \"a\", \"concept:name\": \"\xff\"}\n");
+    bytes.extend_from_slice(b"{\"case:concept:name\": \"a\", \"concept:name\": \"two\"}\n");
+    let path = write(&dir, "latin1.jsonl", &bytes);
+    let (cases, rejected, stats) = read(&path, &LogOptions::default()).unwrap();
+    assert_eq!(
+        cases,
+        vec![("a".to_string(), vec!["one".into(), "two".into()])]
+    );
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(
+        rejected[0].location,
+        format!("{}:2: record 2", path.display())
+    );
+    assert_eq!(rejected[0].reason, "not UTF-8 text (byte 45 of the line)");
+    assert_eq!(stats.rejected_by_kind.get("unreadable-record"), Some(&1));
+}
+
+#[test]
+fn a_csv_row_over_the_bound_stops_the_read_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("case:concept:name,concept:name\na,one\na,\"");
+    text.push_str(&"x".repeat(16 * MIB + 10));
+    text.push_str("\"\na,two\n");
+    let path = write(&dir, "quote.csv", text.as_bytes());
+    let err = read(&path, &LogOptions::default()).unwrap_err();
+    assert_eq!(
+        err,
+        format!(
+            "{}: reading stopped: the row starting at line 3 is longer than 16 MiB, the most one record may be (an unclosed quote?)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn an_xes_element_over_the_bound_stops_the_read_naming_its_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "<log><trace><string key=\"concept:name\" value=\"a\"/><event><string key=\"concept:name\" value=\"";
+    let text = format!(
+        "{head}{}\"/></event></trace></log>",
+        "x".repeat(16 * MIB + 10)
+    );
+    let path = write(&dir, "long.xes", text.as_bytes());
+    let err = read(&path, &LogOptions::default()).unwrap_err();
+    let offset = head.len() - "<string key=\"concept:name\" value=\"".len();
+    assert!(
+        err.starts_with(&format!(
+            "{}: invalid XML near byte {offset}: ",
+            path.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(&format!(
+            "the element starting at byte {offset} is longer than 16 MiB, the most one record may be"
+        )),
+        "{err}"
+    );
+}
+
+/// The same log (case `a` with five events, `b` with one) in each format.
+fn five_and_one(dir: &tempfile::TempDir, format: &str) -> std::path::PathBuf {
+    let events = [
+        ("a", "e1"),
+        ("a", "e2"),
+        ("b", "f1"),
+        ("a", "e3"),
+        ("a", "e4"),
+        ("a", "e5"),
+    ];
+    let text = match format {
+        "csv" => std::iter::once("case:concept:name,concept:name\n".to_string())
+            .chain(events.iter().map(|(c, a)| format!("{c},{a}\n")))
+            .collect::<String>(),
+        "jsonl" => events
+            .iter()
+            .map(|(c, a)| format!("{{\"case:concept:name\": \"{c}\", \"concept:name\": \"{a}\"}}\n"))
+            .collect(),
+        "yaml" => "cases:\n  - id: a\n    events: [{activity: e1}, {activity: e2}, {activity: e3}, {activity: e4}, {activity: e5}]\n  - id: b\n    events: [{activity: f1}]\n".to_string(),
+        _ => "<log><trace><string key=\"concept:name\" value=\"a\"/><event><string key=\"concept:name\" value=\"e1\"/></event><event><string key=\"concept:name\" value=\"e2\"/></event><event><string key=\"concept:name\" value=\"e3\"/></event><event><string key=\"concept:name\" value=\"e4\"/></event><event><string key=\"concept:name\" value=\"e5\"/></event></trace><trace><string key=\"concept:name\" value=\"b\"/><event><string key=\"concept:name\" value=\"f1\"/></event></trace></log>".to_string(),
+    };
+    write(dir, &format!("log.{format}"), text.as_bytes())
+}
+
+#[test]
+fn events_beyond_the_case_bound_are_rejected_with_their_location_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = LogOptions {
+        max_events_per_case: 3,
+        ..LogOptions::default()
+    };
+    for (format, locations) in [
+        ("csv", [":6: record 5", ":7: record 6"]),
+        ("jsonl", [":5: record 5", ":6: record 6"]),
+        ("yaml", [": case a, event 4", ": case a, event 5"]),
+        ("xes", [": trace 1 (a), event 4", ": trace 1 (a), event 5"]),
+    ] {
+        let path = five_and_one(&dir, format);
+        let (cases, rejected, stats) = read(&path, &opts).unwrap();
+        let a: Vec<String> = ["e1", "e2", "e3"].map(String::from).into();
+        assert!(cases.contains(&("a".to_string(), a)), "{format}: {cases:?}");
+        assert!(
+            cases.contains(&("b".to_string(), vec!["f1".to_string()])),
+            "{format}"
+        );
+        let got: Vec<String> = rejected.iter().map(|r| r.location.clone()).collect();
+        let want: Vec<String> = locations
+            .iter()
+            .map(|l| format!("{}{l}", path.display()))
+            .collect();
+        assert_eq!(got, want, "{format}");
+        for r in &rejected {
+            assert_eq!(r.kind, "case-too-long");
+            assert_eq!(
+                r.reason,
+                "case `a` already has 3 events, the most one case may hold"
+            );
+        }
+        assert_eq!(
+            (
+                stats.events_read,
+                stats.events_in_cases,
+                stats.events_rejected,
+                stats.cases
+            ),
+            (6, 4, 2, 2),
+            "{format}"
+        );
+        assert_eq!(
+            stats.rejected_by_kind.get("case-too-long"),
+            Some(&2),
+            "{format}"
+        );
+    }
+}
+
+#[test]
+fn more_unfinished_cases_than_the_bound_stop_the_read_at_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "interleaved.csv",
+        b"case:concept:name,concept:name\na,x\nb,x\nc,x\na,y\nb,y\nc,y\n",
+    );
+    let opts = LogOptions {
+        max_open_cases: 2,
+        ..LogOptions::default()
+    };
+    let err = read(&path, &opts).unwrap_err();
+    assert_eq!(
+        err,
+        format!(
+            "{}:4: record 3: more than 2 cases are unfinished at once, the most a read holds; the rows of a case are far apart: sort the log by case",
+            path.display()
+        )
+    );
+    // Within the bound the same log reads whole.
+    let (cases, _, stats) = read(&path, &LogOptions::default()).unwrap();
+    assert_eq!(cases.len(), 3);
+    assert_eq!(stats.cases_out_of_order, 0);
+}
+
+#[test]
+fn finished_cases_waiting_beyond_the_bound_are_handed_on_early_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    // `a` stays unfinished until the last row; b, c and d finish behind it.
+    let path = write(
+        &dir,
+        "waiting.jsonl",
+        br#"{"case:concept:name": "a", "concept:name": "a1"}
+{"case:concept:name": "b", "concept:name": "b1"}
+{"case:concept:name": "c", "concept:name": "c1"}
+{"case:concept:name": "d", "concept:name": "d1"}
+{"case:concept:name": "a", "concept:name": "a2"}
+"#,
+    );
+    let opts = LogOptions {
+        max_open_cases: 2,
+        ..LogOptions::default()
+    };
+    let (cases, rejected, stats) = read(&path, &opts).unwrap();
+    let ids: Vec<&str> = cases.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["b", "c", "a", "d"]);
+    assert_eq!(cases[2].1, ["a1", "a2"]);
+    assert!(rejected.is_empty());
+    assert_eq!(stats.cases_out_of_order, 2);
+    assert_eq!((stats.cases, stats.events_in_cases), (4, 5));
+    // Within the bound: order of first appearance.
+    let (cases, _, stats) = read(&path, &LogOptions::default()).unwrap();
+    let ids: Vec<&str> = cases.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d"]);
+    assert_eq!(stats.cases_out_of_order, 0);
+}
+
+#[test]
+fn a_document_over_the_bound_once_decompressed_is_refused() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    // 257 MiB of spaces compress to a few hundred KiB.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let block = vec![b' '; MIB];
+    for _ in 0..257 {
+        gz.write_all(&block).unwrap();
+    }
+    let bytes = gz.finish().unwrap();
+    let path = write(&dir, "bomb.yaml.gz", &bytes);
+    let err = read(&path, &LogOptions::default()).unwrap_err();
+    assert_eq!(
+        err,
+        format!(
+            "{}: larger than 256 MiB (once decompressed), the most a document read whole may be; write the records as JSON Lines or CSV, which are read one record at a time",
+            path.display()
+        )
+    );
+    let err =
+        procedo::input::read_records(&path, procedo::input::InputFormat::Yaml, &mut |_, _| {
+            panic!("no record of an oversized document")
+        })
+        .unwrap_err();
+    assert!(
+        err.contains("larger than 256 MiB (once decompressed)"),
+        "{err}"
+    );
+}
+
+// ------------------------------------------------------------------ defects the fuzzers found
+
+/// `expr` target: `-n` with `n` the smallest 64-bit integer overflowed (a panic with
+/// debug assertions, a wrong sign without). The fixture is the crashing input in the
+/// target's template.
+#[test]
+fn fuzz_negating_the_smallest_integer_is_unknown() {
+    let (code, out, err) = crate::procedo(&[
+        "assess",
+        "-p",
+        "tests/robustness/negate_min.proc",
+        "tests/robustness/negate_min.jsonl",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["id"], "min");
+    assert_eq!(rows[0]["applies"], serde_json::Value::Null);
+    // The same overflow in a plain condition, and in durations: unknown, not wrapped.
+    let text = "procedure t.neg \"Neg\"\n  version \"1\"\n  owner \"t\"\n  effective 2026-01-01\n  applies when -n < 0 and -(dur / -1) <= dur\n\nfacts\n  n: int\n  dur: duration\n\nends\n  done \"Done\"\n\nflow\n  step a \"A\"\n  end done\n";
+    let built = procedo::model::build_text(root(), "neg.proc", text);
+    let p = built
+        .procedure
+        .unwrap_or_else(|| panic!("{}", crate::render(&built.diagnostics)));
+    let assessor = procedo::eval::Assessor::new(&p);
+    let applies = |record: &str| {
+        let (facts, _) = assessor.facts_from_json_str(record, false, &[]).unwrap();
+        assessor.assess(facts).applies
+    };
+    assert_eq!(applies(r#"{"n": 3, "dur": "10m"}"#), Some(true));
+    assert_eq!(applies(r#"{"n": -3, "dur": "10m"}"#), Some(false));
+    assert_eq!(
+        applies(r#"{"n": -9223372036854775808, "dur": "10m"}"#),
+        None
+    );
+}
+
+/// `log_jsonl` target: ordering a case's events by time compared an event without a
+/// time as equal to every other, which is not an order; the standard sort panics on
+/// such a comparison. The fixture is the crashing log.
+#[test]
+fn fuzz_a_case_mixing_timed_and_untimed_events_is_ordered_without_a_panic() {
+    let path = Path::new("tests/robustness/mixed_times.jsonl");
+    let mut cases = Vec::new();
+    let mut rejected = Vec::new();
+    let stats = read_log(
+        path,
+        &LogOptions::default(),
+        &mut |t| cases.push(t),
+        &mut |r| rejected.push(r),
+    )
+    .unwrap();
+    assert_eq!(
+        stats.events_read,
+        stats.events_in_cases + stats.events_rejected
+    );
+    assert_eq!(
+        (
+            stats.cases,
+            stats.events_read,
+            stats.events_in_cases,
+            stats.events_rejected
+        ),
+        (cases.len(), 80, 50, 30)
+    );
+    assert_eq!(cases.len(), 5);
+    assert_eq!(rejected.len(), 30);
+    for t in &cases {
+        let times: Vec<_> = t.events.iter().filter_map(|e| e.timestamp).collect();
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "case {} in time order",
+            t.id
+        );
+    }
+}
+
+#[test]
+fn events_without_a_time_keep_their_place_and_the_timed_ones_are_ordered() {
+    let at = |s: &str| Some(chrono::DateTime::parse_from_rfc3339(s).unwrap());
+    let event = |a: &str, t| procedo::log::Event {
+        activity: a.into(),
+        timestamp: t,
+        resource: None,
+        attributes: Vec::new(),
+    };
+    let mut t = Trace {
+        id: "x".into(),
+        events: vec![
+            event("late", at("2026-03-02T10:00:00Z")),
+            event("untimed", None),
+            event("early", at("2026-03-02T09:00:00Z")),
+            event("tie-first", at("2026-03-02T09:30:00Z")),
+            event("tie-second", at("2026-03-02T09:30:00Z")),
+        ],
+    };
+    t.sort_by_time();
+    let order: Vec<&str> = t.events.iter().map(|e| e.activity.as_str()).collect();
+    assert_eq!(
+        order,
+        ["early", "untimed", "tie-first", "tie-second", "late"]
+    );
+}
+
+/// `pnml` target: a net whose final marking has no tokens was read, then written with
+/// no final marking at all, and the written net no longer read back. The fixture is
+/// the crashing input (a mutated oracle net: one final token count changed to 0).
+#[test]
+fn fuzz_a_net_whose_final_marking_has_no_tokens_is_refused() {
+    let bytes = std::fs::read("tests/robustness/final_marking_zero.pnml").unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(
+        procedo::petri::pnml::parse_pnml(&text).unwrap_err(),
+        "the final marking has no tokens"
+    );
+    // Every net that reads writes a net that reads back the same.
+    let good = std::fs::read_to_string("tests/oracle/bpic2013_incidents.im_noise0.2.pnml").unwrap();
+    let net = procedo::petri::pnml::parse_pnml(&good).unwrap();
+    let again =
+        procedo::petri::pnml::parse_pnml(&procedo::petri::pnml::write_pnml(&net, "x")).unwrap();
+    assert_eq!(again, net);
+}
+
+#[test]
+fn a_net_declaring_an_id_twice_is_refused() {
+    let net = |extra: &str| {
+        format!(
+            "<pnml><net><page>\
+             <place id=\"start\"><initialMarking><text>1</text></initialMarking></place>\
+             <place id=\"end\"/>{extra}\
+             <transition id=\"t\"><name><text>a</text></name></transition>\
+             <arc id=\"a1\" source=\"start\" target=\"t\"/><arc id=\"a2\" source=\"t\" target=\"end\"/>\
+             </page></net></pnml>"
+        )
+    };
+    assert!(procedo::petri::pnml::parse_pnml(&net("")).is_ok());
+    assert_eq!(
+        procedo::petri::pnml::parse_pnml(&net("<place id=\"end\"/>")).unwrap_err(),
+        "place `end` is declared twice"
+    );
+    assert_eq!(
+        procedo::petri::pnml::parse_pnml(&net("<transition id=\"start\"/>")).unwrap_err(),
+        "`start` is declared twice"
+    );
+}
+
+#[test]
+fn events_past_the_memory_bound_of_a_case_are_rejected_with_their_location_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = "n".repeat(1_000);
+    let events = [
+        ("a", "e1"),
+        ("a", "e2"),
+        ("a", "e3"),
+        ("a", "e4"),
+        ("b", "f1"),
+    ];
+    let xes_event = |a: &str| {
+        format!(
+            "<event><string key=\"concept:name\" value=\"{a}\"/><string key=\"note\" value=\"{note}\"/></event>"
+        )
+    };
+    let logs = [
+        (
+            "csv",
+            std::iter::once("case:concept:name,concept:name,note\n".to_string())
+                .chain(events.iter().map(|(c, a)| format!("{c},{a},{note}\n")))
+                .collect::<String>(),
+            [":4: record 3", ":5: record 4"],
+        ),
+        (
+            "jsonl",
+            events
+                .iter()
+                .map(|(c, a)| {
+                    format!("{{\"case:concept:name\": \"{c}\", \"concept:name\": \"{a}\", \"note\": \"{note}\"}}\n")
+                })
+                .collect(),
+            [":3: record 3", ":4: record 4"],
+        ),
+        (
+            "yaml",
+            format!(
+                "cases:\n  - id: a\n    events: [{}]\n  - id: b\n    events: [{{activity: f1, note: {note}}}]\n",
+                ["e1", "e2", "e3", "e4"].map(|a| format!("{{activity: {a}, note: {note}}}")).join(", ")
+            ),
+            [": case a, event 3", ": case a, event 4"],
+        ),
+        (
+            "xes",
+            format!(
+                "<log><trace><string key=\"concept:name\" value=\"a\"/>{}</trace><trace><string key=\"concept:name\" value=\"b\"/>{}</trace></log>",
+                ["e1", "e2", "e3", "e4"].map(xes_event).join(""),
+                xes_event("f1")
+            ),
+            [": trace 1 (a), event 3", ": trace 1 (a), event 4"],
+        ),
+    ];
+    let opts = LogOptions {
+        max_case_bytes: 2_500,
+        ..LogOptions::default()
+    };
+    for (format, text, locations) in logs {
+        let path = write(&dir, &format!("big.{format}"), text.as_bytes());
+        let (cases, rejected, stats) = read(&path, &opts).unwrap();
+        assert_eq!(
+            cases,
+            vec![
+                ("a".to_string(), vec!["e1".to_string(), "e2".to_string()]),
+                ("b".to_string(), vec!["f1".to_string()])
+            ],
+            "{format}"
+        );
+        let got: Vec<String> = rejected.iter().map(|r| r.location.clone()).collect();
+        let want: Vec<String> = locations
+            .iter()
+            .map(|l| format!("{}{l}", path.display()))
+            .collect();
+        assert_eq!(got, want, "{format}");
+        for r in &rejected {
+            assert_eq!(r.kind, "case-too-large");
+            assert_eq!(
+                r.reason,
+                "case `a` would take more than 2500 bytes of memory with this event, the most one case may take"
+            );
+        }
+        assert_eq!(
+            (
+                stats.events_read,
+                stats.events_in_cases,
+                stats.events_rejected
+            ),
+            (5, 3, 2),
+            "{format}"
+        );
+    }
+    // The default bound is written in MiB.
+    assert_eq!(LogOptions::default().max_case_bytes, 256 << 20);
+}
+
+/// `frontend` target: a `#` comment between an item's doc comments (or between them
+/// and the item) made the item's line that comment's, and formatting moved the comment
+/// again each time: not idempotent. The fixture is the crashing input (a mutated
+/// shipped procedure).
+#[test]
+fn fuzz_formatting_a_comment_among_doc_comments_is_idempotent() {
+    let bytes = std::fs::read("tests/robustness/fmt_comment_in_docs.proc").unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let once = procedo::fmt::format_checked(&procedo::SourceFile::new("f.proc", text.to_string()))
+        .unwrap();
+    let twice =
+        procedo::fmt::format_checked(&procedo::SourceFile::new("f.proc", once.clone())).unwrap();
+    assert_eq!(once, twice);
+    let small = "procedure t.x \"X\"\n  version \"1\"\n  owner \"o\"\n  effective 2026-01-01\n\nfacts\n  a: bool\n  # c0\n  ## one\n  # c1\n  ## two\n  # c2\n  b: bool\n\nends\n  done \"Done\"\n\nflow\n  step s \"S\"\n  end done\n";
+    let once = procedo::fmt::format_checked(&procedo::SourceFile::new("s.proc", small)).unwrap();
+    assert!(
+        once.contains("  a: bool\n  # c0\n  ## one\n  ## two\n  # c1\n  # c2\n  b: bool\n"),
+        "{once}"
+    );
+    let twice =
+        procedo::fmt::format_checked(&procedo::SourceFile::new("s.proc", once.clone())).unwrap();
+    assert_eq!(once, twice);
+    // The item's line is its own, not a comment's: a diagnostic on `b` points at `b`.
+    let built =
+        procedo::model::build_text(root(), "s.proc", &small.replace("b: bool", "b: nothing"));
+    let d = built
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("nothing"))
+        .unwrap();
+    let at = d.labels[0].span.start;
+    assert!(
+        small.replace("b: bool", "b: nothing")[at..].starts_with("nothing"),
+        "{d:?}"
+    );
+}
