@@ -163,6 +163,8 @@ struct Open {
     last: Option<DateTime<Utc>>,
     /// Obligations at risk when last judged.
     at_risk: usize,
+    /// The size of its events' texts, against the per-case bound.
+    bytes: usize,
 }
 
 /// A case's events as held between judgements: the first whole (it carries the case
@@ -346,6 +348,7 @@ impl<'a> Monitor<'a> {
                 timer: None,
                 last,
                 at_risk: 0,
+                bytes: lines.iter().map(String::len).sum(),
             },
         );
         Ok(())
@@ -441,6 +444,36 @@ impl<'a> Monitor<'a> {
         {
             self.advance(t, false, out);
         }
+        // The log readers' bounds on one case hold here too: events beyond them are
+        // rejected where they are, the case goes on being judged.
+        if let Some(o) = self.open.get(&case) {
+            let opts = self.reader.options();
+            let (n, bytes) = (1 + o.events.rest.len(), o.bytes + text.len());
+            let too = if n >= opts.max_events_per_case {
+                Some((
+                    "case-too-long",
+                    format!("case `{case}` already has {n} events, the most one case may have"),
+                ))
+            } else if bytes > opts.max_case_bytes {
+                Some((
+                    "case-too-large",
+                    format!(
+                        "case `{case}`'s events would take more than {} bytes",
+                        opts.max_case_bytes
+                    ),
+                ))
+            } else {
+                None
+            };
+            if let Some((kind, reason)) = too {
+                self.reject(kind);
+                return Err(LineError {
+                    kind,
+                    reason,
+                    fatal: false,
+                });
+            }
+        }
         self.stats.events += 1;
         let open = self.open.entry(case.clone()).or_insert_with(|| {
             self.stats.cases_opened += 1;
@@ -450,9 +483,11 @@ impl<'a> Monitor<'a> {
                 timer: None,
                 last: None,
                 at_risk: 0,
+                bytes: 0,
             }
         });
         open.events.push(&self.reader, &mut self.names, e);
+        open.bytes += text.len();
         if let Some(t) = t {
             open.last = Some(open.last.map_or(t, |l| l.max(t)));
         }
