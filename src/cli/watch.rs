@@ -127,6 +127,21 @@ enum ClockArg {
     Event,
 }
 
+/// A duration flag's value (`15m`, `24h`, …), zero only when `zero` allows it.
+fn duration(
+    flag: &str,
+    text: &str,
+    zero: bool,
+    examples: &str,
+) -> Result<chrono::Duration, ExitStatus> {
+    match crate::ast::parse_duration(text) {
+        Some(ms) if ms > 0 || (zero && ms == 0) => Ok(chrono::Duration::milliseconds(ms)),
+        _ => Err(usage_error(&format!(
+            "{flag} `{text}` is not a duration (e.g. {examples})"
+        ))),
+    }
+}
+
 fn state_file(p: &Path) -> PathBuf {
     if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') {
         p.join("watch.sqlite")
@@ -210,27 +225,12 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
         return Err(usage_error("--max-states must be at least 1"));
     }
     let close_idle = match &args.close_idle {
-        Some(d) => match crate::ast::parse_duration(d) {
-            Some(ms) if ms > 0 => Some(chrono::Duration::milliseconds(ms)),
-            _ => {
-                return Err(usage_error(&format!(
-                    "--close-idle `{d}` is not a duration (e.g. 30m, 24h, 7d)"
-                )));
-            }
-        },
+        Some(d) => Some(duration("--close-idle", d, false, "30m, 24h, 7d")?),
         None => None,
     };
     let linger = match args.linger.as_str() {
         "0" => None,
-        d => match crate::ast::parse_duration(d) {
-            Some(0) => None,
-            Some(ms) if ms > 0 => Some(chrono::Duration::milliseconds(ms)),
-            _ => {
-                return Err(usage_error(&format!(
-                    "--linger `{d}` is not a duration (e.g. 0, 15m, 1h)"
-                )));
-            }
-        },
+        d => Some(duration("--linger", d, true, "0, 15m, 1h")?).filter(|d| !d.is_zero()),
     };
     let token = token(args)?;
     if let Some(addr) = &args.listen

@@ -155,6 +155,7 @@ pub struct Options {
     pub event_clock: bool,
 }
 
+#[derive(Default)]
 struct Open {
     events: Held,
     /// Alert ids (without the case) already raised.
@@ -345,10 +346,9 @@ impl<'a> Monitor<'a> {
             Open {
                 events,
                 sent: sent.into_iter().collect(),
-                timer: None,
                 last,
-                at_risk: 0,
                 bytes: lines.iter().map(String::len).sum(),
+                ..Open::default()
             },
         );
         Ok(())
@@ -477,14 +477,7 @@ impl<'a> Monitor<'a> {
         self.stats.events += 1;
         let open = self.open.entry(case.clone()).or_insert_with(|| {
             self.stats.cases_opened += 1;
-            Open {
-                events: Held::default(),
-                sent: HashSet::new(),
-                timer: None,
-                last: None,
-                at_risk: 0,
-                bytes: 0,
-            }
+            Open::default()
         });
         open.events.push(&self.reader, &mut self.names, e);
         open.bytes += text.len();
@@ -497,7 +490,9 @@ impl<'a> Monitor<'a> {
         Ok(())
     }
 
-    fn reject(&mut self, kind: &str) {
+    /// Counts a rejected event by its kind (the monitor's own rejections, and lines its
+    /// caller could not read).
+    pub fn reject(&mut self, kind: &str) {
         self.stats.rejected += 1;
         *self
             .stats

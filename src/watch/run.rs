@@ -113,6 +113,14 @@ enum Msg {
     Failed(String),
 }
 
+/// Queues a message from a reader, a chunk as its lines.
+fn enqueue(queue: &mut std::collections::VecDeque<Msg>, m: Msg) {
+    match m {
+        Msg::Lines(v) => queue.extend(v),
+        m => queue.push_back(m),
+    }
+}
+
 /// Lines a reader sends together at most.
 const CHUNK: usize = 256;
 
@@ -459,8 +467,7 @@ pub fn run(
         };
         if queue.is_empty() {
             match rx.recv_timeout(wait) {
-                Ok(Msg::Lines(v)) => queue.extend(v),
-                Ok(m) => queue.push_back(m),
+                Ok(m) => enqueue(&mut queue, m),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => queue.push_back(Msg::End),
             }
@@ -470,6 +477,7 @@ pub fn run(
         }
         while let Some(m) = queue.pop_front() {
             match m {
+                // `enqueue` unpacks chunks; none is nested.
                 Msg::Lines(v) => {
                     for m in v.into_iter().rev() {
                         queue.push_front(m);
@@ -499,12 +507,7 @@ pub fn run(
                             }
                         }
                         Err(reason) => {
-                            monitor.stats.rejected += 1;
-                            *monitor
-                                .stats
-                                .rejected_by_kind
-                                .entry("unreadable-record".into())
-                                .or_default() += 1;
+                            monitor.reject("unreadable-record");
                             reject(&mut out, place, "unreadable-record", reason);
                         }
                     }
@@ -565,12 +568,10 @@ pub fn run(
             if ended || taken >= BATCH {
                 break;
             }
-            if queue.is_empty() {
-                match rx.try_recv() {
-                    Ok(Msg::Lines(v)) => queue.extend(v),
-                    Ok(m) => queue.push_back(m),
-                    Err(_) => {}
-                }
+            if queue.is_empty()
+                && let Ok(m) = rx.try_recv()
+            {
+                enqueue(&mut queue, m);
             }
         }
         if ended && settings.close_at_end {

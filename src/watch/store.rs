@@ -11,6 +11,14 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{Alert, Changes, Stats};
 
+/// Sets one `meta` value.
+const SET_META: &str = "INSERT INTO meta(key, value) VALUES (?1, ?2)
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+
+/// Records how far a sink has delivered.
+const SET_SINK: &str = "INSERT INTO sinks(name, seq, length) VALUES (?1, ?2, ?3)
+     ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, length = excluded.length";
+
 /// The schema's version, stored in the database; another version is refused.
 pub const SCHEMA: &str = "1";
 
@@ -152,11 +160,7 @@ impl Store {
 
     fn set_meta(&self, key: &str, value: &str) -> Result<(), String> {
         self.conn
-            .execute(
-                "INSERT INTO meta(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
+            .execute(SET_META, params![key, value])
             .map(|_| ())
             .map_err(db)
     }
@@ -295,12 +299,7 @@ impl Store {
                 .map_err(db)?;
                 self.next_closed += 1;
             }
-            let mut meta = tx
-                .prepare_cached(
-                    "INSERT INTO meta(key, value) VALUES (?1, ?2)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                )
-                .map_err(db)?;
+            let mut meta = tx.prepare_cached(SET_META).map_err(db)?;
             if let Some(p) = position {
                 meta.execute(params!["input", p.input]).map_err(db)?;
                 meta.execute(params!["identity", p.identity]).map_err(db)?;
@@ -314,12 +313,7 @@ impl Store {
             meta.execute(params!["stats", s]).map_err(db)?;
             meta.execute(params!["committed", Utc::now().to_rfc3339()])
                 .map_err(db)?;
-            let mut sink = tx
-                .prepare_cached(
-                    "INSERT INTO sinks(name, seq, length) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, length = excluded.length",
-                )
-                .map_err(db)?;
+            let mut sink = tx.prepare_cached(SET_SINK).map_err(db)?;
             for (name, d) in sinks {
                 sink.execute(params![name, d.seq as i64, d.length.map(|l| l as i64)])
                     .map_err(db)?;
@@ -332,8 +326,7 @@ impl Store {
     pub fn set_delivered(&self, name: &str, d: Delivered) -> Result<(), String> {
         self.conn
             .execute(
-                "INSERT INTO sinks(name, seq, length) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, length = excluded.length",
+                SET_SINK,
                 params![name, d.seq as i64, d.length.map(|l| l as i64)],
             )
             .map(|_| ())
