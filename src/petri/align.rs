@@ -11,6 +11,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap};
 
 use super::Net;
+use super::blocks::Blocks;
 
 pub const DEVIATION: u64 = 10_000;
 pub const SILENT: u64 = 1;
@@ -108,6 +109,9 @@ pub struct Aligner<'n> {
     /// For each reachable marking of a 1-safe net: the labels that can still fire from
     /// it, and whether the final marking can still be reached.
     future: Option<HashMap<u128, (u64, bool), FxBuild>>,
+    /// The net's block structure, when it has one and no decision branches: searches
+    /// without guards are then solved exactly by dynamic programming over it.
+    blocks: Option<Blocks>,
 }
 
 /// Explores the reachability graph of a 1-safe net (up to a size limit) and returns,
@@ -294,7 +298,7 @@ impl<'n> Aligner<'n> {
             _ => None,
         };
         let mut decisions: Vec<String> = Vec::new();
-        let branch_of = net
+        let branch_of: Vec<Option<(u32, u8)>> = net
             .transitions
             .iter()
             .map(|t| {
@@ -310,8 +314,14 @@ impl<'n> Aligner<'n> {
                 Some((d as u32, b))
             })
             .collect();
+        let blocks = if branch_of.iter().all(Option::is_none) {
+            Blocks::of(net, &transition_label)
+        } else {
+            None
+        };
         Aligner {
             net,
+            blocks,
             label_ids,
             transition_label,
             empty_cost: None,
@@ -323,6 +333,18 @@ impl<'n> Aligner<'n> {
             safe,
             future,
         }
+    }
+
+    /// Whether the net is block-structured, so that alignments without guards are
+    /// computed over its blocks rather than searched (see [`super::blocks`]).
+    pub fn block_structured(&self) -> bool {
+        self.blocks.is_some()
+    }
+
+    /// Aligns by search alone, even on a block-structured net (for tests that compare
+    /// the two).
+    pub fn disable_blocks(&mut self) {
+        self.blocks = None;
     }
 
     /// Whether some transition of the net has this label.
@@ -467,6 +489,11 @@ impl<'n> Aligner<'n> {
         } else {
             (PM4PY, None)
         };
+        if guards.is_none() {
+            if let Some(a) = self.blocks.as_ref().and_then(|b| b.align(trace)) {
+                return Some(a);
+            }
+        }
         let found = match &self.safe {
             Some(masks) => match self.search_safe(trace, masks, costs, guards) {
                 Ok(a) => a,

@@ -2,6 +2,7 @@
 //! and optimal alignments of recorded cases against it.
 
 pub mod align;
+pub mod blocks;
 pub mod compile;
 pub mod pnml;
 
