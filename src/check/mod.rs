@@ -48,6 +48,9 @@ pub struct CheckOptions {
     /// Most states one case's alignment search may visit; a case that reaches it is
     /// `not-aligned` (counted, never a verdict). `None`: the default (5,000,000).
     pub max_states: Option<usize>,
+    /// Longest one case's alignment search may run; a case that reaches it is
+    /// `not-aligned` like one that reaches `max_states`. `None`: no limit.
+    pub case_timeout: Option<std::time::Duration>,
 }
 
 impl Default for CheckOptions {
@@ -57,6 +60,7 @@ impl Default for CheckOptions {
             as_of: None,
             with_alignment: false,
             max_states: None,
+            case_timeout: None,
         }
     }
 }
@@ -158,6 +162,7 @@ impl<'a> Checker<'a> {
         if let Some(n) = opts.max_states {
             aligner.state_limit = n;
         }
+        aligner.time_limit = opts.case_timeout;
         Ok(Checker {
             net,
             aligner,
@@ -259,15 +264,16 @@ impl<'a> Checker<'a> {
         self.aligner.prepare(&keys);
         let mut results = Vec::with_capacity(traces.len());
         for ((t, flow), key) in traces.iter().zip(&flows).zip(&keys) {
-            let al = self.aligner.align_with(key);
+            let outcome = self.aligner.outcome(key);
             let r = crate::conformance::result(
                 &mut self.aligner,
                 self.net,
                 t,
                 flow,
-                al.as_ref(),
+                outcome.as_ref(),
                 self.opts.with_alignment,
             );
+            let al = outcome.ok();
             let passes: Vec<Pass> = match (&al, auditor) {
                 (Some(al), Some(a)) => {
                     let positions = flow.len() + 1;

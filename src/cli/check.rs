@@ -86,6 +86,11 @@ pub(crate) struct Source {
     /// code is 2: the result is incomplete.
     #[arg(long, value_name = "N")]
     max_states: Option<usize>,
+    /// Longest one case's alignment search may run (e.g. 10s, 2m). A case that reaches it
+    /// is reported `not-aligned` with the bounds of its optimal cost, counted, and the
+    /// exit code is 2. Unlike --max-states, where it stops depends on the machine's speed.
+    #[arg(long, value_name = "DURATION")]
+    case_timeout: Option<String>,
 }
 
 /// A [`Source`] made ready: the net, its name, the procedure, the check options, how to
@@ -172,11 +177,23 @@ pub(crate) fn prepare(
     if src.max_states == Some(0) {
         return Err(usage_error("--max-states must be at least 1"));
     }
+    let case_timeout = match src.case_timeout.as_deref() {
+        None => None,
+        Some(t) => match crate::ast::parse_duration(t) {
+            Some(ms) if ms > 0 => Some(std::time::Duration::from_millis(ms.unsigned_abs())),
+            _ => {
+                return Err(usage_error(&format!(
+                    "--case-timeout `{t}` is not a positive duration (e.g. 500ms, 10s, 2m)"
+                )));
+            }
+        },
+    };
     let opts = CheckOptions {
         perspectives: perspectives(&src.perspectives),
         as_of,
         with_alignment,
         max_states: src.max_states,
+        case_timeout,
     };
     let read = src.read.options(
         loaded.as_ref().map(|(_, p)| p),

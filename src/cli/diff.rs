@@ -150,6 +150,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         as_of,
         with_alignment: false,
         max_states: args.max_states,
+        case_timeout: None,
     };
     let mut scratch = Scratch(None);
     let (pairs, unpaired) = match &args.base {

@@ -269,6 +269,7 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
             as_of: None,
             with_alignment: false,
             max_states: args.max_states,
+            case_timeout: None,
         },
         read,
         roster,

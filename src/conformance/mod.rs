@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::log::Trace;
 use crate::petri::Net;
-use crate::petri::align::{Aligner, Alignment, Move};
+use crate::petri::align::{Aligner, Alignment, GaveUp, Move};
 
 /// One deviation, located in the case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,6 +72,9 @@ pub struct CaseResult {
     /// `None` when the search gave up (state limit).
     pub cost: Option<u64>,
     pub fitness: Option<f64>,
+    /// When the search gave up: why, and the bounds of the optimal cost it reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<GaveUp>,
     pub findings: Vec<Finding>,
     /// The alignment as (log, model) pairs; `>>` marks a skip. Filled on request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -103,39 +106,41 @@ pub fn check_case(
         .map(|&i| trace.events[i].activity.as_str())
         .collect();
     let encoded = aligner.encode(&activities);
-    let al = aligner.align(&encoded);
-    result(aligner, net, trace, flow, al.as_ref(), with_alignment)
+    let key = (encoded, crate::petri::align::Guards::default());
+    let outcome = aligner.outcome(&key);
+    result(aligner, net, trace, flow, outcome.as_ref(), with_alignment)
 }
 
-/// The verdict on one case from its alignment (`None`: the search gave up).
+/// The verdict on one case from its alignment, or from what the search knew when it
+/// stopped (`not-aligned`, with the bounds of the optimal cost).
 pub fn result(
     aligner: &mut Aligner<'_>,
     net: &Net,
     trace: &Trace,
     flow: &[usize],
-    al: Option<&Alignment>,
+    al: Result<&Alignment, &GaveUp>,
     with_alignment: bool,
 ) -> CaseResult {
-    let Some(al) = al else {
-        return CaseResult {
-            case_id: trace.id.clone(),
-            events: trace.events.len(),
-            conforming: false,
-            cost: None,
-            fitness: None,
-            findings: vec![Finding::new(
-                crate::codes::FindingCode::NotAligned,
-                "",
-                None,
-                None,
-                format!(
-                    "the alignment search gave up after visiting {} states (--max-states); \
-                     nothing is known of the case",
-                    aligner.state_limit
-                ),
-            )],
-            alignment: Vec::new(),
-        };
+    let al = match al {
+        Ok(al) => al,
+        Err(g) => {
+            return CaseResult {
+                case_id: trace.id.clone(),
+                events: trace.events.len(),
+                conforming: false,
+                cost: None,
+                fitness: None,
+                bounds: Some(*g),
+                findings: vec![Finding::new(
+                    crate::codes::FindingCode::NotAligned,
+                    "",
+                    None,
+                    None,
+                    gave_up_message(g),
+                )],
+                alignment: Vec::new(),
+            };
+        }
     };
     let fitness = aligner.fitness(al, flow.len());
     let findings = findings(al, net, trace, flow);
@@ -150,9 +155,41 @@ pub fn result(
         conforming: al.deviations() == 0,
         cost: Some(al.cost),
         fitness: Some(fitness),
+        bounds: None,
         findings,
         alignment,
     }
+}
+
+/// What a `not-aligned` finding says: the limit the search reached and the bounds of
+/// the optimal cost.
+fn gave_up_message(g: &GaveUp) -> String {
+    use crate::petri::align::{DEVIATION, Limit};
+    let why = match g.limit {
+        Limit::States => format!(
+            "the alignment search gave up after visiting {} states (--max-states)",
+            g.states
+        ),
+        Limit::Time => format!(
+            "the alignment search gave up at its time limit (--case-timeout) after {} states",
+            g.states
+        ),
+        Limit::NoRun => {
+            return "no run of the net reaches its final marking: the case \
+                                cannot be aligned"
+                .to_string();
+        }
+    };
+    let upper = match g.upper {
+        Some(u) => format!("at most {u} ({} deviations)", u / DEVIATION),
+        None => "an upper bound is not known".to_string(),
+    };
+    format!(
+        "{why}; the optimal cost is at least {} (at least {} deviations) and {upper}; no \
+         verdict",
+        g.lower,
+        g.lower / DEVIATION
+    )
 }
 
 /// The decisions an alignment passes, in order: (decision index in

@@ -74,6 +74,32 @@ pub enum Move {
     Model { transition: usize },
 }
 
+/// Why a search stopped without an alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Limit {
+    /// It visited [`Aligner::state_limit`] states (`--max-states`).
+    States,
+    /// It ran for [`Aligner::time_limit`] (`--case-timeout`).
+    Time,
+    /// No run of the net reaches its final marking: no alignment exists.
+    NoRun,
+}
+
+/// What a search that stopped knew of the optimum: the optimal cost (pm4py's) lies in
+/// `lower..=upper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct GaveUp {
+    pub limit: Limit,
+    /// States visited.
+    pub states: usize,
+    /// No alignment costs less (the least estimate still open when it stopped).
+    pub lower: u64,
+    /// A complete alignment costs this much (every event a log move, then the net's
+    /// cheapest run); `None` when that run is not known either.
+    pub upper: Option<u64>,
+}
+
 /// An optimal alignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alignment {
@@ -95,13 +121,16 @@ pub struct Aligner<'n> {
     /// Cost of aligning the empty trace (the cheapest complete run of the net).
     empty_cost: Option<u64>,
     /// Alignments already computed, by trace of label ids and guards.
-    cache: HashMap<Key, Option<Alignment>, FxBuild>,
+    cache: HashMap<Key, Outcome, FxBuild>,
     /// Per transition: the decision (index into `decisions`) and branch it takes.
     branch_of: Vec<Option<(u32, u8)>>,
     /// The names of the decisions whose branches the net's transitions take.
     decisions: Vec<String>,
     /// Most states one search may visit before giving up (0: no limit).
     pub state_limit: usize,
+    /// Longest one search may run (`None`: no limit). A search stopped by it depends on
+    /// the machine's speed; one stopped by [`Aligner::state_limit`] does not.
+    pub time_limit: Option<std::time::Duration>,
     /// Most alignments kept in the cache ([`CACHE_MAX`] unless set).
     pub cache_limit: usize,
     /// Input and output place masks per transition, for 1-safe nets.
@@ -197,8 +226,22 @@ fn reachable_futures(
     )
 }
 
+/// Most states one search visits unless [`Aligner::state_limit`] is set.
+pub const DEFAULT_STATE_LIMIT: usize = 5_000_000;
+
 /// Most alignments kept in an [`Aligner`]'s cache (distinct variants with their facts).
 pub const CACHE_MAX: usize = 100_000;
+
+/// What a search gives: an optimal alignment, or what it knew when it stopped.
+pub type Outcome = Result<Alignment, GaveUp>;
+
+/// A search stopped: the limit, states visited and the least estimate still open, in
+/// the search's own weights.
+struct Stopped {
+    limit: Limit,
+    states: usize,
+    lower: u64,
+}
 
 /// What an alignment is computed and cached for: the trace's label ids and the guards.
 pub type Key = (Vec<Option<u32>>, Guards);
@@ -328,7 +371,8 @@ impl<'n> Aligner<'n> {
             cache: HashMap::with_hasher(FxBuild),
             branch_of,
             decisions,
-            state_limit: 5_000_000,
+            state_limit: DEFAULT_STATE_LIMIT,
+            time_limit: None,
             cache_limit: CACHE_MAX,
             safe,
             future,
@@ -361,9 +405,20 @@ impl<'n> Aligner<'n> {
     }
 
     /// The cost of the cheapest complete run of the net (aligning the empty trace).
+    ///
+    /// It is searched once a run, within the default state limit whatever a case's
+    /// limits are, since fitness and every upper bound rest on it.
     pub fn empty_cost(&mut self) -> Option<u64> {
         if self.empty_cost.is_none() {
+            let limits = (self.state_limit, self.time_limit);
+            self.state_limit = if limits.0 == 0 {
+                0
+            } else {
+                limits.0.max(DEFAULT_STATE_LIMIT)
+            };
+            self.time_limit = None;
             self.empty_cost = self.search(&[]).map(|a| a.cost);
+            (self.state_limit, self.time_limit) = limits;
         }
         self.empty_cost
     }
@@ -395,13 +450,29 @@ impl<'n> Aligner<'n> {
     /// (10,000 per deviation, 1 per silent move) of the alignment chosen; without
     /// guards it is pm4py's optimum.
     pub fn align_with(&mut self, key: &Key) -> Option<Alignment> {
-        if let Some(a) = self.cache.get(key) {
-            return a.clone();
-        }
-        let a = self.search_key(key);
-        self.make_room(1);
-        self.cache.insert(key.clone(), a.clone());
-        a
+        self.outcome(key).ok()
+    }
+
+    /// Like [`Aligner::align_with`], with what the search knew when it stopped: the
+    /// bounds of the optimal cost (the upper one completed with the net's cheapest run).
+    pub fn outcome(&mut self, key: &Key) -> Outcome {
+        let a = match self.cache.get(key) {
+            Some(a) => a.clone(),
+            None => {
+                let a = self.search_key(key);
+                self.make_room(1);
+                self.cache.insert(key.clone(), a.clone());
+                a
+            }
+        };
+        a.map_err(|mut g| {
+            if g.limit != Limit::NoRun && g.upper.is_none() {
+                g.upper = self
+                    .empty_cost()
+                    .map(|c| c + DEVIATION * key.0.len() as u64);
+            }
+            g
+        })
     }
 
     /// Keeps the cache of alignments under [`Aligner::cache_limit`] entries: when `more` would not
@@ -430,7 +501,7 @@ impl<'n> Aligner<'n> {
         let this = &*self;
         // Handing a few searches to the thread pool costs more than it saves.
         if todo.len() < 4 {
-            let done: Vec<(Key, Option<Alignment>)> = todo
+            let done: Vec<(Key, Outcome)> = todo
                 .iter()
                 .map(|t| ((*t).clone(), this.search_key(t)))
                 .collect();
@@ -438,7 +509,7 @@ impl<'n> Aligner<'n> {
             self.cache.extend(done);
             return;
         }
-        let done: Vec<(Key, Option<Alignment>)> = todo
+        let done: Vec<(Key, Outcome)> = todo
             .par_iter()
             .map(|t| ((*t).clone(), this.search_key(t)))
             .collect();
@@ -478,10 +549,10 @@ impl<'n> Aligner<'n> {
     }
 
     fn search(&self, trace: &[Option<u32>]) -> Option<Alignment> {
-        self.search_key(&(trace.to_vec(), Guards::default()))
+        self.search_key(&(trace.to_vec(), Guards::default())).ok()
     }
 
-    fn search_key(&self, (trace, guards): &Key) -> Option<Alignment> {
+    fn search_key(&self, (trace, guards): &Key) -> Outcome {
         // The data-aware weights leave room for 2^20 deviations; a longer trace (no real
         // case is) is aligned by pm4py's cost alone, its decisions still judged after.
         let (costs, guards) = if guards.active() && trace.len() < 1 << 20 {
@@ -491,7 +562,7 @@ impl<'n> Aligner<'n> {
         };
         if guards.is_none() {
             if let Some(a) = self.blocks.as_ref().and_then(|b| b.align(trace)) {
-                return Some(a);
+                return Ok(a);
             }
         }
         let found = match &self.safe {
@@ -501,7 +572,17 @@ impl<'n> Aligner<'n> {
             },
             None => self.search_general(trace, costs, guards),
         };
-        let mut a = found?;
+        let mut a = found.map_err(|s| GaveUp {
+            limit: s.limit,
+            states: s.states,
+            // With the data-aware weights, the estimate bounds the deviations.
+            lower: if guards.is_some() {
+                s.lower / costs.dev * DEVIATION
+            } else {
+                s.lower
+            },
+            upper: None,
+        })?;
         if guards.is_some() {
             // Report pm4py's cost of the alignment chosen.
             a.cost = a
@@ -517,7 +598,7 @@ impl<'n> Aligner<'n> {
                 })
                 .sum();
         }
-        Some(a)
+        Ok(a)
     }
 
     /// The cost of firing transition `t` without an event at position `pos` of a trace
@@ -558,7 +639,7 @@ impl<'n> Aligner<'n> {
         masks: &[(u128, u128)],
         costs: Costs,
         guards: Option<&Guards>,
-    ) -> Result<Option<Alignment>, Unsafe> {
+    ) -> Result<Result<Alignment, Stopped>, Unsafe> {
         let n = trace.len();
         let mut unmatched_after = vec![0u64; n + 1];
         for i in (0..n).rev() {
@@ -616,7 +697,8 @@ impl<'n> Aligner<'n> {
         // least still to come) is taken first: same optimum, fewer states.
         heap.push(Reverse((h(initial, 0).unwrap_or(0), u64::MAX, 0)));
         let mut expanded = 0usize;
-        while let Some(Reverse((_, inv_g, id))) = heap.pop() {
+        let started = std::time::Instant::now();
+        while let Some(Reverse((f, inv_g, id))) = heap.pop() {
             let g = u64::MAX - inv_g;
             let (m, pos32, _, _) = nodes[id as usize];
             let pos = pos32 as usize;
@@ -631,11 +713,15 @@ impl<'n> Aligner<'n> {
                     cur = nodes[cur as usize].2;
                 }
                 moves.reverse();
-                return Ok(Some(Alignment { cost: g, moves }));
+                return Ok(Ok(Alignment { cost: g, moves }));
             }
             expanded += 1;
-            if self.state_limit > 0 && expanded > self.state_limit {
-                return Ok(None);
+            if let Some(limit) = self.over(expanded, started) {
+                return Ok(Err(Stopped {
+                    limit,
+                    states: expanded - 1,
+                    lower: f,
+                }));
             }
             let mut push = |m2: u128, npos: usize, cost: u64, mv: Move| {
                 let Some(hv) = h(m2, npos) else { return };
@@ -682,7 +768,11 @@ impl<'n> Aligner<'n> {
                 push(m2, pos, g + c, Move::Model { transition: t });
             }
         }
-        Ok(None)
+        Ok(Err(Stopped {
+            limit: Limit::NoRun,
+            states: expanded,
+            lower: u64::MAX,
+        }))
     }
 
     fn search_general(
@@ -690,7 +780,7 @@ impl<'n> Aligner<'n> {
         trace: &[Option<u32>],
         costs: Costs,
         guards: Option<&Guards>,
-    ) -> Option<Alignment> {
+    ) -> Result<Alignment, Stopped> {
         let n = trace.len();
         // Lower bound: events no transition can match are log moves, whatever happens.
         let mut unmatched_after = vec![0u64; n + 1];
@@ -711,7 +801,8 @@ impl<'n> Aligner<'n> {
         nodes.push(start);
         heap.push(Reverse((h(0), 0, 0)));
         let mut expanded = 0usize;
-        while let Some(Reverse((_, g, id))) = heap.pop() {
+        let started = std::time::Instant::now();
+        while let Some(Reverse((f, g, id))) = heap.pop() {
             let node = nodes[id as usize].clone();
             let key = (node.marking.clone(), node.pos);
             if best.get(&key).is_some_and(|&(c, _)| c < g) {
@@ -726,11 +817,15 @@ impl<'n> Aligner<'n> {
                     cur = nodes[cur as usize].parent;
                 }
                 moves.reverse();
-                return Some(Alignment { cost: g, moves });
+                return Ok(Alignment { cost: g, moves });
             }
             expanded += 1;
-            if self.state_limit > 0 && expanded > self.state_limit {
-                return None;
+            if let Some(limit) = self.over(expanded, started) {
+                return Err(Stopped {
+                    limit,
+                    states: expanded - 1,
+                    lower: f,
+                });
             }
             let mut push = |nodes: &mut Vec<Node>,
                             heap: &mut BinaryHeap<Reverse<(u64, u64, u32)>>,
@@ -810,7 +905,23 @@ impl<'n> Aligner<'n> {
                 );
             }
         }
-        None
+        Err(Stopped {
+            limit: Limit::NoRun,
+            states: expanded,
+            lower: u64::MAX,
+        })
+    }
+
+    /// Whether a search that has expanded `expanded` states since `started` must stop,
+    /// and by which limit (the clock is read every 1,024 states).
+    fn over(&self, expanded: usize, started: std::time::Instant) -> Option<Limit> {
+        if self.state_limit > 0 && expanded > self.state_limit {
+            return Some(Limit::States);
+        }
+        match self.time_limit {
+            Some(t) if expanded % 1024 == 0 && started.elapsed() > t => Some(Limit::Time),
+            _ => None,
+        }
     }
 }
 

@@ -138,7 +138,8 @@ pub fn human(
     }
     if s.not_aligned > 0 {
         out.push_str(&format!(
-            "{} cases not aligned: the search reached its state limit (--max-states); no \
+            "{} cases not aligned: the search reached its limit (--max-states, \
+             --case-timeout); each is reported with the bounds of its optimal cost, no \
              verdict on them, and the result is incomplete (exit 2)\n",
             s.not_aligned
         ));

@@ -454,7 +454,46 @@ fn a_case_the_search_gave_up_on_is_counted_and_the_result_is_incomplete() {
         f["message"]
             .as_str()
             .unwrap()
-            .contains("after visiting 3 states")
+            .contains("after visiting 3 states (--max-states); the optimal cost is at least 0"),
+        "{f}"
+    );
+    assert_eq!(v["cases"][0]["bounds"]["limit"], "states");
+    assert_eq!(v["cases"][0]["bounds"]["states"], 3);
+    // Each case the search gave up on carries bounds that hold its optimal cost.
+    let full = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["check", "-p", p, log, "--format", "json"];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&crate::procedo(&args).1).unwrap()
+    };
+    let (bounded, exact) = (full(&["--max-states", "20"]), full(&[]));
+    let mut checked = 0;
+    let mut positive = 0;
+    for (b, e) in bounded["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(exact["cases"].as_array().unwrap())
+    {
+        assert_eq!(b["case_id"], e["case_id"]);
+        if b["bounds"].is_null() {
+            assert_eq!(b["cost"], e["cost"]);
+            continue;
+        }
+        let (lo, up) = (
+            b["bounds"]["lower"].as_u64().unwrap(),
+            b["bounds"]["upper"].as_u64().unwrap(),
+        );
+        let cost = e["cost"].as_u64().unwrap();
+        assert!(lo <= cost && cost <= up, "{lo} <= {cost} <= {up}");
+        checked += 1;
+        positive += usize::from(lo > 0);
+    }
+    assert_eq!((checked, positive), (153, 11));
+    let (code, _, err) = crate::procedo(&["check", "-p", p, log, "--case-timeout", "soon"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--case-timeout `soon` is not a positive duration"),
+        "{err}"
     );
     // The review keeps them out of every rate and says so.
     let (code, out, err) = crate::procedo(&[

@@ -14,6 +14,7 @@ mod diff;
 mod errors;
 mod explain;
 mod graph;
+mod hard_nets;
 mod inspect;
 mod lint;
 mod logs;

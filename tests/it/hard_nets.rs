@@ -1,0 +1,318 @@
+//! Nets full of silent transitions and concurrency: the inductive miner's noise-0 net of
+//! BPIC 2013, where pm4py's search does not finish, against pm4py's answers; and random
+//! block-structured nets, where the block alignment must cost what the state search
+//! finds and replay as a valid run of the net.
+
+use crate::procedo;
+
+use std::collections::BTreeMap;
+
+use procedo::petri::Net;
+use procedo::petri::align::{Aligner, DEVIATION, Move, SILENT};
+use proptest::prelude::*;
+
+/// Per case: (cost, fitness) from `check --format csv`.
+fn costs(out: &str) -> BTreeMap<String, (f64, f64)> {
+    out.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].to_string(),
+                (f[2].parse().unwrap(), f[3].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// Every case of BPIC 2013 aligned on the noise-0 net, each cost pm4py's where pm4py
+/// finished: the 200 shortest cases, and the longer ones `extend_oracle.py` reached.
+#[test]
+fn the_noise0_net_aligns_every_case_with_pm4pys_costs() {
+    let (code, out, err) = procedo(&[
+        "check",
+        "--model",
+        "tests/oracle/bpic2013_incidents.im_noise0.pnml",
+        "examples/data/BPI_Challenge_2013_incidents.xes.gz",
+        "--activity",
+        "concept:name,lifecycle:transition",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("7554 cases: 7554 conforming; 65533 events read = 65533 checked + 0 rejected"),
+        "{err}"
+    );
+    let ours = costs(&out);
+    assert_eq!(ours.len(), 7554);
+    let mut compared = 0;
+    for (file, cost_col) in [
+        (
+            "tests/oracle/bpic2013_incidents.im_noise0.first200.costs.csv",
+            2,
+        ),
+        (
+            "tests/oracle/bpic2013_incidents.im_noise0.longer.costs.csv",
+            2,
+        ),
+    ] {
+        let text = std::fs::read_to_string(file).unwrap();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            if f.last() == Some(&"True") || f[cost_col].is_empty() {
+                continue;
+            }
+            let (cost, fitness) = ours[f[0]];
+            assert_eq!(cost, f[cost_col].parse::<f64>().unwrap(), "case {}", f[0]);
+            assert_eq!(fitness, 1.0, "case {}", f[0]);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 200, "{compared}");
+}
+
+/// Traces with deviations on the noise-0 net (pm4py's answers on changed variants:
+/// the middle event removed, the first two swapped), aligned through the library.
+#[test]
+fn deviating_traces_on_the_noise0_net_cost_what_pm4py_says() {
+    let net = procedo::petri::pnml::read_pnml(std::path::Path::new(
+        "tests/oracle/bpic2013_incidents.im_noise0.pnml",
+    ))
+    .unwrap();
+    let mut aligner = Aligner::new(&net);
+    assert!(aligner.block_structured());
+    let text =
+        std::fs::read_to_string("tests/oracle/bpic2013_incidents.im_noise0.perturbed.costs.csv")
+            .unwrap();
+    let mut compared = 0;
+    let mut deviating = 0;
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[4] == "True" {
+            continue;
+        }
+        let labels: Vec<&str> = if f[0].is_empty() {
+            Vec::new()
+        } else {
+            f[0].split('|').collect()
+        };
+        let want: u64 = f[2].parse().unwrap();
+        let enc = aligner.encode(&labels);
+        let got = aligner.align(&enc).expect("aligned").cost;
+        assert_eq!(got, want, "{labels:?}");
+        compared += 1;
+        deviating += usize::from(want >= DEVIATION);
+    }
+    assert!(compared >= 100, "{compared}");
+    assert!(deviating >= 50, "{deviating}");
+}
+
+/// A process tree, turned into a workflow net by the test's own construction.
+#[derive(Debug, Clone)]
+enum Tree {
+    Leaf(Option<&'static str>),
+    Seq(Vec<Tree>),
+    Xor(Vec<Tree>),
+    Par(Vec<Tree>),
+    /// `body (redo body)*`, entered and left through silent transitions.
+    Loop(Box<Tree>, Box<Tree>),
+    /// A transition that returns to its own place, any number of times.
+    Star(Option<&'static str>),
+}
+
+fn tree() -> impl Strategy<Value = Tree> {
+    let label = prop_oneof![
+        Just(None),
+        Just(Some("a")),
+        Just(Some("b")),
+        Just(Some("c")),
+        Just(Some("d")),
+        Just(Some("e")),
+        Just(Some("f")),
+    ];
+    let leaf = prop_oneof![
+        4 => label.clone().prop_map(Tree::Leaf),
+        1 => label.prop_map(Tree::Star),
+    ];
+    leaf.prop_recursive(3, 10, 3, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Tree::Seq),
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Tree::Xor),
+            proptest::collection::vec(inner.clone(), 2..3).prop_map(Tree::Par),
+            (inner.clone(), inner).prop_map(|(a, b)| Tree::Loop(Box::new(a), Box::new(b))),
+        ]
+    })
+}
+
+fn labels(t: &Tree, out: &mut Vec<&'static str>) {
+    match t {
+        Tree::Leaf(l) | Tree::Star(l) => out.extend(l.iter().copied()),
+        Tree::Seq(c) | Tree::Xor(c) | Tree::Par(c) => c.iter().for_each(|c| labels(c, out)),
+        Tree::Loop(a, b) => {
+            labels(a, out);
+            labels(b, out);
+        }
+    }
+}
+
+/// Whether two branches of some parallel block share a label.
+fn shared_in_parallel(t: &Tree) -> bool {
+    match t {
+        Tree::Leaf(_) | Tree::Star(_) => false,
+        Tree::Seq(c) | Tree::Xor(c) => c.iter().any(shared_in_parallel),
+        Tree::Loop(a, b) => shared_in_parallel(a) || shared_in_parallel(b),
+        Tree::Par(c) => {
+            let sets: Vec<Vec<&str>> = c
+                .iter()
+                .map(|c| {
+                    let mut v = Vec::new();
+                    labels(c, &mut v);
+                    v
+                })
+                .collect();
+            c.iter().any(shared_in_parallel)
+                || sets.iter().enumerate().any(|(i, s)| {
+                    sets[i + 1..]
+                        .iter()
+                        .any(|o| s.iter().any(|l| o.contains(l)))
+                })
+        }
+    }
+}
+
+fn build(t: &Tree, net: &mut Net, from: usize, to: usize) {
+    let n = net.transitions.len();
+    match t {
+        Tree::Leaf(l) => {
+            net.add_transition(format!("t{n}"), l.map(String::from), vec![from], vec![to]);
+        }
+        Tree::Star(l) => {
+            let x = net.add_place(format!("s{n}"));
+            net.add_transition(format!("in{n}"), None, vec![from], vec![x]);
+            net.add_transition(format!("t{n}"), l.map(String::from), vec![x], vec![x]);
+            net.add_transition(format!("out{n}"), None, vec![x], vec![to]);
+        }
+        Tree::Seq(c) => {
+            let mut at = from;
+            for (i, c) in c.iter().enumerate() {
+                let next = if i + 1 == c_len(t) {
+                    to
+                } else {
+                    net.add_place(format!("q{}", net.places.len()))
+                };
+                build(c, net, at, next);
+                at = next;
+            }
+        }
+        Tree::Xor(c) => c.iter().for_each(|c| build(c, net, from, to)),
+        Tree::Par(c) => {
+            let starts: Vec<usize> = c
+                .iter()
+                .map(|_| net.add_place(format!("a{}", net.places.len())))
+                .collect();
+            let ends: Vec<usize> = c
+                .iter()
+                .map(|_| net.add_place(format!("b{}", net.places.len())))
+                .collect();
+            net.add_transition(format!("split{n}"), None, vec![from], starts.clone());
+            net.add_transition(format!("join{n}"), None, ends.clone(), vec![to]);
+            for (i, c) in c.iter().enumerate() {
+                build(c, net, starts[i], ends[i]);
+            }
+        }
+        Tree::Loop(a, b) => {
+            let x = net.add_place(format!("x{}", net.places.len()));
+            let y = net.add_place(format!("y{}", net.places.len()));
+            net.add_transition(format!("enter{n}"), None, vec![from], vec![x]);
+            net.add_transition(format!("exit{n}"), None, vec![y], vec![to]);
+            build(a, net, x, y);
+            build(b, net, y, x);
+        }
+    }
+}
+
+fn c_len(t: &Tree) -> usize {
+    match t {
+        Tree::Seq(c) | Tree::Xor(c) | Tree::Par(c) => c.len(),
+        _ => 0,
+    }
+}
+
+fn net_of(t: &Tree) -> Net {
+    let mut net = Net::default();
+    let i = net.add_place("start");
+    let o = net.add_place("end");
+    net.initial[i] = 1;
+    net.final_marking[o] = 1;
+    build(t, &mut net, i, o);
+    net
+}
+
+/// Replays an alignment on the net: every transition enabled when it fires, the
+/// events consumed once each in order, the final marking reached. Returns its cost.
+fn replay(net: &Net, trace: &[&str], moves: &[Move]) -> u64 {
+    let mut m = net.initial.clone();
+    let mut next = 0usize;
+    let mut cost = 0u64;
+    for mv in moves {
+        let t = match *mv {
+            Move::Log { event } => {
+                assert_eq!(event, next, "events in order");
+                next += 1;
+                cost += DEVIATION;
+                continue;
+            }
+            Move::Sync { event, transition } => {
+                assert_eq!(event, next, "events in order");
+                assert_eq!(
+                    net.transitions[transition].label.as_deref(),
+                    Some(trace[event])
+                );
+                next += 1;
+                transition
+            }
+            Move::Model { transition } => {
+                cost += if net.transitions[transition].label.is_some() {
+                    DEVIATION
+                } else {
+                    SILENT
+                };
+                transition
+            }
+        };
+        for &p in &net.transitions[t].inputs {
+            assert!(m[p] > 0, "transition {} not enabled", net.transitions[t].id);
+            m[p] -= 1;
+        }
+        for &p in &net.transitions[t].outputs {
+            m[p] += 1;
+        }
+    }
+    assert_eq!(next, trace.len(), "every event consumed");
+    assert_eq!(m, net.final_marking, "final marking reached");
+    cost
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #[test]
+    fn block_alignments_cost_what_the_search_finds_and_replay_on_the_net(
+        t in tree(),
+        trace in proptest::collection::vec(
+            prop_oneof![Just("a"), Just("b"), Just("c"), Just("d"), Just("e"), Just("f"), Just("z")],
+            0..7,
+        ),
+    ) {
+        let net = net_of(&t);
+        let mut blocks = Aligner::new(&net);
+        prop_assert_eq!(blocks.block_structured(), !shared_in_parallel(&t));
+        let mut search = Aligner::new(&net);
+        search.disable_blocks();
+        let enc = blocks.encode(&trace);
+        let a = blocks.align(&enc).expect("aligned");
+        let s = search.align(&enc).expect("searched");
+        prop_assert_eq!(a.cost, s.cost);
+        prop_assert_eq!(replay(&net, &trace, &a.moves), a.cost);
+    }
+}
