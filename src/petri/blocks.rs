@@ -74,7 +74,9 @@ struct Edge {
 /// A transition that is not (yet) a block: it has several inputs or several outputs.
 #[derive(Debug, Clone)]
 struct Raw {
-    transition: usize,
+    /// `None`: a split or join that is no transition of the net (see
+    /// [`Reduction::join_splits`]).
+    transition: Option<usize>,
     inputs: Vec<usize>,
     outputs: Vec<usize>,
     alive: bool,
@@ -188,8 +190,7 @@ impl Reduction {
         };
         let p = self.edges[e].from;
         self.edges[e].alive = false;
-        let q = self.places;
-        self.places += 1;
+        let q = self.fresh_place();
         for x in 0..self.edges.len() {
             if self.edges[x].alive && self.edges[x].from == p {
                 self.edges[x].from = q;
@@ -250,20 +251,46 @@ impl Reduction {
         false
     }
 
-    /// A split transition whose branches each run one edge (or none) to the same join
-    /// transition becomes a parallel block between the split's input and the join's
-    /// output.
+    /// A transition with several inputs and several outputs is a join followed by a
+    /// split: its outputs go to a new place, from which a split that is no transition
+    /// (it costs nothing and records nothing) puts the tokens where they went.
+    fn join_splits(&mut self) -> bool {
+        let Some(r) = (0..self.raws.len()).find(|&r| {
+            let x = &self.raws[r];
+            x.alive && x.inputs.len() >= 2 && x.outputs.len() >= 2
+        }) else {
+            return false;
+        };
+        let v = self.fresh_place();
+        let outputs = std::mem::replace(&mut self.raws[r].outputs, vec![v]);
+        self.raws.push(Raw {
+            transition: None,
+            inputs: vec![v],
+            outputs,
+            alive: true,
+        });
+        true
+    }
+
+    fn fresh_place(&mut self) -> usize {
+        self.places += 1;
+        self.places - 1
+    }
+
+    /// Branches of a split that each run one edge (or none) to the same join become a
+    /// parallel block. When they are all of the split's branches and all of the join's
+    /// inputs, the block takes in the split and the join; otherwise the split (or the
+    /// join) keeps its other places, and the block starts (or ends) at a new place after
+    /// a split (or before a join) that is no transition: the net's runs and their costs
+    /// are unchanged, as the inductive miner's nets need where it merged silent joins.
     fn parallels(&mut self) -> bool {
         for s in 0..self.raws.len() {
             let split = &self.raws[s];
             if !split.alive || split.inputs.len() != 1 || split.outputs.len() < 2 {
                 continue;
             }
-            let x = split.inputs[0];
-            let mut branches = Vec::new();
-            let mut join: Option<usize> = None;
-            let mut ends = Vec::new();
-            let mut ok = true;
+            // Per join: the branches that end at it, as (start, edge, end).
+            let mut groups: Vec<(usize, Vec<(usize, Option<usize>, usize)>)> = Vec::new();
             for &a in &split.outputs {
                 let producers = self
                     .raws
@@ -271,24 +298,19 @@ impl Reduction {
                     .filter(|r| r.alive && r.outputs.contains(&a))
                     .count();
                 if producers != 1 || !self.ins(a).is_empty() || a == self.last {
-                    ok = false;
-                    break;
+                    continue;
                 }
-                let outs = self.outs(a);
-                let (end, branch) = match outs.as_slice() {
+                let (end, branch) = match self.outs(a).as_slice() {
                     [] => (a, None),
                     [e] => (self.edges[*e].to, Some(*e)),
-                    _ => {
-                        ok = false;
-                        break;
-                    }
+                    _ => continue,
                 };
                 let consumers: Vec<usize> = (0..self.raws.len())
                     .filter(|&r| self.raws[r].alive && self.raws[r].inputs.contains(&end))
                     .collect();
                 let fine = consumers.len() == 1
                     && consumers[0] != s
-                    && join.is_none_or(|j| j == consumers[0])
+                    && self.raws[consumers[0]].outputs.len() == 1
                     && self.outs(end).is_empty()
                     && end != self.last
                     && match branch {
@@ -296,33 +318,22 @@ impl Reduction {
                         None => true,
                     };
                 if !fine {
-                    ok = false;
-                    break;
+                    continue;
                 }
-                join = Some(consumers[0]);
-                branches.push(branch);
-                ends.push(end);
+                match groups.iter_mut().find(|(j, _)| *j == consumers[0]) {
+                    Some((_, g)) => g.push((a, branch, end)),
+                    None => groups.push((consumers[0], vec![(a, branch, end)])),
+                }
             }
-            let Some(j) = join.filter(|_| ok) else {
+            let Some((j, group)) = groups.into_iter().find(|(_, g)| g.len() >= 2) else {
                 continue;
             };
-            let joint = &self.raws[j];
-            if joint.outputs.len() != 1 || joint.inputs.len() != ends.len() {
-                continue;
-            }
-            let mut a = joint.inputs.clone();
-            let mut b = ends.clone();
-            a.sort_unstable();
-            b.sort_unstable();
-            if a != b || b.windows(2).any(|w| w[0] == w[1]) {
-                continue;
-            }
-            let y = joint.outputs[0];
-            let (ts, tj) = (self.raws[s].transition, joint.transition);
-            self.raws[s].alive = false;
-            self.raws[j].alive = false;
+            let whole_split = group.len() == self.raws[s].outputs.len();
+            let whole_join = group.len() == self.raws[j].inputs.len();
+            let starts: Vec<usize> = group.iter().map(|g| g.0).collect();
+            let ends: Vec<usize> = group.iter().map(|g| g.2).collect();
             let mut parts = Vec::new();
-            for br in branches {
+            for &(_, br, _) in &group {
                 parts.push(match br {
                     Some(e) => {
                         self.edges[e].alive = false;
@@ -331,12 +342,34 @@ impl Reduction {
                     None => self.block(Block::Empty),
                 });
             }
-            let par = self.block(Block::Par(parts));
-            let first = self.block(Block::Leaf { transition: ts });
-            let last = self.block(Block::Leaf { transition: tj });
-            let inner = self.block(Block::Seq(par, last));
-            let whole = self.block(Block::Seq(first, inner));
-            self.edge(x, y, whole);
+            let mut block = self.block(Block::Par(parts));
+            let from = if whole_split {
+                self.raws[s].alive = false;
+                if let Some(t) = self.raws[s].transition {
+                    let first = self.block(Block::Leaf { transition: t });
+                    block = self.block(Block::Seq(first, block));
+                }
+                self.raws[s].inputs[0]
+            } else {
+                let v = self.fresh_place();
+                self.raws[s].outputs.retain(|o| !starts.contains(o));
+                self.raws[s].outputs.push(v);
+                v
+            };
+            let to = if whole_join {
+                self.raws[j].alive = false;
+                if let Some(t) = self.raws[j].transition {
+                    let last = self.block(Block::Leaf { transition: t });
+                    block = self.block(Block::Seq(block, last));
+                }
+                self.raws[j].outputs[0]
+            } else {
+                let v = self.fresh_place();
+                self.raws[j].inputs.retain(|i| !ends.contains(i));
+                self.raws[j].inputs.push(v);
+                v
+            };
+            self.edge(from, to, block);
             return true;
         }
         false
@@ -386,7 +419,7 @@ impl Blocks {
                 r.edge(i[0], o[0], b);
             } else {
                 r.raws.push(Raw {
-                    transition: t,
+                    transition: Some(t),
                     inputs: i,
                     outputs: o,
                     alive: true,
@@ -395,7 +428,13 @@ impl Blocks {
         }
         // Each rule removes at least one edge, raw transition or self-loop, so this ends.
         loop {
-            if r.choices() || r.sequences() || r.self_loops() || r.loops() || r.parallels() {
+            if r.choices()
+                || r.sequences()
+                || r.self_loops()
+                || r.loops()
+                || r.join_splits()
+                || r.parallels()
+            {
                 continue;
             }
             break;

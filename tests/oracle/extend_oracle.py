@@ -4,12 +4,14 @@ variants first, each with its own time limit, every answer written as soon as it
 known (so a run stopped at any point leaves a usable file).
 
     extend_oracle.py LOG NET.pnml OUT.csv [--activity COLS] [--min-length N]
-                     [--max-length N] [--seconds S] [--perturb]
+                     [--max-length N] [--seconds S] [--perturb | --traces FILE]
 
 Rows: case_id, length, cost, seconds, timed_out. With --perturb, each variant is first
 changed (its middle event removed, and its first two events swapped when they differ),
 so the answers have deviations; rows then carry the trace itself (`trace`, the labels
-joined with `|`) instead of a case id, since no case in the log has it.
+joined with `|`) instead of a case id, since no case in the log has it. With --traces,
+the traces are read from FILE instead (one a line, labels joined with `|`), shortest
+first: used to ask pm4py about chosen traces (e.g. ones with deviations) with more time.
 
 pm4py's state-equation A* (its default), pm4py's standard costs. pm4py is AGPL-3.0 and
 is only ever run as a separate program; nothing of it is linked into procedo.
@@ -34,6 +36,7 @@ def main():
     ap.add_argument("--max-length", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--perturb", action="store_true")
+    ap.add_argument("--traces", default=None)
     a = ap.parse_args()
     df = pm4py.read_xes(a.log)
     cols = a.activity.split(",")
@@ -47,12 +50,18 @@ def main():
         labels = tuple(e["concept:name"] for e in t)
         variants.setdefault(labels, []).append(t.attributes["concept:name"])
     net, im, fm = pm4py.read_pnml(a.pnml)
-    order = sorted((v for v in variants if a.min_length <= len(v) <= a.max_length),
-                   key=lambda v: (len(v), v))
+    if a.traces:
+        given = [tuple(l.strip().split("|")) for l in open(a.traces) if l.strip()]
+        a.perturb = False
+        order = sorted(given, key=lambda v: (len(v), v))
+        variants = {v: ["|".join(v)] for v in order}
+    else:
+        order = sorted((v for v in variants if a.min_length <= len(v) <= a.max_length),
+                       key=lambda v: (len(v), v))
     variant = ali.Variants.VERSION_STATE_EQUATION_A_STAR
     with open(a.out, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["trace" if a.perturb else "case_id", "length", "cost", "seconds",
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["trace" if a.perturb or a.traces else "case_id", "length", "cost", "seconds",
                     "timed_out"])
         for labels in order:
             if a.perturb:
