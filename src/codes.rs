@@ -64,7 +64,7 @@ pub const CODES: &[Code] = &[
         code: "not-aligned",
         perspective: "control flow",
         severity: Error,
-        summary: "The alignment search gave up (its state limit, `--max-states`, reached); nothing is known of the case: it is counted, in no rate, and the exit code is 2.",
+        summary: "The alignment search gave up (its state limit, `--max-states`, or its time limit, `--case-timeout`, reached); no verdict on the case, only the bounds of its optimal cost: it is counted, in no rate, and the exit code is 2.",
         evidence: "",
     },
     Code {
