@@ -62,6 +62,10 @@ const MAX_CELLS: u64 = 16 << 20;
 /// The most work (window splits tried) one trace may need before the search is used.
 const MAX_WORK: u64 = 3_000_000_000;
 
+/// The largest net whose block structure is looked for (the reduction's rules scan the
+/// edges; a larger net is aligned by the search).
+const MAX_TRANSITIONS: usize = 10_000;
+
 /// An edge of the reduction: a block from one place to another.
 #[derive(Debug, Clone)]
 struct Edge {
@@ -388,6 +392,9 @@ impl Blocks {
             .filter(|&p| net.final_marking[p] > 0)
             .collect();
         if start.len() != 1 || end.len() != 1 || start == end {
+            return None;
+        }
+        if net.transitions.len() > MAX_TRANSITIONS {
             return None;
         }
         if net.initial[start[0]] != 1 || net.final_marking[end[0]] != 1 {

@@ -506,3 +506,68 @@ proptest! {
         prop_assert_eq!(replay(&net, &trace, &a.moves), a.cost);
     }
 }
+
+/// An arbitrary small net (not made from a tree): its places 0 (start) and 1 (end),
+/// transitions with random inputs and outputs, mostly one of each (state machines of
+/// any shape, unstructured loops and choices included).
+fn arbitrary_net() -> impl Strategy<Value = Net> {
+    let places = || {
+        prop_oneof![
+            4 => proptest::collection::vec(0usize..5, 1..2),
+            1 => proptest::collection::vec(0usize..5, 1..3),
+        ]
+    };
+    let transition = (
+        places(),
+        places(),
+        prop_oneof![
+            Just(None),
+            Just(Some("a")),
+            Just(Some("b")),
+            Just(Some("c"))
+        ],
+    );
+    proptest::collection::vec(transition, 1..8).prop_map(|ts| {
+        let mut net = Net::default();
+        for i in 0..5 {
+            net.add_place(format!("p{i}"));
+        }
+        net.initial[0] = 1;
+        net.final_marking[1] = 1;
+        for (k, (mut i, mut o, l)) in ts.into_iter().enumerate() {
+            i.sort_unstable();
+            i.dedup();
+            o.sort_unstable();
+            o.dedup();
+            net.add_transition(format!("t{k}"), l.map(String::from), i, o);
+        }
+        net
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6000, ..ProptestConfig::default() })]
+    /// Whatever the net, recognising blocks ends; where it finds them, the block
+    /// alignment is a valid run costing what the search finds.
+    #[test]
+    fn on_arbitrary_nets_a_block_alignment_is_the_searchs_optimum(
+        net in arbitrary_net(),
+        trace in proptest::collection::vec(
+            prop_oneof![Just("a"), Just("b"), Just("c"), Just("z")],
+            0..5,
+        ),
+    ) {
+        let mut blocks = Aligner::new(&net);
+        if blocks.block_structured() {
+            let mut search = Aligner::new(&net);
+            search.disable_blocks();
+            search.state_limit = 100_000;
+            let enc = blocks.encode(&trace);
+            let a = blocks.align(&enc).expect("aligned");
+            prop_assert_eq!(replay(&net, &trace, &a.moves), a.cost);
+            if let Some(s) = search.align(&enc) {
+                prop_assert_eq!(a.cost, s.cost);
+            }
+        }
+    }
+}
