@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event as Xml};
 
 use std::cell::Cell;
@@ -65,22 +66,26 @@ const ATTRIBUTE_TAGS: [&[u8]; 7] = [
     b"string", b"date", b"int", b"float", b"boolean", b"id", b"list",
 ];
 
-fn key_value(e: &BytesStart<'_>) -> Result<(Option<String>, Option<String>), String> {
+/// An attribute element's key (unescaped) and its raw value, which is unescaped only
+/// when the attribute is wanted ([`unescaped`]): most of a log's attributes are not.
+fn key_value<'a>(e: &'a BytesStart<'_>) -> Result<(Option<String>, Option<Attribute<'a>>), String> {
     let mut key = None;
     let mut value = None;
     for a in e.attributes() {
         let a = a.map_err(|err| format!("bad XML attribute: {err}"))?;
-        let v = a
-            .unescape_value()
-            .map_err(|err| format!("bad XML attribute value: {err}"))?
-            .into_owned();
         match a.key.as_ref() {
-            b"key" => key = Some(v),
-            b"value" => value = Some(v),
+            b"key" => key = Some(unescaped(&a)?),
+            b"value" => value = Some(a),
             _ => {}
         }
     }
     Ok((key, value))
+}
+
+fn unescaped(a: &Attribute<'_>) -> Result<String, String> {
+    Ok(a.unescape_value()
+        .map_err(|err| format!("bad XML attribute value: {err}"))?
+        .into_owned())
 }
 
 /// Reads an XES file (gzipped or not), calling `each` for every trace in file order.
@@ -179,18 +184,32 @@ pub(crate) fn read_xes_into(
                     let (key, value) =
                         key_value(e).map_err(|m| format!("{file}: trace {trace_no}: {m}"))?;
                     // A blank value is an absent attribute.
-                    if let (Some(k), Some(v)) = (key, value.filter(|v| !blank(v))) {
+                    let located = |m: String| format!("{file}: trace {trace_no}: {m}");
+                    let nonblank = |v: &Attribute<'_>| -> Result<Option<String>, String> {
+                        if blank_bytes(&v.value) {
+                            return Ok(None);
+                        }
+                        let v = unescaped(v).map_err(located)?;
+                        Ok(Some(v).filter(|v| !blank(v)))
+                    };
+                    if let (Some(k), Some(raw)) = (key, value) {
                         let sample = events_seen <= super::COLUMN_SAMPLE;
                         if in_event {
-                            if sample && !columns.contains(&k) {
-                                columns.insert(k.clone());
-                            }
                             if opts.wants(&k) {
-                                event_attrs.push((keys.get(&k), v));
+                                if let Some(v) = nonblank(&raw)? {
+                                    if sample && !columns.contains(&k) {
+                                        columns.insert(k.clone());
+                                    }
+                                    event_attrs.push((keys.get(&k), v));
+                                }
+                            } else if sample && !columns.contains(&k) && nonblank(&raw)?.is_some() {
+                                columns.insert(k);
                             }
                         } else if k == "concept:name" {
-                            trace_id = Some(v);
-                        } else {
+                            if let Some(v) = nonblank(&raw)? {
+                                trace_id = Some(v);
+                            }
+                        } else if let Some(v) = nonblank(&raw)? {
                             let key = format!("case:{k}");
                             if sample && !columns.contains(&key) {
                                 columns.insert(key.clone());
@@ -273,4 +292,9 @@ pub(crate) fn read_xes_into(
         }
         buf.clear();
     }
+}
+
+/// A raw attribute value that is blank whatever its escapes (only ASCII white space).
+fn blank_bytes(v: &[u8]) -> bool {
+    v.iter().all(u8::is_ascii_whitespace)
 }
