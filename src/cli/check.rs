@@ -47,8 +47,9 @@ pub(crate) struct Source {
         required_unless_present = "model"
     )]
     pub(crate) procedure: Option<PathBuf>,
-    /// A workflow net in PNML (e.g. from pm4py or ProM) instead of a procedure.
-    #[arg(long, value_name = "NET.pnml")]
+    /// A workflow net in PNML (e.g. from pm4py or ProM), or a BPMN 2.0 process (`.bpmn`:
+    /// its control flow, tasks by name), instead of a procedure.
+    #[arg(long, value_name = "NET.pnml|FILE.bpmn")]
     model: Option<PathBuf>,
     /// Event logs: XES (`.xes`, `.xes.gz`), CSV (`.csv`, `.csv.gz`), JSON Lines (`.jsonl`) or
     /// YAML (`.yaml`: `cases:` with `id`, `facts` and `events` of `activity`, `time`, `actor`);
@@ -64,28 +65,12 @@ pub(crate) struct Source {
     /// Keep each case's events in file order instead of ordering them by timestamp.
     #[arg(long)]
     keep_file_order: bool,
-    /// Perspectives to check beyond control flow (always checked): `all`, `none`, or a list
-    /// of decisions, time, communication, monitoring, resources, constraints.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "all",
-        value_name = "LIST"
-    )]
-    perspectives: Vec<Perspective>,
-    /// Resources roster (CSV or YAML: resource, type, capabilities, available_from,
-    /// available_to) to check that recorded resources were on it and available.
-    #[arg(long, value_name = "FILE")]
-    roster: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) judge: super::JudgeArgs,
     /// Treat cases without an end as running at this time (RFC 3339, e.g.
     /// 2026-03-01T12:00:00Z): obligations are met, pending, at-risk or violated.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
-    /// Most states one case's alignment search may visit [default: 5000000]. A case that
-    /// reaches it is reported `not-aligned` with its lower bound, counted, and the exit
-    /// code is 2: the result is incomplete.
-    #[arg(long, value_name = "N")]
-    max_states: Option<usize>,
 }
 
 /// A [`Source`] made ready: the net, its name, the procedure, the check options, how to
@@ -169,15 +154,7 @@ pub(crate) fn prepare(
 ) -> Result<Prepared, ExitStatus> {
     let (net, name, loaded) = load_net(src, color)?;
     let as_of = super::as_of_arg(src.as_of.as_deref())?;
-    if src.max_states == Some(0) {
-        return Err(usage_error("--max-states must be at least 1"));
-    }
-    let opts = CheckOptions {
-        perspectives: perspectives(&src.perspectives),
-        as_of,
-        with_alignment,
-        max_states: src.max_states,
-    };
+    let opts = src.judge.options(as_of, with_alignment)?;
     let read = src.read.options(
         loaded.as_ref().map(|(_, p)| p),
         src.case_column.clone(),
@@ -185,7 +162,7 @@ pub(crate) fn prepare(
         &src.logs,
     )?;
     // The roster's times are read as the log's are (its zone).
-    let roster = super::read_roster(src.roster.as_deref(), &read)?;
+    let roster = super::read_roster(src.judge.roster.as_deref(), &read)?;
     Ok(Prepared {
         net,
         name,
@@ -247,6 +224,30 @@ enum FailOn {
 type Loaded = (Net, String, Option<(ActivityMap, Procedure)>);
 
 fn load_net(args: &Source, color: bool) -> Result<Loaded, ExitStatus> {
+    if let Some(m) = &args.model
+        && m.extension().is_some_and(|x| x.eq_ignore_ascii_case("bpmn"))
+    {
+        let source = super::import::read_source(m)?;
+        let (net, diagnostics) = match crate::bpmn::to_net(&source, None) {
+            Ok(x) => x,
+            Err(d) => {
+                eprint!("{}", crate::diagnostic::render(&[d], color));
+                return Err(ExitStatus::Error);
+            }
+        };
+        let left_out = diagnostics
+            .iter()
+            .filter(|d| d.severity > crate::diagnostic::Severity::Info)
+            .count();
+        if left_out > 0 {
+            super::note!(
+                "note: {left_out} elements of `{}` are not in the net as drawn (`procedo import {}` lists them)",
+                m.display(),
+                m.display()
+            );
+        }
+        return Ok((net, m.display().to_string(), None));
+    }
     if let Some(m) = &args.model {
         return crate::petri::pnml::read_pnml(m)
             .map(|n| (n, m.display().to_string(), None))
@@ -336,7 +337,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         }
         Format::Jsonl | Format::Csv if nothing_read => {}
         Format::Jsonl | Format::Csv => {
-            eprintln!("{}", report::closing_line(&summary, &stats));
+            super::note!("{}", report::closing_line(&summary, &stats));
         }
     }
     progress.clear();
@@ -375,7 +376,7 @@ impl Progress {
             start: now,
             last: now,
             shown: false,
-            enabled: std::io::stderr().is_terminal(),
+            enabled: std::io::stderr().is_terminal() && !super::quiet(),
         }
     }
 

@@ -5,11 +5,13 @@
 
 mod assess;
 mod check;
+mod completions;
 mod diff;
 mod explain;
 mod export;
 mod fmt;
 mod graph;
+mod import;
 mod inspect;
 mod lint;
 mod review;
@@ -53,8 +55,13 @@ failing incidents or a diff gate with --fail-on), 2 bad usage or unreadable inpu
 )]
 pub struct Cli {
     /// When to use colour in human output.
+    /// (`auto`: colour only on a terminal, and never when `NO_COLOR` is set and not empty.)
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     color: Color,
+    /// Leave out notes, progress and closing summaries on standard error; errors and
+    /// warnings are still shown.
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -103,6 +110,13 @@ enum Command {
     Test(test::Args),
     /// List the lint rules, or print one rule's documentation.
     Rules(rules::Args),
+    /// Draft a procedure from a BPMN 2.0 process (Camunda Modeler, bpmn.io): the draft on
+    /// standard output, what could not be carried over as diagnostics on standard error.
+    Import(import::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::Args),
+    /// Print the manual page (roff), generated from these command-line definitions.
+    Man,
 }
 
 /// Runs the CLI with the given arguments and returns the exit code.
@@ -122,10 +136,11 @@ where
             };
         }
     };
-    let color = match cli.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    // Diagnostics go to standard error, except `lint`'s report, which is the output.
+    let color = match &cli.command {
+        Command::Lint(_) => use_color(cli.color, std::io::stdout().is_terminal()),
+        _ => use_color(cli.color, std::io::stderr().is_terminal()),
     };
     let status = match cli.command {
         Command::Lint(a) => lint::run(&a, color),
@@ -142,9 +157,40 @@ where
         Command::Rules(a) => rules::run(&a),
         Command::Test(a) => test::run(&a, color),
         Command::Simulate(a) => simulate::run(&a, color),
+        Command::Import(a) => import::run(&a, color),
+        Command::Completions(a) => completions::run(&a),
+        Command::Man => completions::man(),
     };
     status.into()
 }
+
+/// Whether human output is coloured: `always`, `never`, or (`auto`) on a terminal unless
+/// `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
+fn use_color(choice: Color, terminal: bool) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// `--quiet`, set once when the arguments are read.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--quiet` was given: notes, progress and summaries on standard error are left out.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints a non-essential line on standard error (a note, a closing summary) unless `--quiet`.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if !$crate::cli::quiet() {
+            eprintln!($($arg)*);
+        }
+    };
+}
+pub(crate) use note;
 
 /// Expands files and directories into `.proc` files, sorted; reports unreadable paths.
 pub(crate) fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
@@ -221,6 +267,49 @@ pub(crate) fn read_roster(
     path.map(|p| crate::audit::Roster::read_with(p, Some(log)))
         .transpose()
         .map_err(|e| usage_error(&e))
+}
+
+/// What `check` (and `review`), `diff` and `watch` judge beyond control flow and how
+/// hard they search: one definition, so the three spell and read these flags alike.
+#[derive(Debug, clap::Args)]
+pub(crate) struct JudgeArgs {
+    /// Perspectives to check beyond control flow (always checked): `all`, `none`, or a list
+    /// of decisions, time, communication, monitoring, resources, constraints.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "all",
+        value_name = "LIST"
+    )]
+    perspectives: Vec<check::Perspective>,
+    /// Resources roster (CSV or YAML: resource, type, capabilities, available_from,
+    /// available_to) to check that recorded resources were on it and available.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) roster: Option<PathBuf>,
+    /// Most states one case's alignment search may visit [default: 5000000]. A case that
+    /// reaches it is reported `not-aligned` with its lower bound (`diff`: not compared),
+    /// counted, and the exit code is 2: the result is incomplete.
+    #[arg(long, value_name = "N")]
+    max_states: Option<usize>,
+}
+
+impl JudgeArgs {
+    /// The check options these flags give, with the time and alignment asked for.
+    pub(crate) fn options(
+        &self,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+        with_alignment: bool,
+    ) -> Result<crate::check::CheckOptions, ExitStatus> {
+        if self.max_states == Some(0) {
+            return Err(usage_error("--max-states must be at least 1"));
+        }
+        Ok(crate::check::CheckOptions {
+            perspectives: check::perspectives(&self.perspectives),
+            as_of,
+            with_alignment,
+            max_states: self.max_states,
+        })
+    }
 }
 
 /// How `check` and `explain` read a log: each flag given overrides the procedure's

@@ -206,7 +206,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         return ExitStatus::Error;
     }
     if csv || args.output.is_some() {
-        eprintln!(
+        super::note!(
             "{} cases: {} deviations in {} opportunities",
             review.cases, review.overall.deviations, review.overall.opportunities
         );
