@@ -54,7 +54,7 @@ impl Structurer<'_> {
 
     /// The one forward way on from a node that neither splits nor ends, if any.
     fn next(&self, n: usize) -> Option<usize> {
-        self.g.outs(n).next()
+        self.g.outs(n).next().map(|e| self.g.edges[e].to)
     }
 
     /// The blocks from `n` until `stop` (exclusive), and whether `stop` was reached.
