@@ -13,11 +13,23 @@ use crate::source::SourceFile;
 enum Block {
     Step(usize),
     /// An exclusive split: one branch per way out (edge index, body).
-    Decide { gw: usize, branches: Vec<(usize, Vec<Block>)> },
+    Decide {
+        gw: usize,
+        branches: Vec<(usize, Vec<Block>)>,
+    },
     /// A parallel split, or (`inclusive`) one whose branches may each be skipped.
-    Parallel { gw: usize, inclusive: bool, branches: Vec<(usize, Vec<Block>)> },
+    Parallel {
+        gw: usize,
+        inclusive: bool,
+        branches: Vec<(usize, Vec<Block>)>,
+    },
     /// A loop: body from the header, then the exclusive split whose way back closes it.
-    Repeat { test: usize, body: Vec<Block>, exit: usize, again: usize },
+    Repeat {
+        test: usize,
+        body: Vec<Block>,
+        exit: usize,
+        again: usize,
+    },
     Goto(usize),
     End(usize),
     /// A sub-process begins (a comment).
@@ -120,22 +132,43 @@ impl Structurer<'_> {
                         _ => {
                             let inclusive = kind == Kind::Or;
                             if until.is_none() {
+                                // Each branch ends on its own: the draft joins them and
+                                // ends once, in the first branch's end state.
+                                let mut last_end = None;
+                                for (_, body) in branches.iter_mut() {
+                                    if let Some(Block::End(k)) = body.last() {
+                                        last_end = last_end.or(Some(*k));
+                                        body.pop();
+                                    }
+                                }
+                                let ended = last_end
+                                    .map(|k| format!(" before the end `{}`", self.g.nodes[k].id))
+                                    .unwrap_or_default();
                                 self.warn(
                                     Severity::Error,
                                     "bpmn-unstructured",
                                     n,
                                     format!(
-                                        "the branches of `{}` never join: a parallel block must come together before the case ends",
+                                        "the branches of `{}` never join: a parallel block must come together before the case ends; the draft joins them{ended}",
                                         self.g.nodes[n].id
                                     ),
                                     "join the branches with a parallel gateway before one end event",
                                 );
-                                // Written as a block whose branches each end: the draft
-                                // says so (`end-in-parallel`) rather than hiding it.
-                                out.push(Block::Parallel { gw: n, inclusive, branches });
+                                out.push(Block::Parallel {
+                                    gw: n,
+                                    inclusive,
+                                    branches,
+                                });
+                                if let Some(k) = last_end {
+                                    out.push(Block::End(k));
+                                }
                                 return (out, false);
                             }
-                            out.push(Block::Parallel { gw: n, inclusive, branches });
+                            out.push(Block::Parallel {
+                                gw: n,
+                                inclusive,
+                                branches,
+                            });
                         }
                     }
                     if let Some(j) = until {
@@ -195,7 +228,15 @@ impl Structurer<'_> {
             return None;
         }
         self.visited[test] = true;
-        Some((Block::Repeat { test, body, exit, again }, self.g.edges[exit].to))
+        Some((
+            Block::Repeat {
+                test,
+                body,
+                exit,
+                again,
+            },
+            self.g.edges[exit].to,
+        ))
     }
 
     /// `go to` the first step on the one way on from `n`; an end is written again.
@@ -253,22 +294,157 @@ fn contains_goto(blocks: &[Block]) -> bool {
 
 /// Words of the language that are never used as names in a draft.
 const KEYWORDS: &[&str] = &[
-    "procedure", "library", "title", "version", "owner", "effective", "until", "applies", "when",
-    "use", "facts", "type", "bool", "int", "decimal", "text", "duration", "timestamp", "date",
-    "enum", "list", "of", "code", "optional", "or", "and", "not", "in", "is", "missing",
-    "matches", "true", "false", "unknown", "counts", "as", "params", "roles", "reports", "to",
-    "resources", "with", "count", "calendar", "timezone", "format", "hours", "holiday", "calls",
-    "after", "next", "working", "day", "clock", "starts", "stops", "pauses", "from", "at",
-    "validity", "bands", "priority", "scale", "target", "within", "override", "requires", "role",
-    "reason", "regrade", "up", "down", "allowed", "combine", "highest", "lowest", "first", "last",
-    "table", "hit", "unique", "any", "collect", "rule", "output", "order", "max", "min", "sum",
-    "matrix", "by", "score", "decisions", "ends", "events", "flow", "step", "inform", "instruct",
-    "needs", "records", "outcomes", "outcome", "escalate", "responsibilities", "ack", "actions",
-    "on", "monitor", "every", "call", "decide", "else", "end", "parallel", "branch", "repeat",
-    "most", "least", "go", "earliest_of", "latest_of", "constraints", "followed", "before",
-    "never", "exactly", "both", "different", "same", "actor", "for", "standards", "mean",
-    "median", "centile", "where", "excluding", "exemptions", "waives", "mapping", "activity",
-    "attribute", "value", "ignore", "links", "via", "inherited", "independent", "len", "validity",
+    "procedure",
+    "library",
+    "title",
+    "version",
+    "owner",
+    "effective",
+    "until",
+    "applies",
+    "when",
+    "use",
+    "facts",
+    "type",
+    "bool",
+    "int",
+    "decimal",
+    "text",
+    "duration",
+    "timestamp",
+    "date",
+    "enum",
+    "list",
+    "of",
+    "code",
+    "optional",
+    "or",
+    "and",
+    "not",
+    "in",
+    "is",
+    "missing",
+    "matches",
+    "true",
+    "false",
+    "unknown",
+    "counts",
+    "as",
+    "params",
+    "roles",
+    "reports",
+    "to",
+    "resources",
+    "with",
+    "count",
+    "calendar",
+    "timezone",
+    "format",
+    "hours",
+    "holiday",
+    "calls",
+    "after",
+    "next",
+    "working",
+    "day",
+    "clock",
+    "starts",
+    "stops",
+    "pauses",
+    "from",
+    "at",
+    "validity",
+    "bands",
+    "priority",
+    "scale",
+    "target",
+    "within",
+    "override",
+    "requires",
+    "role",
+    "reason",
+    "regrade",
+    "up",
+    "down",
+    "allowed",
+    "combine",
+    "highest",
+    "lowest",
+    "first",
+    "last",
+    "table",
+    "hit",
+    "unique",
+    "any",
+    "collect",
+    "rule",
+    "output",
+    "order",
+    "max",
+    "min",
+    "sum",
+    "matrix",
+    "by",
+    "score",
+    "decisions",
+    "ends",
+    "events",
+    "flow",
+    "step",
+    "inform",
+    "instruct",
+    "needs",
+    "records",
+    "outcomes",
+    "outcome",
+    "escalate",
+    "responsibilities",
+    "ack",
+    "actions",
+    "on",
+    "monitor",
+    "every",
+    "call",
+    "decide",
+    "else",
+    "end",
+    "parallel",
+    "branch",
+    "repeat",
+    "most",
+    "least",
+    "go",
+    "earliest_of",
+    "latest_of",
+    "constraints",
+    "followed",
+    "before",
+    "never",
+    "exactly",
+    "both",
+    "different",
+    "same",
+    "actor",
+    "for",
+    "standards",
+    "mean",
+    "median",
+    "centile",
+    "where",
+    "excluding",
+    "exemptions",
+    "waives",
+    "mapping",
+    "activity",
+    "attribute",
+    "value",
+    "ignore",
+    "links",
+    "via",
+    "inherited",
+    "independent",
+    "len",
+    "validity",
 ];
 
 /// Lower snake case of a label: `Log the incident` → `log_the_incident`.
@@ -290,7 +466,11 @@ pub fn snake(label: &str) -> String {
         }
     }
     let out = out.trim_matches('_').to_string();
-    let mut out = if out.is_empty() { "unnamed".to_string() } else { out };
+    let mut out = if out.is_empty() {
+        "unnamed".to_string()
+    } else {
+        out
+    };
     if out.len() > 40 {
         out.truncate(40);
         out = out.trim_end_matches('_').to_string();
@@ -370,11 +550,12 @@ impl Writer<'_> {
                 }
                 Block::Decide { gw, branches } | Block::Parallel { gw, branches, .. } => {
                     let label = self.node_label(*gw);
-                    let label = if self.g.nodes[*gw].name.is_none() && self.g.nodes[*gw].id.contains('#') {
-                        "split".to_string()
-                    } else {
-                        label
-                    };
+                    let label =
+                        if self.g.nodes[*gw].name.is_none() && self.g.nodes[*gw].id.contains('#') {
+                            "split".to_string()
+                        } else {
+                            label
+                        };
                     let name = self.names.take(&label, "choice");
                     self.gw_name.insert(*gw, name);
                     let mut local = Names::default();
@@ -386,7 +567,12 @@ impl Writer<'_> {
                         self.name(body);
                     }
                 }
-                Block::Repeat { test, body, exit, again } => {
+                Block::Repeat {
+                    test,
+                    body,
+                    exit,
+                    again,
+                } => {
                     let label = self.node_label(*test);
                     let name = self.names.take(&label, "loop");
                     self.gw_name.insert(*test, name);
@@ -425,8 +611,14 @@ impl Writer<'_> {
     }
 
     fn end_of(&self, n: usize) -> String {
-        let label = self.g.nodes[n].name.clone().unwrap_or_else(|| "done".to_string());
-        self.end.get(&label).map(|e| e.0.clone()).unwrap_or_else(|| "done".into())
+        let label = self.g.nodes[n]
+            .name
+            .clone()
+            .unwrap_or_else(|| "done".to_string());
+        self.end
+            .get(&label)
+            .map(|e| e.0.clone())
+            .unwrap_or_else(|| "done".into())
     }
 
     /// A way out of a split: the flow's name, else the name of where it goes, else its id.
@@ -443,7 +635,13 @@ impl Writer<'_> {
         }
     }
 
-    fn write_blocks(&mut self, out: &mut String, blocks: &[Block], depth: usize, prev: Option<usize>) {
+    fn write_blocks(
+        &mut self,
+        out: &mut String,
+        blocks: &[Block],
+        depth: usize,
+        prev: Option<usize>,
+    ) {
         let pad = "  ".repeat(depth);
         let mut prev = prev;
         for (i, b) in blocks.iter().enumerate() {
@@ -454,7 +652,12 @@ impl Writer<'_> {
                     prev = Some(*n);
                 }
                 Block::Sub(n) => {
-                    let _ = writeln!(out, "{pad}# sub-process `{}` (\"{}\") from here", self.g.nodes[*n].id, lit(&self.node_label(*n)));
+                    let _ = writeln!(
+                        out,
+                        "{pad}# sub-process `{}` (\"{}\") from here",
+                        self.g.nodes[*n].id,
+                        lit(&self.node_label(*n))
+                    );
                 }
                 Block::Goto(n) => {
                     let _ = writeln!(out, "{pad}go to {}", self.step[n]);
@@ -463,29 +666,49 @@ impl Writer<'_> {
                     let _ = writeln!(out, "{pad}end {}", self.end_of(*n));
                 }
                 Block::Stuck(n) => {
-                    let _ = writeln!(out, "{pad}# TODO the BPMN flow continues at `{}` here: not block-structured", self.g.nodes[*n].id);
+                    let _ = writeln!(
+                        out,
+                        "{pad}# TODO the BPMN flow continues at `{}` here: not block-structured",
+                        self.g.nodes[*n].id
+                    );
                     let _ = writeln!(out, "{pad}end unstructured");
                 }
                 Block::Decide { gw, branches } => {
                     let name = self.gw_name[gw].clone();
                     let node = &self.g.nodes[*gw];
-                    let values: Vec<String> = branches.iter().map(|(e, _)| self.value[e].clone()).collect();
+                    let values: Vec<String> = branches
+                        .iter()
+                        .map(|(e, _)| self.value[e].clone())
+                        .collect();
                     let _ = writeln!(
                         out,
                         "{pad}# exclusive gateway `{}`{}: one branch per outgoing sequence flow.",
                         node.id,
-                        node.name.as_ref().map(|n| format!(" (\"{}\")", lit(n))).unwrap_or_default()
+                        node.name
+                            .as_ref()
+                            .map(|n| format!(" (\"{}\")", lit(n)))
+                            .unwrap_or_default()
                     );
                     let subject = match before {
                         Some(Block::Step(s)) => {
-                            self.outcomes.entry(*s).or_default().extend(values.iter().cloned());
-                            let _ = writeln!(out, "{pad}# TODO the step before records which way: its outcome decides.");
+                            self.outcomes
+                                .entry(*s)
+                                .or_default()
+                                .extend(values.iter().cloned());
+                            let _ = writeln!(
+                                out,
+                                "{pad}# TODO the step before records which way: its outcome decides."
+                            );
                             format!("outcome of {}", self.step[s])
                         }
                         _ => {
                             let fact = self.names.take(&format!("{name}_branch"), "fact");
-                            let _ = writeln!(out, "{pad}# TODO `{fact}` stands in for the conditions below: replace it with facts.");
-                            self.facts.push((fact.clone(), values.clone(), node.id.clone()));
+                            let _ = writeln!(
+                                out,
+                                "{pad}# TODO `{fact}` stands in for the conditions below: replace it with facts."
+                            );
+                            self.facts
+                                .push((fact.clone(), values.clone(), node.id.clone()));
                             fact
                         }
                     };
@@ -497,7 +720,11 @@ impl Writer<'_> {
                     }
                     let _ = writeln!(out, "{pad}end");
                 }
-                Block::Parallel { gw, inclusive, branches } => {
+                Block::Parallel {
+                    gw,
+                    inclusive,
+                    branches,
+                } => {
                     let name = self.gw_name[gw].clone();
                     let node = &self.g.nodes[*gw];
                     let what = if *inclusive { "inclusive" } else { "parallel" };
@@ -505,8 +732,15 @@ impl Writer<'_> {
                         out,
                         "{pad}# {what} gateway `{}`{}{}",
                         node.id,
-                        node.name.as_ref().map(|n| format!(" (\"{}\")", lit(n))).unwrap_or_default(),
-                        if *inclusive { ": every branch may be skipped (at least one is taken in BPMN)" } else { "" }
+                        node.name
+                            .as_ref()
+                            .map(|n| format!(" (\"{}\")", lit(n)))
+                            .unwrap_or_default(),
+                        if *inclusive {
+                            ": every branch may be skipped (at least one is taken in BPMN)"
+                        } else {
+                            ""
+                        }
                     );
                     let _ = writeln!(out, "{pad}parallel {name}");
                     for (e, body) in branches {
@@ -522,10 +756,16 @@ impl Writer<'_> {
                                 }
                                 [] => {}
                                 _ => {
-                                    let fact = self.names.take(&format!("{name}_{}", self.value[e]), "fact");
+                                    let fact = self
+                                        .names
+                                        .take(&format!("{name}_{}", self.value[e]), "fact");
                                     self.facts.push((fact.clone(), Vec::new(), node.id.clone()));
-                                    let _ = writeln!(out, "{pad}    # TODO `{fact}` stands in for this branch's condition.");
-                                    let decision = self.names.take(&format!("{fact}_taken"), "choice");
+                                    let _ = writeln!(
+                                        out,
+                                        "{pad}    # TODO `{fact}` stands in for this branch's condition."
+                                    );
+                                    let decision =
+                                        self.names.take(&format!("{fact}_taken"), "choice");
                                     let _ = writeln!(out, "{pad}    decide {decision} on {fact}");
                                     let _ = writeln!(out, "{pad}      when true");
                                     self.write_blocks(out, body, depth + 4, prev);
@@ -539,7 +779,12 @@ impl Writer<'_> {
                     }
                     let _ = writeln!(out, "{pad}end");
                 }
-                Block::Repeat { test, body, exit, again } => {
+                Block::Repeat {
+                    test,
+                    body,
+                    exit,
+                    again,
+                } => {
                     let name = self.gw_name[test].clone();
                     let node = &self.g.nodes[*test];
                     let (ev, av) = (self.value[exit].clone(), self.value[again].clone());
@@ -547,7 +792,10 @@ impl Writer<'_> {
                         out,
                         "{pad}# loop closed by exclusive gateway `{}`{}: `{av}` goes round again, `{ev}` leaves.",
                         node.id,
-                        node.name.as_ref().map(|n| format!(" (\"{}\")", lit(n))).unwrap_or_default()
+                        node.name
+                            .as_ref()
+                            .map(|n| format!(" (\"{}\")", lit(n)))
+                            .unwrap_or_default()
                     );
                     self.write_condition(out, *exit, depth);
                     self.write_condition(out, *again, depth);
@@ -561,7 +809,11 @@ impl Writer<'_> {
                         }
                         _ => {
                             let fact = self.names.take(&format!("{name}_branch"), "fact");
-                            self.facts.push((fact.clone(), vec![ev.clone(), av.clone()], node.id.clone()));
+                            self.facts.push((
+                                fact.clone(),
+                                vec![ev.clone(), av.clone()],
+                                node.id.clone(),
+                            ));
                             format!("{fact} == {ev}")
                         }
                     };
@@ -581,16 +833,30 @@ impl Writer<'_> {
         }
         match (&edge.condition, edge.default) {
             (Some(c), _) => {
-                let _ = writeln!(out, "{pad}# TODO {what} condition: {}", c.replace('\n', " "));
+                let _ = writeln!(
+                    out,
+                    "{pad}# TODO {what} condition: {}",
+                    c.replace('\n', " ")
+                );
             }
             (None, true) => {
-                let _ = writeln!(out, "{pad}# {what} is the default flow: taken when no other condition holds");
+                let _ = writeln!(
+                    out,
+                    "{pad}# {what} is the default flow: taken when no other condition holds"
+                );
             }
             (None, false) => {}
         }
     }
 
-    fn write_step(&mut self, out: &mut String, n: usize, depth: usize, prev: Option<usize>, optional: bool) {
+    fn write_step(
+        &mut self,
+        out: &mut String,
+        n: usize,
+        depth: usize,
+        prev: Option<usize>,
+        optional: bool,
+    ) {
         let pad = "  ".repeat(depth);
         let node = &self.g.nodes[n];
         if let Some(doc) = &node.doc {
@@ -618,7 +884,11 @@ impl Writer<'_> {
             };
             let _ = writeln!(out, "{pad}  within {} of {}", t.duration, self.step[&p]);
             if let Some(l) = t.escalate_to {
-                let _ = writeln!(out, "{pad}  escalate after {} to {}", t.duration, self.role[&l]);
+                let _ = writeln!(
+                    out,
+                    "{pad}  escalate after {} to {}",
+                    t.duration, self.role[&l]
+                );
             }
         }
         // `outcomes` are filled in once the whole flow is written (a later decide or loop
@@ -691,15 +961,38 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
     diagnostics.extend(w.diagnostics.drain(..));
 
     let mut out = String::new();
-    let title = g.process_name.clone().unwrap_or_else(|| g.process_id.clone());
-    let _ = writeln!(out, "# Draft procedure imported by `procedo import` from {} (process `{}`).", lit(file_label), g.process_id);
-    let _ = writeln!(out, "# Complete every TODO, add the owner and the effective date, then run `procedo lint`.");
-    let _ = writeln!(out, "procedure draft.{} \"{}\"", snake(&g.process_id), lit(&title));
-    let _ = writeln!(out, "  version \"{}\"", lit(g.version_tag.as_deref().unwrap_or("0.1")));
+    let title = g
+        .process_name
+        .clone()
+        .unwrap_or_else(|| g.process_id.clone());
+    let _ = writeln!(
+        out,
+        "# Draft procedure imported by `procedo import` from {} (process `{}`).",
+        lit(file_label),
+        g.process_id
+    );
+    let _ = writeln!(
+        out,
+        "# Complete every TODO, add the owner and the effective date, then run `procedo lint`."
+    );
+    let _ = writeln!(
+        out,
+        "procedure draft.{} \"{}\"",
+        snake(&g.process_id),
+        lit(&title)
+    );
+    let _ = writeln!(
+        out,
+        "  version \"{}\"",
+        lit(g.version_tag.as_deref().unwrap_or("0.1"))
+    );
     if !w.facts.is_empty() {
         let _ = writeln!(out, "\nfacts");
         for (name, values, gw) in &w.facts {
-            let _ = writeln!(out, "  # TODO placeholder for the conditions of gateway `{gw}`");
+            let _ = writeln!(
+                out,
+                "  # TODO placeholder for the conditions of gateway `{gw}`"
+            );
             if values.is_empty() {
                 let _ = writeln!(out, "  {name}: bool");
             } else {
@@ -725,7 +1018,10 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
         }
     }
     if w.uses_unstructured {
-        let _ = writeln!(out, "  unstructured \"TODO: the BPMN flow is not block-structured here\"");
+        let _ = writeln!(
+            out,
+            "  unstructured \"TODO: the BPMN flow is not block-structured here\""
+        );
     }
     let _ = writeln!(out, "\nflow");
     out.push_str(&body);

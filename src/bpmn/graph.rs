@@ -203,7 +203,12 @@ impl<'s> Builder<'s> {
 
     /// Reads a process or a sub-process's children. `inner` is the sub-process's entry and
     /// exit nodes; `lane` its lane.
-    pub(super) fn container(&mut self, el: &Element, inner: Option<(usize, usize)>, lane: Option<usize>) {
+    pub(super) fn container(
+        &mut self,
+        el: &Element,
+        inner: Option<(usize, usize)>,
+        lane: Option<usize>,
+    ) {
         if inner.is_none() {
             for set in el.children_named("laneSet") {
                 self.lanes(set);
@@ -225,14 +230,24 @@ impl<'s> Builder<'s> {
                         "import the called process separately and `call` it, if it is a procedure of its own",
                     );
                 }
-                for m in ["standardLoopCharacteristics", "multiInstanceLoopCharacteristics"] {
+                for m in [
+                    "standardLoopCharacteristics",
+                    "multiInstanceLoopCharacteristics",
+                ] {
                     if let Some(l) = c.children_named(m).next() {
-                        let what = if m.starts_with("standard") { "loop" } else { "multi-instance" };
+                        let what = if m.starts_with("standard") {
+                            "loop"
+                        } else {
+                            "multi-instance"
+                        };
                         self.diag(
                             Severity::Warning,
                             "bpmn-dropped",
                             l,
-                            format!("the {what} marker of `{}` is dropped: the step happens once", self.nodes[k].id),
+                            format!(
+                                "the {what} marker of `{}` is dropped: the step happens once",
+                                self.nodes[k].id
+                            ),
                             "wrap the step in `repeat ... until` if it must repeat",
                         );
                     }
@@ -248,7 +263,10 @@ impl<'s> Builder<'s> {
                 _ => None,
             } {
                 self.add(kind, c, lane);
-                if name != "exclusiveGateway" && name != "parallelGateway" && name != "inclusiveGateway" {
+                if name != "exclusiveGateway"
+                    && name != "parallelGateway"
+                    && name != "inclusiveGateway"
+                {
                     self.diag(
                         Severity::Warning,
                         "bpmn-gateway-approximated",
@@ -305,7 +323,9 @@ impl<'s> Builder<'s> {
                     format!(
                         "intermediate event `{}`{} is dropped: the flow goes straight on",
                         c.attr("id").unwrap_or_default(),
-                        c.attr("name").map(|n| format!(" (\"{}\")", clean(n))).unwrap_or_default()
+                        c.attr("name")
+                            .map(|n| format!(" (\"{}\")", clean(n)))
+                            .unwrap_or_default()
                     ),
                     "declare it under `events` and anchor a `within` on it if the log records it",
                 );
@@ -320,7 +340,10 @@ impl<'s> Builder<'s> {
                         Severity::Warning,
                         "bpmn-dropped",
                         c,
-                        format!("event sub-process `{}` is dropped", c.attr("id").unwrap_or_default()),
+                        format!(
+                            "event sub-process `{}` is dropped",
+                            c.attr("id").unwrap_or_default()
+                        ),
                         "handle what it does with an `escalate` or a `monitor` in the draft",
                     );
                     continue;
@@ -338,7 +361,10 @@ impl<'s> Builder<'s> {
                     );
                 }
                 let entry = self.add(Kind::Pass, c, lane);
-                let sub = self.nodes[entry].name.clone().unwrap_or_else(|| self.nodes[entry].id.clone());
+                let sub = self.nodes[entry]
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| self.nodes[entry].id.clone());
                 self.nodes[entry].subprocess = Some(sub);
                 let mut exit_node = self.nodes[entry].clone();
                 exit_node.id = format!("{}#exit", exit_node.id);
@@ -356,7 +382,10 @@ impl<'s> Builder<'s> {
                     Severity::Info,
                     "bpmn-dropped",
                     c,
-                    format!("{name} `{}` is dropped: procedo's flow has no data or annotations", c.attr("id").unwrap_or_default()),
+                    format!(
+                        "{name} `{}` is dropped: procedo's flow has no data or annotations",
+                        c.attr("id").unwrap_or_default()
+                    ),
                     "record what it says as `facts`, `records [...]` on a step, or a comment",
                 );
             } else if !QUIET.contains(&name) {
@@ -378,7 +407,10 @@ impl<'s> Builder<'s> {
                 Severity::Info,
                 "bpmn-dropped",
                 d,
-                format!("the {what} trigger of `{}` is dropped", el.attr("id").unwrap_or_default()),
+                format!(
+                    "the {what} trigger of `{}` is dropped",
+                    el.attr("id").unwrap_or_default()
+                ),
                 "the log's events say when the case started; declare them under `events` if needed",
             );
         }
@@ -399,8 +431,14 @@ impl<'s> Builder<'s> {
     fn flows(&mut self) {
         for f in std::mem::take(&mut self.raw_flows) {
             let id = f.attr("id").unwrap_or_default().to_string();
-            let src = f.attr("sourceRef").and_then(|s| self.ends.get(s)).map(|e| e.1);
-            let dst = f.attr("targetRef").and_then(|s| self.ends.get(s)).map(|e| e.0);
+            let src = f
+                .attr("sourceRef")
+                .and_then(|s| self.ends.get(s))
+                .map(|e| e.1);
+            let dst = f
+                .attr("targetRef")
+                .and_then(|s| self.ends.get(s))
+                .map(|e| e.0);
             let (Some(from), Some(to)) = (src, dst) else {
                 self.diag(
                     Severity::Warning,
@@ -433,19 +471,39 @@ impl<'s> Builder<'s> {
         for (b, attached) in std::mem::take(&mut self.boundaries) {
             let id = b.attr("id").unwrap_or_default().to_string();
             let Some(&(task, _)) = self.ends.get(&attached) else {
-                self.diag(Severity::Warning, "bpmn-dropped", &b, format!("boundary event `{id}` is attached to nothing known and is dropped"), "attach it to a task");
+                self.diag(
+                    Severity::Warning,
+                    "bpmn-dropped",
+                    &b,
+                    format!("boundary event `{id}` is attached to nothing known and is dropped"),
+                    "attach it to a task",
+                );
                 continue;
             };
             let timer = b.children_named("timerEventDefinition").next();
             let duration = timer.and_then(|t| t.child_text("timeDuration"));
-            let Some(&(node, _)) = self.ends.get(&id) else { continue };
+            let Some(&(node, _)) = self.ends.get(&id) else {
+                continue;
+            };
             let path = self.reach_from(node);
-            let first_task = path.iter().copied().find(|&k| self.nodes[k].kind == Kind::Task);
+            let first_task = path
+                .iter()
+                .copied()
+                .find(|&k| self.nodes[k].kind == Kind::Task);
             match (timer, duration.as_deref().map(iso_duration)) {
                 (Some(_), Some(Some(d))) => {
                     let escalate_to = first_task.and_then(|k| self.nodes[k].lane);
-                    self.nodes[task].timers.push(Timer { duration: d.clone(), escalate_to, id: id.clone(), span: b.span });
-                    let tasks: Vec<String> = path.iter().filter(|&&k| self.nodes[k].kind == Kind::Task).map(|&k| format!("`{}`", self.nodes[k].id)).collect();
+                    self.nodes[task].timers.push(Timer {
+                        duration: d.clone(),
+                        escalate_to,
+                        id: id.clone(),
+                        span: b.span,
+                    });
+                    let tasks: Vec<String> = path
+                        .iter()
+                        .filter(|&&k| self.nodes[k].kind == Kind::Task)
+                        .map(|&k| format!("`{}`", self.nodes[k].id))
+                        .collect();
                     let esc = match escalate_to {
                         Some(l) => format!(" and an escalation to `{}`", self.lanes[l].name),
                         None => String::new(),
@@ -464,7 +522,11 @@ impl<'s> Builder<'s> {
                     self.diag(Severity::Warning, "bpmn-dropped", t, format!("timer `{id}` on `{attached}` is dropped: only a duration (`timeDuration`, e.g. PT15M) can become a limit"), "write the limit as `within D` on the step");
                 }
                 (None, _) => {
-                    let what = event_definitions(&b).first().map_or("boundary".to_string(), |d| d.name.trim_end_matches("EventDefinition").to_string());
+                    let what = event_definitions(&b)
+                        .first()
+                        .map_or("boundary".to_string(), |d| {
+                            d.name.trim_end_matches("EventDefinition").to_string()
+                        });
                     self.diag(Severity::Warning, "bpmn-dropped", &b, format!("{what} boundary event `{id}` on `{attached}` is dropped, with the path that leaves it"), "model the exception as a `decide` after the step if handlers must follow it");
                 }
             }
@@ -490,7 +552,11 @@ impl<'s> Builder<'s> {
     /// The flat graph, or why there is none.
     pub(super) fn finish(mut self, process: &Element) -> Result<Graph, Diagnostic> {
         self.flows();
-        let boundary_ids: BTreeSet<String> = self.boundaries.iter().map(|(b, _)| b.attr("id").unwrap_or_default().to_string()).collect();
+        let boundary_ids: BTreeSet<String> = self
+            .boundaries
+            .iter()
+            .map(|(b, _)| b.attr("id").unwrap_or_default().to_string())
+            .collect();
         self.boundaries();
         let pid = process.attr("id").unwrap_or_default().to_string();
         // The start: the plain start event, else the only node nothing flows into.
@@ -498,7 +564,11 @@ impl<'s> Builder<'s> {
             Some(&(k, _)) => k,
             None => {
                 let sources: Vec<usize> = (0..self.nodes.len())
-                    .filter(|&k| !self.edges.iter().any(|e| e.to == k) && !boundary_ids.contains(&self.nodes[k].id) && self.nodes[k].kind != Kind::Pass)
+                    .filter(|&k| {
+                        !self.edges.iter().any(|e| e.to == k)
+                            && !boundary_ids.contains(&self.nodes[k].id)
+                            && self.nodes[k].kind != Kind::Pass
+                    })
                     .collect();
                 match sources.as_slice() {
                     [k] => {
@@ -508,10 +578,27 @@ impl<'s> Builder<'s> {
                                 .with_label(self.nodes[k].span, "taken as the start")
                                 .with_source(self.source),
                         );
-                        let s = Node { kind: Kind::Start, id: format!("{}#start", self.nodes[k].id), name: None, span: self.nodes[k].span, lane: None, doc: None, timers: Vec::new(), subprocess: None };
+                        let s = Node {
+                            kind: Kind::Start,
+                            id: format!("{}#start", self.nodes[k].id),
+                            name: None,
+                            span: self.nodes[k].span,
+                            lane: None,
+                            doc: None,
+                            timers: Vec::new(),
+                            subprocess: None,
+                        };
                         self.nodes.push(s);
                         let sk = self.nodes.len() - 1;
-                        self.edges.push(Edge { from: sk, to: k, id: format!("{pid}#start"), name: None, condition: None, default: false, span: self.nodes[k].span });
+                        self.edges.push(Edge {
+                            from: sk,
+                            to: k,
+                            id: format!("{pid}#start"),
+                            name: None,
+                            condition: None,
+                            default: false,
+                            span: self.nodes[k].span,
+                        });
                         sk
                     }
                     _ => {
@@ -592,12 +679,16 @@ impl Graph {
             }
         }
         for (k, n) in self.nodes.iter().enumerate() {
-            if !seen[k] && !on_boundary_path[k] && n.kind != Kind::Start && !n.id.ends_with("#exit") {
+            if !seen[k] && !on_boundary_path[k] && n.kind != Kind::Start && !n.id.ends_with("#exit")
+            {
                 self.diagnostics.push(
-                    Diagnostic::warning("bpmn-unreachable", format!("`{}` is dropped: no path from the start reaches it", n.id))
-                        .with_label(n.span, format!("`{}`", n.id))
-                        .with_help("connect it with a sequence flow, or delete it")
-                        .with_source(source),
+                    Diagnostic::warning(
+                        "bpmn-unreachable",
+                        format!("`{}` is dropped: no path from the start reaches it", n.id),
+                    )
+                    .with_label(n.span, format!("`{}`", n.id))
+                    .with_help("connect it with a sequence flow, or delete it")
+                    .with_source(source),
                 );
             }
         }
@@ -624,15 +715,36 @@ impl Graph {
             if self.nodes[k].kind != Kind::End && self.outs(k).next().is_none() {
                 let n = &self.nodes[k];
                 self.diagnostics.push(
-                    Diagnostic::new(Severity::Info, "bpmn-implicit-end", format!("nothing flows out of `{}`: the case ends there", n.id))
-                        .with_label(n.span, format!("`{}`", n.id))
-                        .with_help("add an end event to name the end state")
-                        .with_source(source),
+                    Diagnostic::new(
+                        Severity::Info,
+                        "bpmn-implicit-end",
+                        format!("nothing flows out of `{}`: the case ends there", n.id),
+                    )
+                    .with_label(n.span, format!("`{}`", n.id))
+                    .with_help("add an end event to name the end state")
+                    .with_source(source),
                 );
-                let end = Node { kind: Kind::End, id: format!("{}#end", n.id), name: None, span: n.span, lane: n.lane, doc: None, timers: Vec::new(), subprocess: None };
+                let end = Node {
+                    kind: Kind::End,
+                    id: format!("{}#end", n.id),
+                    name: None,
+                    span: n.span,
+                    lane: n.lane,
+                    doc: None,
+                    timers: Vec::new(),
+                    subprocess: None,
+                };
                 self.nodes.push(end);
                 let e = self.nodes.len() - 1;
-                self.edges.push(Edge { from: k, to: e, id: format!("{}#end", self.nodes[k].id), name: None, condition: None, default: false, span: self.nodes[k].span });
+                self.edges.push(Edge {
+                    from: k,
+                    to: e,
+                    id: format!("{}#end", self.nodes[k].id),
+                    name: None,
+                    condition: None,
+                    default: false,
+                    span: self.nodes[k].span,
+                });
             }
         }
     }
@@ -645,7 +757,11 @@ impl Graph {
             let ins: Vec<usize> = self.ins(k).collect();
             let is_gateway = matches!(self.nodes[k].kind, Kind::Xor | Kind::And | Kind::Or);
             if ins.len() > 1 && (!is_gateway || self.outs(k).count() > 1) {
-                let kind = if is_gateway { self.nodes[k].kind } else { Kind::Xor };
+                let kind = if is_gateway {
+                    self.nodes[k].kind
+                } else {
+                    Kind::Xor
+                };
                 let join = self.made_up(k, "#join", kind);
                 for e in ins {
                     self.edges[e].to = join;
@@ -667,7 +783,16 @@ impl Graph {
 
     fn made_up(&mut self, k: usize, suffix: &str, kind: Kind) -> usize {
         let n = &self.nodes[k];
-        let node = Node { kind, id: format!("{}{suffix}", n.id), name: None, span: n.span, lane: n.lane, doc: None, timers: Vec::new(), subprocess: None };
+        let node = Node {
+            kind,
+            id: format!("{}{suffix}", n.id),
+            name: None,
+            span: n.span,
+            lane: n.lane,
+            doc: None,
+            timers: Vec::new(),
+            subprocess: None,
+        };
         self.nodes.push(node);
         self.nodes.len() - 1
     }
@@ -675,14 +800,23 @@ impl Graph {
     fn link(&mut self, from: usize, to: usize) {
         let id = format!("{}#to#{}", self.nodes[from].id, self.nodes[to].id);
         let span = self.nodes[from].span;
-        self.edges.push(Edge { from, to, id, name: None, condition: None, default: false, span });
+        self.edges.push(Edge {
+            from,
+            to,
+            id,
+            name: None,
+            condition: None,
+            default: false,
+            span,
+        });
     }
 
     /// The edges that close a loop (depth-first from the start).
     pub fn back_edges(&self) -> Vec<bool> {
         let mut back = vec![false; self.edges.len()];
         let mut state = vec![0u8; self.nodes.len()]; // 0 new, 1 on the stack, 2 done
-        let mut stack: Vec<(usize, Vec<usize>)> = vec![(self.start, self.outs(self.start).collect())];
+        let mut stack: Vec<(usize, Vec<usize>)> =
+            vec![(self.start, self.outs(self.start).collect())];
         state[self.start] = 1;
         while let Some((n, outs)) = stack.last_mut() {
             let n = *n;
@@ -715,7 +849,11 @@ impl Graph {
         let exit = n;
         let succ: Vec<Vec<usize>> = (0..n)
             .map(|k| {
-                let s: Vec<usize> = self.outs(k).filter(|&e| !back[e]).map(|e| self.edges[e].to).collect();
+                let s: Vec<usize> = self
+                    .outs(k)
+                    .filter(|&e| !back[e])
+                    .map(|e| self.edges[e].to)
+                    .collect();
                 if s.is_empty() { vec![exit] } else { s }
             })
             .collect();
@@ -754,7 +892,12 @@ impl Graph {
 
     /// For an inclusive split whose branches each reach its matching inclusive join by a
     /// way of their own: the edge of the join each branch arrives by. Otherwise `None`.
-    pub fn inclusive_arrivals(&self, split: usize, back: &[bool], ipdom: &[usize]) -> Option<Vec<usize>> {
+    pub fn inclusive_arrivals(
+        &self,
+        split: usize,
+        back: &[bool],
+        ipdom: &[usize],
+    ) -> Option<Vec<usize>> {
         let join = *ipdom.get(split)?;
         if join >= self.nodes.len() || self.nodes[join].kind != Kind::Or {
             return None;
@@ -812,8 +955,15 @@ impl Graph {
             }
         }
         for k in 0..self.nodes.len() {
-            if self.nodes[k].kind == Kind::Or && self.outs(k).count() < 2 && !joins_kept.contains(&k) {
-                self.nodes[k].kind = if self.ins(k).count() > 1 { Kind::And } else { Kind::Pass };
+            if self.nodes[k].kind == Kind::Or
+                && self.outs(k).count() < 2
+                && !joins_kept.contains(&k)
+            {
+                self.nodes[k].kind = if self.ins(k).count() > 1 {
+                    Kind::And
+                } else {
+                    Kind::Pass
+                };
             }
         }
     }
@@ -821,7 +971,10 @@ impl Graph {
 
 /// The event definitions of an event.
 fn event_definitions(el: &Element) -> Vec<&Element> {
-    el.children.iter().filter(|c| c.name.ends_with("EventDefinition")).collect()
+    el.children
+        .iter()
+        .filter(|c| c.name.ends_with("EventDefinition"))
+        .collect()
 }
 
 /// Whitespace (line breaks in names, as modellers save them) folded to single spaces.

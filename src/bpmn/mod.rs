@@ -35,7 +35,10 @@ pub fn read(source: &SourceFile, process: Option<&str>) -> Result<Graph, Diagnos
     if root.name != "definitions" {
         return Err(Diagnostic::error(
             "bpmn-not-bpmn",
-            format!("the root element is `<{}>`, not BPMN's `<definitions>`", root.name),
+            format!(
+                "the root element is `<{}>`, not BPMN's `<definitions>`",
+                root.name
+            ),
         )
         .with_label(root.span, "root element")
         .with_help("give a BPMN 2.0 XML file, as Camunda Modeler or bpmn.io save it")
@@ -43,9 +46,9 @@ pub fn read(source: &SourceFile, process: Option<&str>) -> Result<Graph, Diagnos
     }
     let processes: Vec<&xml::Element> = root.children_named("process").collect();
     let has_flow = |p: &&xml::Element| {
-        p.children
-            .iter()
-            .any(|c| c.name != "laneSet" && c.name != "documentation" && c.name != "extensionElements")
+        p.children.iter().any(|c| {
+            c.name != "laneSet" && c.name != "documentation" && c.name != "extensionElements"
+        })
     };
     let chosen = match process {
         Some(id) => processes.iter().find(|p| p.attr("id") == Some(id)).copied().ok_or_else(|| {
@@ -115,7 +118,11 @@ pub fn read(source: &SourceFile, process: Option<&str>) -> Result<Graph, Diagnos
 
 /// Imports a BPMN document as a draft procedure. `file_label` names the file in the
 /// draft's header comment.
-pub fn import(source: &SourceFile, process: Option<&str>, file_label: &str) -> Result<Import, Diagnostic> {
+pub fn import(
+    source: &SourceFile,
+    process: Option<&str>,
+    file_label: &str,
+) -> Result<Import, Diagnostic> {
     let g = read(source, process)?;
     let (draft, more) = draft::write(&g, source, file_label);
     let mut diagnostics = g.diagnostics;
@@ -125,7 +132,10 @@ pub fn import(source: &SourceFile, process: Option<&str>, file_label: &str) -> R
 }
 
 /// The workflow net of a BPMN document's process, with the diagnostics of reading it.
-pub fn to_net(source: &SourceFile, process: Option<&str>) -> Result<(Net, Vec<Diagnostic>), Diagnostic> {
+pub fn to_net(
+    source: &SourceFile,
+    process: Option<&str>,
+) -> Result<(Net, Vec<Diagnostic>), Diagnostic> {
     let g = read(source, process)?;
     let n = net::net(&g);
     let mut diagnostics = g.diagnostics;

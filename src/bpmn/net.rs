@@ -45,7 +45,11 @@ pub fn net(g: &Graph) -> Net {
             Kind::Task => {
                 let label = n.name.clone().unwrap_or_else(|| n.id.clone());
                 for (j, i) in ins.into_iter().enumerate() {
-                    let tid = if j == 0 { format!("t_{id}") } else { format!("t_{id}_{j}") };
+                    let tid = if j == 0 {
+                        format!("t_{id}")
+                    } else {
+                        format!("t_{id}_{j}")
+                    };
                     net.add_transition(tid, Some(label.clone()), vec![i], outs.clone());
                 }
             }

@@ -27,7 +27,11 @@ impl Element {
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attributes
             .iter()
-            .find(|(k, _)| k == name || k.rsplit_once(':').is_some_and(|(p, l)| l == name && p == "bpmn"))
+            .find(|(k, _)| {
+                k == name
+                    || k.rsplit_once(':')
+                        .is_some_and(|(p, l)| l == name && p == "bpmn")
+            })
             .map(|(_, v)| v.as_str())
     }
 
@@ -73,11 +77,18 @@ fn element(source: &SourceFile, e: &BytesStart<'_>, span: Span) -> Result<Elemen
     };
     let mut attributes = Vec::new();
     for a in e.attributes() {
-        let a = a.map_err(|err| located(source, span.start, format!("invalid attribute: {err}")))?;
+        let a =
+            a.map_err(|err| located(source, span.start, format!("invalid attribute: {err}")))?;
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
         let value = a
             .unescape_value()
-            .map_err(|err| located(source, span.start, format!("invalid attribute `{key}`: {err}")))?
+            .map_err(|err| {
+                located(
+                    source,
+                    span.start,
+                    format!("invalid attribute `{key}`: {err}"),
+                )
+            })?
             .into_owned();
         attributes.push((key, value));
     }
@@ -133,7 +144,11 @@ pub fn parse(source: &SourceFile) -> Result<Element, Diagnostic> {
             }
             Event::End(_) => {
                 let Some(done) = stack.pop() else {
-                    return Err(located(source, start, "a closing tag without its opening tag".into()));
+                    return Err(located(
+                        source,
+                        start,
+                        "a closing tag without its opening tag".into(),
+                    ));
                 };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(done),
@@ -147,7 +162,11 @@ pub fn parse(source: &SourceFile) -> Result<Element, Diagnostic> {
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(&s);
                 } else if !s.trim().is_empty() {
-                    return Err(located(source, start, "text outside the root element".into()));
+                    return Err(located(
+                        source,
+                        start,
+                        "text outside the root element".into(),
+                    ));
                 }
             }
             Event::CData(t) => {

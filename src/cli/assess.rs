@@ -395,7 +395,9 @@ impl Run<'_> {
             {
                 super::note!(
                     "{} records read: {} assessed, {} rejected",
-                    s.read, s.assessed, s.rejected
+                    s.read,
+                    s.assessed,
+                    s.rejected
                 );
             }
         }

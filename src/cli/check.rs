@@ -225,7 +225,8 @@ type Loaded = (Net, String, Option<(ActivityMap, Procedure)>);
 
 fn load_net(args: &Source, color: bool) -> Result<Loaded, ExitStatus> {
     if let Some(m) = &args.model
-        && m.extension().is_some_and(|x| x.eq_ignore_ascii_case("bpmn"))
+        && m.extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("bpmn"))
     {
         let source = super::import::read_source(m)?;
         let (net, diagnostics) = match crate::bpmn::to_net(&source, None) {

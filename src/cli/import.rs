@@ -48,7 +48,13 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         .cloned()
         .collect();
     eprint!("{}", render(&shown, color));
-    let count = |s: Severity| import.diagnostics.iter().filter(|d| d.severity == s).count();
+    let count = |s: Severity| {
+        import
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == s)
+            .count()
+    };
     super::note!(
         "imported `{label}`: {} errors, {} warnings, {} notes; the draft is on standard output",
         count(Severity::Error),
@@ -57,7 +63,12 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     );
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match out.write_all(import.draft.as_bytes()).and_then(|_| out.flush()) {
+    match out
+        .write_all(import.draft.as_bytes())
+        .and_then(|_| out.flush())
+    {
+        // An error is a part of the diagram the draft could not carry over as drawn.
+        Ok(()) if count(Severity::Error) > 0 => ExitStatus::Failure,
         Ok(()) => ExitStatus::Success,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success,
         Err(e) => usage_error(&format!("cannot write output: {e}")),

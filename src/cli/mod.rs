@@ -139,8 +139,16 @@ where
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     // Diagnostics go to standard error, except `lint`'s report, which is the output.
     let color = match &cli.command {
-        Command::Lint(_) => use_color(cli.color, std::io::stdout().is_terminal()),
-        _ => use_color(cli.color, std::io::stderr().is_terminal()),
+        Command::Lint(_) => use_color(
+            cli.color,
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ),
+        _ => use_color(
+            cli.color,
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ),
     };
     let status = match cli.command {
         Command::Lint(a) => lint::run(&a, color),
@@ -166,11 +174,12 @@ where
 
 /// Whether human output is coloured: `always`, `never`, or (`auto`) on a terminal unless
 /// `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
-fn use_color(choice: Color, terminal: bool) -> bool {
+/// `no_color` is the value of `NO_COLOR`, if set.
+fn use_color(choice: Color, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     match choice {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        Color::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
     }
 }
 
@@ -456,5 +465,19 @@ mod tests {
     #[test]
     fn verify_cli() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn auto_colour_honours_no_color() {
+        use super::{Color, use_color};
+        use std::ffi::OsStr;
+        assert!(use_color(Color::Auto, true, None));
+        assert!(!use_color(Color::Auto, true, Some(OsStr::new("1"))));
+        // An empty NO_COLOR is as if unset (no-color.org).
+        assert!(use_color(Color::Auto, true, Some(OsStr::new(""))));
+        assert!(!use_color(Color::Auto, false, None));
+        // An explicit choice wins over the environment.
+        assert!(use_color(Color::Always, false, Some(OsStr::new("1"))));
+        assert!(!use_color(Color::Never, true, None));
     }
 }

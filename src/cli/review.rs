@@ -208,7 +208,9 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     if csv || args.output.is_some() {
         super::note!(
             "{} cases: {} deviations in {} opportunities",
-            review.cases, review.overall.deviations, review.overall.opportunities
+            review.cases,
+            review.overall.deviations,
+            review.overall.opportunities
         );
     }
     let flagged = review.groups.iter().any(|g| g.flag == Some("above"));

@@ -343,7 +343,11 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
     }
     super::note!(
         "watched {} events ({} rejected): {} alerts, {} cases closed, {} open",
-        outcome.events, outcome.rejected, outcome.alerts, outcome.closed, outcome.open
+        outcome.events,
+        outcome.rejected,
+        outcome.alerts,
+        outcome.closed,
+        outcome.open
     );
     let _ = std::io::stdout().flush();
     Ok(if outcome.rejected > 0 {

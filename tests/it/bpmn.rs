@@ -1,0 +1,333 @@
+//! `procedo import FILE.bpmn` and `procedo check --model FILE.bpmn`, through the binary: the
+//! drafts of three diagrams as Camunda Modeler and bpmn.io save them lint with exactly the
+//! expected warnings, the import says what it dropped (with the element's id and place),
+//! and checking a log simulated from the draft against the BPMN gives the draft's verdicts.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::procedo;
+
+/// The diagnostic codes in a rendered report (`procedo::CODE` lines).
+fn codes(rendered: &str) -> Vec<String> {
+    rendered
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("procedo::"))
+        .map(|c| c.trim().to_string())
+        .collect()
+}
+
+/// Imports a fixture into `dir/draft.proc`; returns the draft and the import's stderr.
+fn import(fixture: &str, dir: &Path) -> (String, String) {
+    let (code, out, err) = procedo(&["import", &format!("tests/bpmn/{fixture}")]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(dir.join("draft.proc"), &out).unwrap();
+    (out, err)
+}
+
+/// The lint rule codes of a draft, sorted.
+fn lint_codes(dir: &Path) -> Vec<String> {
+    let draft = dir.join("draft.proc");
+    let (code, out, err) = procedo(&["lint", "--format", "json", draft.to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["errors"], 0, "{out}");
+    let mut c: Vec<String> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect();
+    c.sort();
+    c
+}
+
+/// Per case: (id, conforming, deviations = cost / 10000, control-flow finding codes).
+type Verdicts = Vec<(String, bool, u64, Vec<String>)>;
+
+fn verdicts(jsonl: &str) -> Verdicts {
+    const CONTROL_FLOW: &[&str] = &[
+        "missing-step",
+        "unexpected-step",
+        "wrong-order",
+        "incomplete",
+    ];
+    jsonl
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let mut codes: Vec<String> = v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["code"].as_str().unwrap().to_string())
+                .filter(|c| CONTROL_FLOW.contains(&c.as_str()))
+                .collect();
+            codes.sort();
+            (
+                v["case_id"].as_str().unwrap().to_string(),
+                v["conforming"].as_bool().unwrap(),
+                v["cost"].as_u64().unwrap() / 10_000,
+                codes,
+            )
+        })
+        .collect()
+}
+
+/// Simulates a log from the draft (control-flow deviations in 40% of cases), checks it
+/// against the draft and against the BPMN, and compares the verdicts case by case.
+fn same_verdicts(fixture: &str, dir: &Path) -> Verdicts {
+    let draft = dir.join("draft.proc");
+    let log = dir.join("log.jsonl");
+    let (code, out, err) = procedo(&[
+        "simulate",
+        "-p",
+        draft.to_str().unwrap(),
+        "--cases",
+        "150",
+        "--seed",
+        "7",
+        "--deviation-rate",
+        "0.4",
+        "--kinds",
+        "missing-step,unexpected-step,wrong-order",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(&log, out).unwrap();
+    let log = log.to_str().unwrap();
+    let (code, by_draft, err) = procedo(&[
+        "check",
+        "-p",
+        draft.to_str().unwrap(),
+        log,
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bpmn = format!("tests/bpmn/{fixture}");
+    let (code, by_bpmn, err) = procedo(&["check", "--model", &bpmn, log, "--format", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let (a, b) = (verdicts(&by_draft), verdicts(&by_bpmn));
+    assert_eq!(a.len(), 150);
+    assert_eq!(a, b);
+    // Both kinds of case are there, so the comparison can fail.
+    let conforming = a.iter().filter(|v| v.1).count();
+    assert!(
+        conforming > 60 && conforming < 150,
+        "{conforming} conforming"
+    );
+    let deviations: BTreeSet<&str> = a
+        .iter()
+        .flat_map(|v| v.3.iter().map(|c| c.as_str()))
+        .collect();
+    assert!(
+        deviations.contains("missing-step") && deviations.contains("unexpected-step"),
+        "{deviations:?}"
+    );
+    a
+}
+
+#[test]
+fn service_desk_triage_exclusive_gateway_and_lanes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (draft, err) = import("service_desk_triage.bpmn", dir.path());
+    // Lanes are roles (only the lanes that hold a step), the gateway a `decide` on the
+    // outcome of the step before it, its condition a TODO comment, the default flow said.
+    for line in [
+        "procedure draft.process_service_desk_triage \"IT service desk triage\"",
+        "  version \"2.3\"",
+        "  service_desk_agent \"Service desk agent\"",
+        "  resolver_group \"Resolver group\"",
+        "  ## Record the caller, the service and the symptoms in the ticket.",
+        "  step categorise_and_prioritise \"Categorise and prioritise\"",
+        "    outcomes [yes, no]",
+        "  decide first_line_fix_known on outcome of categorise_and_prioritise",
+        "    # TODO `Flow_0yesFx1` (\"Yes\") condition: ${knownErrorMatched && impact != \"high\"}",
+        "    # `Flow_1noFix0` (\"No\") is the default flow: taken when no other condition holds",
+        "      step investigate_and_fix \"Investigate and fix\"",
+        "        by resolver_group",
+        "  end incident_closed",
+        "  activity \"Close incident\" -> close_incident",
+    ] {
+        assert!(
+            draft.lines().any(|l| l == line),
+            "no line `{line}` in\n{draft}"
+        );
+    }
+    assert!(!draft.contains("major_incident_manager"), "{draft}");
+    assert_eq!(codes(&err), ["bpmn-dropped", "bpmn-dropped"], "{err}");
+    assert!(
+        err.contains("TextAnnotation_0kb1xyz") && err.contains("service_desk_triage.bpmn:88:5"),
+        "{err}"
+    );
+    assert_eq!(lint_codes(dir.path()), ["missing-metadata"]);
+    same_verdicts("service_desk_triage.bpmn", dir.path());
+}
+
+#[test]
+fn ambulance_dispatch_parallel_inclusive_and_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (draft, err) = import("ambulance_dispatch.bpmn", dir.path());
+    for line in [
+        "  parallel gateway_0split1",
+        "    branch \"Give pre-arrival advice\"",
+        "        within 8m of triage_call_arp_category",
+        "        escalate after 8m to duty_manager",
+        "      parallel other_services_needed",
+        "          step notify_police \"Notify police\" optional",
+        "        # TODO `Flow_0fir01` (\"Fire\") condition: ${entrapment}",
+        "  end patient_handed_over",
+    ] {
+        assert!(
+            draft.lines().any(|l| l == line),
+            "no line `{line}` in\n{draft}"
+        );
+    }
+    // The timer's path is an escalation, not flow.
+    assert!(!draft.contains("escalate_unassigned_call"), "{draft}");
+    assert_eq!(codes(&err), ["bpmn-timer"], "{err}");
+    assert!(
+        err.contains("Event_0tmr8mn") && err.contains("ambulance_dispatch.bpmn:54:5"),
+        "{err}"
+    );
+    assert_eq!(lint_codes(dir.path()), ["missing-metadata"]);
+    same_verdicts("ambulance_dispatch.bpmn", dir.path());
+}
+
+#[test]
+fn complaint_review_loop_sub_process_and_rework() {
+    let dir = tempfile::tempdir().unwrap();
+    let (draft, err) = import("complaint_review_loop.bpmn", dir.path());
+    for line in [
+        "  # sub-process `Activity_1invest` (\"Investigate complaint\") from here",
+        "  step gather_evidence \"Gather evidence\"",
+        "  repeat response_approved",
+        "      outcomes [approved, needs_changes]",
+        "  until outcome of review_response == approved",
+        "  decide details_valid on outcome of verify_contact_details",
+        "      go to verify_contact_details",
+        "      end complaint_closed",
+        "  end referred_to_ombudsman",
+    ] {
+        assert!(
+            draft.lines().any(|l| l == line),
+            "no line `{line}` in\n{draft}"
+        );
+    }
+    let mut c = codes(&err);
+    c.sort();
+    assert_eq!(
+        c,
+        ["bpmn-dropped", "bpmn-dropped", "bpmn-unstructured"],
+        "{err}"
+    );
+    assert!(
+        err.contains("Event_0wait2d") && err.contains("complaint_review_loop.bpmn:107:5"),
+        "{err}"
+    );
+    assert!(err.contains("1 way(s) back or across"), "{err}");
+    assert_eq!(
+        lint_codes(dir.path()),
+        ["missing-metadata", "unbounded-loop", "unbounded-loop"]
+    );
+    let v = same_verdicts("complaint_review_loop.bpmn", dir.path());
+    // The loops were taken: some cases review a response more than once.
+    let log = std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap();
+    let reviews = log.matches("\"Review response\"").count();
+    assert!(reviews > v.len(), "{reviews} reviews in {} cases", v.len());
+}
+
+#[test]
+fn quiet_leaves_out_notes_but_not_warnings() {
+    let (code, _, err) = procedo(&["import", "--quiet", "tests/bpmn/complaint_review_loop.bpmn"]);
+    assert_eq!(code, 0);
+    let mut c = codes(&err);
+    c.sort();
+    // The message trigger's note and the closing summary are gone; warnings stay.
+    assert_eq!(c, ["bpmn-dropped", "bpmn-unstructured"], "{err}");
+    assert!(!err.contains("imported `"), "{err}");
+}
+
+#[test]
+fn malformed_xml_is_a_located_error() {
+    for args in [
+        vec!["import", "tests/bpmn/bad_unclosed.bpmn"],
+        vec![
+            "check",
+            "--model",
+            "tests/bpmn/bad_unclosed.bpmn",
+            "tests/audit/log.yaml",
+        ],
+    ] {
+        let (code, out, err) = procedo(&args);
+        assert_eq!(code, 2, "{err}");
+        assert!(out.is_empty(), "{out}");
+        assert_eq!(codes(&err), ["bpmn-invalid-xml"], "{err}");
+        assert!(err.contains("bad_unclosed.bpmn:6:3"), "{err}");
+        assert!(err.contains("expected `</bpmn:task>`"), "{err}");
+    }
+}
+
+#[test]
+fn a_file_without_a_process_is_a_clear_error() {
+    let (code, out, err) = procedo(&["import", "tests/bpmn/no_process.bpmn"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert_eq!(codes(&err), ["bpmn-no-process"], "{err}");
+    assert!(
+        err.contains("the file has no `<process>`: nothing to import"),
+        "{err}"
+    );
+    let (code, _, err) = procedo(&[
+        "import",
+        "--process",
+        "Process_x",
+        "tests/bpmn/service_desk_triage.bpmn",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("there is no process `Process_x`")
+            && err.contains("`Process_ServiceDeskTriage`"),
+        "{err}"
+    );
+    let (code, _, err) = procedo(&["import", "Cargo.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bpmn-invalid-xml"), "{err}");
+}
+
+#[test]
+fn unstructured_flow_is_said_and_the_draft_still_comes_out() {
+    let (code, out, err) = procedo(&["import", "tests/bpmn/unjoined_parallel.bpmn"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(codes(&err), ["bpmn-unstructured"], "{err}");
+    assert!(
+        err.contains("the branches of `Gateway_0split0` never join"),
+        "{err}"
+    );
+    assert!(out.contains("  parallel gateway_0split0\n"), "{out}");
+    assert!(
+        err.contains("the draft joins them before the end `Event_0mobd001`"),
+        "{err}"
+    );
+    // The branches are joined and the case ends once: the draft lints.
+    assert!(
+        out.contains("      step inform_premises \"Inform premises\"\n  end\n  end mobilised\n"),
+        "{out}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("draft.proc"), out).unwrap();
+    assert_eq!(lint_codes(dir.path()), ["missing-metadata"]);
+}
+
+#[test]
+fn iso_durations_become_procedo_durations() {
+    use procedo::bpmn::graph::iso_duration;
+    assert_eq!(iso_duration("PT8M").as_deref(), Some("8m"));
+    assert_eq!(iso_duration("P1DT2H30M").as_deref(), Some("1d2h30m"));
+    assert_eq!(iso_duration("P2W").as_deref(), Some("2w"));
+    assert_eq!(iso_duration(" PT45S ").as_deref(), Some("45s"));
+    assert_eq!(iso_duration("PT0.5H"), None);
+    assert_eq!(iso_duration("P1M"), None); // months have no fixed length
+    assert_eq!(iso_duration("PT"), None);
+    assert_eq!(iso_duration("R3/PT10M"), None);
+}
