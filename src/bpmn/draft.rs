@@ -659,9 +659,21 @@ impl Writer<'_> {
                         lit(&self.node_label(*n))
                     );
                 }
-                Block::Goto(n) => {
-                    let _ = writeln!(out, "{pad}go to {}", self.step[n]);
-                }
+                Block::Goto(n) => match self.step.get(n) {
+                    Some(step) => {
+                        let _ = writeln!(out, "{pad}go to {step}");
+                    }
+                    None => {
+                        // A way back to a task the blocks never reached on their own.
+                        self.uses_unstructured = true;
+                        let _ = writeln!(
+                            out,
+                            "{pad}# TODO the BPMN flow continues at `{}` here: not block-structured",
+                            self.g.nodes[*n].id
+                        );
+                        let _ = writeln!(out, "{pad}end unstructured");
+                    }
+                },
                 Block::End(n) => {
                     let _ = writeln!(out, "{pad}end {}", self.end_of(*n));
                 }
@@ -869,8 +881,8 @@ impl Writer<'_> {
             lit(&self.label[&n]),
             if optional { " optional" } else { "" }
         );
-        if let Some(l) = node.lane {
-            let _ = writeln!(out, "{pad}  by {}", self.role[&l]);
+        if let Some(role) = node.lane.and_then(|l| self.role.get(&l)) {
+            let _ = writeln!(out, "{pad}  by {role}");
         }
         for t in &node.timers {
             let Some(p) = prev else {
@@ -958,7 +970,7 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
             body.push('\n');
         }
     }
-    diagnostics.extend(w.diagnostics.drain(..));
+    diagnostics.append(&mut w.diagnostics);
 
     let mut out = String::new();
     let title = g

@@ -551,6 +551,21 @@ impl<'s> Builder<'s> {
 
     /// The flat graph, or why there is none.
     pub(super) fn finish(mut self, process: &Element) -> Result<Graph, Diagnostic> {
+        // Structure recovery is quadratic in the nodes: bound them first.
+        if self.nodes.len() > super::MAX_NODES {
+            return Err(Diagnostic::error(
+                "bpmn-too-large",
+                format!(
+                    "process `{}` has {} flow elements; procedo imports at most {}",
+                    process.attr("id").unwrap_or_default(),
+                    self.nodes.len(),
+                    super::MAX_NODES
+                ),
+            )
+            .with_label(process.span, "this process")
+            .with_help("split it into sub-procedures, one per part of the handling")
+            .with_source(self.source));
+        }
         self.flows();
         let boundary_ids: BTreeSet<String> = self
             .boundaries

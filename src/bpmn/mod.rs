@@ -18,6 +18,10 @@ use crate::source::SourceFile;
 
 pub use graph::Graph;
 
+/// Most flow elements of the imported process (tasks, events, gateways, the nodes made
+/// for sub-processes and implicit gateways); larger diagrams are refused with an error.
+pub const MAX_NODES: usize = 2_000;
+
 /// A draft procedure and what the import had to say about the diagram.
 #[derive(Debug, Clone)]
 pub struct Import {
@@ -65,7 +69,7 @@ pub fn read(source: &SourceFile, process: Option<&str>) -> Result<Graph, Diagnos
                 })
                 .with_source(source)
         })?,
-        None => processes.iter().copied().find(|p| has_flow(&p)).ok_or_else(|| {
+        None => processes.iter().copied().find(|p| has_flow(p)).ok_or_else(|| {
             Diagnostic::error(
                 "bpmn-no-process",
                 if processes.is_empty() {

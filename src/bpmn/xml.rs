@@ -58,7 +58,10 @@ impl Element {
 }
 
 fn located(source: &SourceFile, at: usize, message: String) -> Diagnostic {
-    let at = at.min(source.text().len());
+    let mut at = at.min(source.text().len());
+    while !source.text().is_char_boundary(at) {
+        at -= 1;
+    }
     let end = source.text()[at..]
         .char_indices()
         .nth(1)
