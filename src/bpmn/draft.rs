@@ -522,6 +522,8 @@ struct Writer<'g> {
     diagnostics: Vec<Diagnostic>,
     source: &'g SourceFile,
     uses_unstructured: bool,
+    /// The parallel gateways whose blocks are being written.
+    parallels: Vec<usize>,
 }
 
 impl Writer<'_> {
@@ -646,6 +648,11 @@ impl Writer<'_> {
         let mut prev = prev;
         for (i, b) in blocks.iter().enumerate() {
             let before = if i > 0 { blocks.get(i - 1) } else { None };
+            if let (Some(&gw), Block::Goto(n) | Block::End(n) | Block::Stuck(n)) =
+                (self.parallels.last(), b)
+            {
+                self.leaves_parallel(gw, *n);
+            }
             match b {
                 Block::Step(n) => {
                     self.write_step(out, *n, depth, prev, false);
@@ -755,6 +762,7 @@ impl Writer<'_> {
                         }
                     );
                     let _ = writeln!(out, "{pad}parallel {name}");
+                    self.parallels.push(*gw);
                     for (e, body) in branches {
                         let title = self.edge_label(*e);
                         if *inclusive {
@@ -789,6 +797,7 @@ impl Writer<'_> {
                             self.write_blocks(out, body, depth + 2, prev);
                         }
                     }
+                    self.parallels.pop();
                     let _ = writeln!(out, "{pad}end");
                 }
                 Block::Repeat {
@@ -833,6 +842,25 @@ impl Writer<'_> {
                 }
             }
         }
+    }
+
+    /// A branch of a parallel block that ends the case or jumps: not a block.
+    fn leaves_parallel(&mut self, gw: usize, to: usize) {
+        let g = &self.g.nodes[gw];
+        let n = &self.g.nodes[to];
+        self.diagnostics.push(
+            Diagnostic::error(
+                "bpmn-unstructured",
+                format!(
+                    "a branch of parallel gateway `{}` leaves the block for `{}` before the branches join",
+                    g.id, n.id
+                ),
+            )
+            .with_label(n.span, format!("`{}`", n.id))
+            .with_label(g.span, "the parallel split")
+            .with_help("procedo's parallel branches all meet at the join; end or loop back after it")
+            .with_source(self.source),
+        );
     }
 
     fn write_condition(&self, out: &mut String, e: usize, depth: usize) {
@@ -949,6 +977,7 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
         diagnostics: Vec::new(),
         source,
         uses_unstructured: false,
+        parallels: Vec::new(),
     };
     w.name(&blocks);
     let mut flow = String::new();

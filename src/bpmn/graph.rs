@@ -648,6 +648,7 @@ impl<'s> Builder<'s> {
         };
         g.keep_reachable(self.source, &boundary_ids);
         g.close_dead_ends(self.source);
+        g.loops_without_exit(self.source);
         g.explicit_gateways();
         g.resolve_inclusive(self.source);
         Ok(g)
@@ -761,6 +762,48 @@ impl Graph {
                     span: self.nodes[k].span,
                 });
             }
+        }
+    }
+
+    /// Nodes from which no end can be reached (a loop with no way out) are an error: the
+    /// draft's lint says the same (`loop-without-exit`).
+    fn loops_without_exit(&mut self, source: &SourceFile) {
+        let mut reaches_end: Vec<bool> = self.nodes.iter().map(|n| n.kind == Kind::End).collect();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for e in &self.edges {
+                if reaches_end[e.to] && !reaches_end[e.from] {
+                    reaches_end[e.from] = true;
+                    changed = true;
+                }
+            }
+        }
+        let stuck: Vec<usize> = (0..self.nodes.len()).filter(|&k| !reaches_end[k]).collect();
+        if let Some(&first) = stuck
+            .iter()
+            .find(|&&k| self.nodes[k].kind == Kind::Task)
+            .or(stuck.first())
+        {
+            let ids: Vec<String> = stuck
+                .iter()
+                .take(6)
+                .map(|&k| format!("`{}`", self.nodes[k].id))
+                .collect();
+            let n = &self.nodes[first];
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "bpmn-no-way-out",
+                    format!(
+                        "no end event can be reached from {}{}: the case can never end there",
+                        ids.join(", "),
+                        if stuck.len() > 6 { ", …" } else { "" }
+                    ),
+                )
+                .with_label(n.span, format!("`{}`", n.id))
+                .with_help("give the loop a way out to an end event")
+                .with_source(source),
+            );
         }
     }
 

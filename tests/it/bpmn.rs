@@ -359,7 +359,7 @@ fn rewired_diagrams_never_panic_and_drafts_always_parse() {
             .match_indices("targetRef=\"")
             .map(|(k, _)| k + 11)
             .collect();
-        let mut drafts = 0;
+        let (mut drafts, mut clean) = (0, 0);
         for &at in &targets {
             let end = at + text[at..].find('"').unwrap();
             for id in &ids {
@@ -376,6 +376,37 @@ fn rewired_diagrams_never_panic_and_drafts_always_parse() {
                         import.draft
                     );
                 }
+                // A draft the import raised no error about is a procedure that builds,
+                // and lints without errors.
+                if !import
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.severity == procedo::Severity::Error)
+                {
+                    clean += 1;
+                    let mut loader = procedo::Loader::new(std::path::PathBuf::from("tests/bpmn"));
+                    let unit = loader.load_text("draft.proc", &import.draft);
+                    let built = procedo::build(&unit);
+                    let mut errors: Vec<String> = built
+                        .diagnostics
+                        .iter()
+                        .filter(|d| d.severity == procedo::Severity::Error)
+                        .map(|d| d.code.clone())
+                        .collect();
+                    if let Some(p) = &built.procedure {
+                        errors.extend(
+                            procedo::lint::run(p)
+                                .into_iter()
+                                .filter(|d| d.severity == procedo::Severity::Error)
+                                .map(|d| d.code),
+                        );
+                    }
+                    assert!(
+                        built.procedure.is_some() && errors.is_empty(),
+                        "{fixture} with a flow to {id}: {errors:?}\n{}",
+                        import.draft
+                    );
+                }
                 let (net, _) = procedo::bpmn::to_net(&source, None).unwrap();
                 assert_eq!(net.initial.iter().map(|&t| t as usize).sum::<usize>(), 1);
                 assert_eq!(
@@ -384,7 +415,10 @@ fn rewired_diagrams_never_panic_and_drafts_always_parse() {
                 );
             }
         }
-        assert!(drafts > 100, "{fixture}: {drafts} drafts");
+        assert!(
+            drafts > 100 && clean > 50,
+            "{fixture}: {drafts} drafts, {clean} without errors"
+        );
     }
 }
 
