@@ -104,6 +104,30 @@ impl Structurer<'_> {
                 Kind::Xor | Kind::And | Kind::Or if outs.len() > 1 => {
                     let join = self.ipdom[n];
                     let until = (join < self.exit()).then_some(join);
+                    if let Some(j) = until
+                        && self.g.nodes[j].kind != node.kind
+                    {
+                        let what = |k: Kind| match k {
+                            Kind::Xor => "an exclusive",
+                            Kind::And => "a parallel",
+                            Kind::Or => "an inclusive",
+                            _ => "no",
+                        };
+                        let message = format!(
+                            "`{}` is {} split, but its branches meet at `{}`, {} join: the draft's block joins them as the split does",
+                            node.id,
+                            what(node.kind),
+                            self.g.nodes[j].id,
+                            what(self.g.nodes[j].kind)
+                        );
+                        self.warn(
+                            Severity::Error,
+                            "bpmn-unstructured",
+                            n,
+                            message,
+                            "join each split's branches with a gateway of the same kind",
+                        );
+                    }
                     let mut branches = Vec::new();
                     for &e in &outs {
                         let t = self.g.edges[e].to;

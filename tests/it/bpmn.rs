@@ -433,3 +433,104 @@ fn truncated_files_never_panic() {
         }
     }
 }
+
+/// Every fifth rewired diagram the import raises no error about (loops, jumps, merges at
+/// odd places): a log simulated from its draft gets the same verdicts from the draft as
+/// from the BPMN's own net.
+#[test]
+fn rewired_diagrams_give_their_drafts_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bpmn, draft, log) = (
+        dir.path().join("v.bpmn"),
+        dir.path().join("d.proc"),
+        dir.path().join("l.jsonl"),
+    );
+    let (bpmn, draft, log) = (
+        bpmn.to_str().unwrap(),
+        draft.to_str().unwrap(),
+        log.to_str().unwrap(),
+    );
+    let mut compared = 0;
+    let mut k = 0;
+    for fixture in [
+        "ambulance_dispatch.bpmn",
+        "complaint_review_loop.bpmn",
+        "service_desk_triage.bpmn",
+    ] {
+        let text = std::fs::read_to_string(format!("tests/bpmn/{fixture}")).unwrap();
+        let ids: Vec<String> = text
+            .match_indices(" id=\"")
+            .map(|(k, _)| text[k + 5..].split('"').next().unwrap().to_string())
+            .filter(|id| {
+                !id.ends_with("_di") && (id.starts_with("Activity_") || id.starts_with("Gateway_"))
+            })
+            .collect();
+        for (at, _) in text.match_indices("targetRef=\"") {
+            let at = at + 11;
+            let end = at + text[at..].find('"').unwrap();
+            for id in &ids {
+                let source = procedo::SourceFile::new(
+                    "v.bpmn",
+                    format!("{}{id}{}", &text[..at], &text[end..]),
+                );
+                let Ok(import) = procedo::bpmn::import(&source, None, "v.bpmn") else {
+                    continue;
+                };
+                if import
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.severity == procedo::Severity::Error)
+                {
+                    continue;
+                }
+                k += 1;
+                if k % 5 != 0 {
+                    continue;
+                }
+                std::fs::write(bpmn, source.text()).unwrap();
+                std::fs::write(draft, &import.draft).unwrap();
+                let (code, out, err) = procedo(&[
+                    "simulate",
+                    "-p",
+                    draft,
+                    "--cases",
+                    "30",
+                    "--seed",
+                    "3",
+                    "--deviation-rate",
+                    "0.3",
+                    "--kinds",
+                    "missing-step,unexpected-step,wrong-order",
+                ]);
+                assert_eq!(code, 0, "{fixture} to {id}: {err}");
+                std::fs::write(log, out).unwrap();
+                let (_, by_draft, _) = procedo(&[
+                    "check",
+                    "-p",
+                    draft,
+                    log,
+                    "--format",
+                    "jsonl",
+                    "--perspectives",
+                    "none",
+                ]);
+                let (_, by_bpmn, _) =
+                    procedo(&["check", "--model", bpmn, log, "--format", "jsonl"]);
+                // Equally cheap alignments may name a deviation differently (a missing
+                // step or an unexpected one): the verdict and the cost must agree.
+                let judged = |v: Verdicts| -> Vec<(String, bool, u64)> {
+                    v.into_iter().map(|(c, ok, d, _)| (c, ok, d)).collect()
+                };
+                assert_eq!(
+                    judged(verdicts(&by_draft)),
+                    judged(verdicts(&by_bpmn)),
+                    "{fixture} with a flow to {id}:\n{}",
+                    import.draft
+                );
+                assert_eq!(verdicts(&by_draft).len(), 30);
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 60, "{compared} compared");
+}
