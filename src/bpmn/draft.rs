@@ -755,6 +755,7 @@ impl Writer<'_> {
                             fact
                         }
                     };
+                    self.write_notes(out, *gw, depth);
                     let _ = writeln!(out, "{pad}decide {name} on {subject}");
                     for (e, body) in branches {
                         self.write_condition(out, *e, depth + 1);
@@ -785,6 +786,7 @@ impl Writer<'_> {
                             ""
                         }
                     );
+                    self.write_notes(out, *gw, depth);
                     let _ = writeln!(out, "{pad}parallel {name}");
                     self.parallels.push(*gw);
                     for (e, body) in branches {
@@ -844,6 +846,7 @@ impl Writer<'_> {
                     );
                     self.write_condition(out, *exit, depth);
                     self.write_condition(out, *again, depth);
+                    self.write_notes(out, *test, depth);
                     let _ = writeln!(out, "{pad}repeat {name}");
                     self.write_blocks(out, body, depth + 1, prev);
                     let until = match body.last() {
@@ -913,6 +916,14 @@ impl Writer<'_> {
         }
     }
 
+    /// The element's text annotations, as comments.
+    fn write_notes(&self, out: &mut String, n: usize, depth: usize) {
+        let pad = "  ".repeat(depth);
+        for note in &self.g.nodes[n].notes {
+            let _ = writeln!(out, "{pad}# note: {note}");
+        }
+    }
+
     fn write_step(
         &mut self,
         out: &mut String,
@@ -921,6 +932,7 @@ impl Writer<'_> {
         prev: Option<usize>,
         optional: bool,
     ) {
+        self.write_notes(out, n, depth);
         let pad = "  ".repeat(depth);
         let node = &self.g.nodes[n];
         if let Some(doc) = &node.doc {

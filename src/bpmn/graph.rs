@@ -49,6 +49,8 @@ pub struct Node {
     pub timers: Vec<Timer>,
     /// For a sub-process's entry node: the sub-process's name (or id).
     pub subprocess: Option<String>,
+    /// Text annotations associated with the element: comments in the draft.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +111,8 @@ const QUIET: &[&str] = &[
 
 /// Artefacts and data, dropped with a note.
 const ARTEFACTS: &[&str] = &[
+    "textAnnotation",
+    "association",
     "dataObject",
     "dataObjectReference",
     "dataStoreReference",
@@ -134,6 +138,8 @@ pub(super) struct Builder<'s> {
     diagnostics: Vec<Diagnostic>,
     default_flows: BTreeSet<String>,
     raw_flows: Vec<Element>,
+    /// Text annotations and associations, joined once every element is known.
+    artefacts: Vec<Element>,
 }
 
 impl<'s> Builder<'s> {
@@ -150,6 +156,7 @@ impl<'s> Builder<'s> {
             diagnostics: Vec::new(),
             default_flows: BTreeSet::new(),
             raw_flows: Vec::new(),
+            artefacts: Vec::new(),
         }
     }
 
@@ -174,6 +181,7 @@ impl<'s> Builder<'s> {
             doc: el.child_text("documentation").map(|d| clean(&d)),
             timers: Vec::new(),
             subprocess: None,
+            notes: Vec::new(),
         };
         self.nodes.push(node);
         let k = self.nodes.len() - 1;
@@ -377,6 +385,8 @@ impl<'s> Builder<'s> {
                 self.container(c, Some((entry, exit)), sub_lane);
             } else if name == "sequenceFlow" {
                 self.raw_flows.push(c.clone());
+            } else if name == "textAnnotation" || name == "association" {
+                self.artefacts.push(c.clone());
             } else if ARTEFACTS.contains(&name) {
                 self.diag(
                     Severity::Info,
@@ -413,6 +423,45 @@ impl<'s> Builder<'s> {
                 ),
                 "the log's events say when the case started; declare them under `events` if needed",
             );
+        }
+    }
+
+    /// Text annotations associated with a flow element become its notes (comments in the
+    /// draft); the others, and associations that join no annotation, are dropped with a note.
+    fn annotations(&mut self) {
+        let artefacts = std::mem::take(&mut self.artefacts);
+        let texts: BTreeMap<&str, String> = artefacts
+            .iter()
+            .filter(|a| a.name == "textAnnotation")
+            .filter_map(|a| Some((a.attr("id")?, a.child_text("text").map(|t| clean(&t))?)))
+            .collect();
+        let mut used = BTreeSet::new();
+        for a in artefacts.iter().filter(|a| a.name == "association") {
+            let (Some(from), Some(to)) = (a.attr("sourceRef"), a.attr("targetRef")) else {
+                continue;
+            };
+            let (element, note) = if texts.contains_key(to) {
+                (from, to)
+            } else {
+                (to, from)
+            };
+            if let (Some(&(k, _)), Some(text)) = (self.ends.get(element), texts.get(note)) {
+                self.nodes[k].notes.push(text.clone());
+                used.insert(note.to_string());
+                used.insert(a.attr("id").unwrap_or_default().to_string());
+            }
+        }
+        for a in &artefacts {
+            let id = a.attr("id").unwrap_or_default();
+            if !used.contains(id) {
+                self.diag(
+                    Severity::Info,
+                    "bpmn-dropped",
+                    a,
+                    format!("{} `{id}` is dropped: it annotates no flow element", a.name),
+                    "associate the annotation with a task or gateway to keep it as a comment",
+                );
+            }
         }
     }
 
@@ -567,6 +616,7 @@ impl<'s> Builder<'s> {
             .with_source(self.source));
         }
         self.flows();
+        self.annotations();
         let boundary_ids: BTreeSet<String> = self
             .boundaries
             .iter()
@@ -602,6 +652,7 @@ impl<'s> Builder<'s> {
                             doc: None,
                             timers: Vec::new(),
                             subprocess: None,
+                            notes: Vec::new(),
                         };
                         self.nodes.push(s);
                         let sk = self.nodes.len() - 1;
@@ -749,6 +800,7 @@ impl Graph {
                     doc: None,
                     timers: Vec::new(),
                     subprocess: None,
+                    notes: Vec::new(),
                 };
                 self.nodes.push(end);
                 let e = self.nodes.len() - 1;
@@ -850,6 +902,7 @@ impl Graph {
             doc: None,
             timers: Vec::new(),
             subprocess: None,
+            notes: Vec::new(),
         };
         self.nodes.push(node);
         self.nodes.len() - 1

@@ -221,12 +221,21 @@ enum FailOn {
     Warning,
 }
 
+/// A BPMN file by its name: `.bpmn`, or `.bpmn20.xml` / `.bpmn.xml` as Activiti and
+/// Flowable save them.
+fn is_bpmn(path: &std::path::Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".bpmn") || name.ends_with(".bpmn20.xml") || name.ends_with(".bpmn.xml")
+}
+
 type Loaded = (Net, String, Option<(ActivityMap, Procedure)>);
 
 fn load_net(args: &Source, color: bool) -> Result<Loaded, ExitStatus> {
     if let Some(m) = &args.model
-        && m.extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("bpmn"))
+        && is_bpmn(m)
     {
         let source = super::import::read_source(m)?;
         let (net, diagnostics) = match crate::bpmn::to_net(&source, None) {
