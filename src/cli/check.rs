@@ -399,13 +399,17 @@ impl Progress {
         }
         self.last = std::time::Instant::now();
         let rate = cases as f64 / self.start.elapsed().as_secs_f64();
-        eprint!("\r\x1b[2Kchecked {cases} cases ({rate:.0} cases/s)");
+        // A carriage return and padding, no escape sequence: NO_COLOR terminals get none.
+        eprint!(
+            "\r{:<60}",
+            format!("checked {cases} cases ({rate:.0} cases/s)")
+        );
         self.shown = true;
     }
 
     fn clear(&mut self) {
         if self.shown {
-            eprint!("\r\x1b[2K");
+            eprint!("\r{:60}\r", "");
         }
     }
 }

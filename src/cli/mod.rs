@@ -24,7 +24,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Exit statuses: 0 clean, 1 findings, 2 bad usage or unreadable input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,19 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    // clap's own help and errors follow `--color` too (its `auto` honours NO_COLOR); the
+    // flag is read before the rest so that a help or an error already knows it.
+    let choice = match color_flag(&args) {
+        Some(Color::Always) => clap::ColorChoice::Always,
+        Some(Color::Never) => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    };
+    let parsed = Cli::command()
+        .color(choice)
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -181,6 +193,26 @@ fn use_color(choice: Color, terminal: bool, no_color: Option<&std::ffi::OsStr>) 
         Color::Never => false,
         Color::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
     }
+}
+
+/// The last `--color WHEN` (or `--color=WHEN`) among the arguments, if any.
+fn color_flag(args: &[std::ffi::OsString]) -> Option<Color> {
+    let mut found = None;
+    let mut it = args.iter().map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        let value = match a.strip_prefix("--color") {
+            Some("") => it.next().map(|v| v.into_owned()),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        if let Some(v) = value {
+            found = Color::from_str(&v, true).ok().or(found);
+        }
+    }
+    found
 }
 
 /// `--quiet`, set once when the arguments are read.
@@ -465,6 +497,29 @@ mod tests {
     #[test]
     fn verify_cli() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_colour_flag_is_read_before_parsing() {
+        use super::{Color, color_flag};
+        let args = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            color_flag(&args(&["procedo", "--color", "never", "lint"])),
+            Some(Color::Never)
+        );
+        assert_eq!(
+            color_flag(&args(&["procedo", "lint", "--color=always"])),
+            Some(Color::Always)
+        );
+        assert_eq!(color_flag(&args(&["procedo", "lint", "x.proc"])), None);
+        assert_eq!(
+            color_flag(&args(&["procedo", "--color", "sometimes"])),
+            None
+        );
+        assert_eq!(
+            color_flag(&args(&["procedo", "--", "--color", "never"])),
+            None
+        );
     }
 
     #[test]

@@ -114,6 +114,8 @@ fn no_color_turns_colour_off_everywhere() {
         format!("lint {broken}"),
         format!("graph {broken}"),
         "import tests/bpmn/complaint_review_loop.bpmn".to_string(),
+        "check --help".to_string(),
+        "check --no-such-flag".to_string(),
     ] {
         let Some(coloured) = on_a_terminal(None, &args) else {
             return; // no pseudo-terminal here; the unit test covers the rule
@@ -126,6 +128,10 @@ fn no_color_turns_colour_off_everywhere() {
         assert!(!plain.contains('\u{1b}'), "NO_COLOR=1 `{args}`: {plain}");
         let forced = on_a_terminal(Some("1"), &format!("--color always {args}")).unwrap();
         assert!(forced.contains('\u{1b}'), "--color always wins: {args}");
+    }
+    // `--color never` turns clap's own help colour off on a terminal too.
+    if let Some(plain) = on_a_terminal(None, "--color never check --help") {
+        assert!(!plain.contains('\u{1b}'), "{plain}");
     }
     // Not a terminal (the harness pipes): never colour with auto.
     let (_, out, err) = procedo(&["lint", broken]);
