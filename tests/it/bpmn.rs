@@ -138,6 +138,11 @@ fn service_desk_triage_exclusive_gateway_and_lanes() {
         "  version \"2.3\"",
         "  service_desk_agent \"Service desk agent\"",
         "  resolver_group \"Resolver group\"",
+        // A gateway after the start: a placeholder fact, one value per way.
+        "  reported_via_branch: enum phone | self_service_portal",
+        "  decide reported_via on reported_via_branch",
+        "    # TODO `Flow_1portl1` (\"Self-service portal\") condition: ${channel == \"portal\"}",
+        "    when self_service_portal",
         "  ## Record the caller, the service and the symptoms in the ticket.",
         "  step categorise_and_prioritise \"Categorise and prioritise\"",
         "    outcomes [yes, no]",
