@@ -987,6 +987,22 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
         diagnostics: Vec::new(),
     };
     let (blocks, _) = s.seq(g.start, None);
+    if !g.nodes.iter().any(|n| n.kind == super::graph::Kind::Task) {
+        s.diagnostics.push(
+            Diagnostic::warning(
+                "bpmn-no-tasks",
+                format!(
+                    "no task of process `{}` is on a path from its start: the draft has no step",
+                    g.process_id
+                ),
+            )
+            .with_label(g.nodes[g.start].span, "the start")
+            .with_help(
+                "a procedure needs steps to check logs against; connect the tasks to the start",
+            )
+            .with_source(source),
+        );
+    }
     let gotos = count_gotos(&blocks);
     let mut diagnostics = s.diagnostics;
     if gotos > 0 {
@@ -1133,4 +1149,32 @@ fn count_gotos(blocks: &[Block]) -> usize {
             _ => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Names, snake};
+
+    #[test]
+    fn labels_become_snake_case_names() {
+        assert_eq!(snake("Log the incident"), "log_the_incident");
+        assert_eq!(
+            snake("Triage call (ARP category)"),
+            "triage_call_arp_category"
+        );
+        assert_eq!(snake("Activity_0x1logAB"), "activity_0x1log_ab");
+        assert_eq!(snake("999 call"), "n_999_call");
+        assert_eq!(snake("  ?!  "), "unnamed");
+        assert_eq!(snake("Réponse envoyée"), "r_ponse_envoy_e");
+    }
+
+    #[test]
+    fn names_are_unique_and_never_keywords() {
+        let mut n = Names::default();
+        assert_eq!(n.take("Review", "step"), "review");
+        assert_eq!(n.take("review", "step"), "review_2");
+        assert_eq!(n.take("Priority", "fact"), "priority_fact");
+        assert_eq!(n.take("End", "state"), "end_state");
+        assert_eq!(n.take("true", "way"), "true_way");
+    }
 }

@@ -9,7 +9,8 @@ use crate::source::SourceFile;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The BPMN 2.0 XML file (`.bpmn`), as Camunda Modeler or bpmn.io save it.
+    /// The BPMN 2.0 XML file (`.bpmn`), as Camunda Modeler or bpmn.io save it; `-` reads
+    /// standard input.
     file: PathBuf,
     /// The id of the process to import when the file has several [default: the first
     /// with flow elements].
@@ -19,8 +20,15 @@ pub(crate) struct Args {
 
 /// Reads a BPMN file into a source (shared with `check --model FILE.bpmn`).
 pub(crate) fn read_source(path: &std::path::Path) -> Result<SourceFile, ExitStatus> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", path.display())))?;
+    let bytes = if path.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .map_err(|e| usage_error(&format!("cannot read standard input: {e}")))?;
+        b
+    } else {
+        std::fs::read(path)
+            .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", path.display())))?
+    };
     let text = String::from_utf8(bytes)
         .map_err(|e| usage_error(&format!("`{}` is not UTF-8 text: {e}", path.display())))?;
     Ok(SourceFile::new(path.display().to_string(), text))

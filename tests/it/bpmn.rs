@@ -542,3 +542,53 @@ fn rewired_diagrams_give_their_drafts_verdicts() {
     }
     assert!(compared >= 60, "{compared} compared");
 }
+
+#[test]
+fn import_reads_standard_input_and_says_when_there_is_no_step() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let text = std::fs::read("tests/bpmn/ambulance_dispatch.bpmn").unwrap();
+    let out = std::process::Command::cargo_bin("procedo")
+        .unwrap()
+        .args(["import", "-"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(&text)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let (_, from_file, _) = procedo(&["import", "tests/bpmn/ambulance_dispatch.bpmn"]);
+    // The same draft, but for the file's name in the header comment.
+    let stdin_draft = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdin_draft.lines().skip(1).collect::<Vec<_>>(),
+        from_file.lines().skip(1).collect::<Vec<_>>()
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[-:54:5]"));
+
+    // A start that runs straight to its end: a draft with no step, and a warning.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.bpmn");
+    std::fs::write(
+        &empty,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_1">
+  <bpmn:process id="Process_1" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:endEvent id="Event_1" name="Nothing to do" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Event_1" />
+  </bpmn:process>
+</bpmn:definitions>
+"#,
+    )
+    .unwrap();
+    let (code, out, err) = procedo(&["import", empty.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(codes(&err), ["bpmn-no-tasks"], "{err}");
+    assert!(out.contains("flow\n  end nothing_to_do\n"), "{out}");
+}
