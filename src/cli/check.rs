@@ -245,13 +245,12 @@ fn load_net(args: &Source, color: bool) -> Result<Loaded, ExitStatus> {
                 return Err(ExitStatus::Error);
             }
         };
-        let left_out = diagnostics
-            .iter()
-            .filter(|d| d.severity > crate::diagnostic::Severity::Info)
-            .count();
-        if left_out > 0 {
+        // The net is the diagram's control flow; what the import drops or approximates
+        // (timer paths, intermediate events, ...) is not in it as drawn.
+        if !diagnostics.is_empty() {
             super::note!(
-                "note: {left_out} elements of `{}` are not in the net as drawn (`procedo import {}` lists them)",
+                "note: {} elements of `{}` are dropped or approximated in its net (`procedo import {}` lists them)",
+                diagnostics.len(),
                 m.display(),
                 m.display()
             );

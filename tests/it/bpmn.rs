@@ -592,3 +592,31 @@ fn import_reads_standard_input_and_says_when_there_is_no_step() {
     assert_eq!(codes(&err), ["bpmn-no-tasks"], "{err}");
     assert!(out.contains("flow\n  end nothing_to_do\n"), "{out}");
 }
+
+#[test]
+fn check_against_a_diagram_notes_what_its_net_leaves_out() {
+    let args = [
+        "check",
+        "--model",
+        "tests/bpmn/ambulance_dispatch.bpmn",
+        "tests/audit/log.yaml",
+        "--format",
+        "jsonl",
+    ];
+    let (code, out, err) = procedo(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 4);
+    assert!(
+        err.contains("note: 1 elements of `tests/bpmn/ambulance_dispatch.bpmn` are dropped or approximated in its net"),
+        "{err}"
+    );
+    // --quiet leaves out the note and the closing line, not the warning about labels.
+    let quiet: Vec<&str> = std::iter::once("--quiet").chain(args).collect();
+    let (code, quiet_out, err) = procedo(&quiet);
+    assert_eq!((code, quiet_out), (0, out));
+    assert!(!err.contains("note:") && !err.contains("4 cases"), "{err}");
+    assert!(
+        err.starts_with("warning: 23 of 23 control-flow events carry a label no step has"),
+        "{err}"
+    );
+}
