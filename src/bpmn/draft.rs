@@ -525,9 +525,10 @@ impl Names {
     }
 }
 
-/// Text for a string literal: quotes and backslashes cannot be written inside one here.
+/// Text inside a string literal: quotes and backslashes escaped (the language reads `\"`
+/// and `\\` back as they were).
 fn lit(s: &str) -> String {
-    s.replace(['"', '\\'], "'")
+    s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// What a draft is made of once names are chosen.
@@ -687,7 +688,7 @@ impl Writer<'_> {
                         out,
                         "{pad}# sub-process `{}` (\"{}\") from here",
                         self.g.nodes[*n].id,
-                        lit(&self.node_label(*n))
+                        self.node_label(*n)
                     );
                 }
                 Block::Goto(n) => match self.step.get(n) {
@@ -729,7 +730,7 @@ impl Writer<'_> {
                         node.id,
                         node.name
                             .as_ref()
-                            .map(|n| format!(" (\"{}\")", lit(n)))
+                            .map(|n| format!(" (\"{n}\")"))
                             .unwrap_or_default()
                     );
                     let subject = match before {
@@ -778,7 +779,7 @@ impl Writer<'_> {
                         node.id,
                         node.name
                             .as_ref()
-                            .map(|n| format!(" (\"{}\")", lit(n)))
+                            .map(|n| format!(" (\"{n}\")"))
                             .unwrap_or_default(),
                         if *inclusive {
                             ": every branch may be skipped (at least one is taken in BPMN)"
@@ -841,7 +842,7 @@ impl Writer<'_> {
                         node.id,
                         node.name
                             .as_ref()
-                            .map(|n| format!(" (\"{}\")", lit(n)))
+                            .map(|n| format!(" (\"{n}\")"))
                             .unwrap_or_default()
                     );
                     self.write_condition(out, *exit, depth);
@@ -896,7 +897,7 @@ impl Writer<'_> {
         let id = edge.id.split('#').next().unwrap_or_default();
         let mut what = format!("`{id}`");
         if let Some(n) = &edge.name {
-            let _ = write!(what, " (\"{}\")", lit(n));
+            let _ = write!(what, " (\"{n}\")");
         }
         match (&edge.condition, edge.default) {
             (Some(c), _) => {
@@ -1061,8 +1062,7 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
     let _ = writeln!(
         out,
         "# Draft procedure imported by `procedo import` from {} (process `{}`).",
-        lit(file_label),
-        g.process_id
+        file_label, g.process_id
     );
     let _ = writeln!(
         out,
@@ -1121,9 +1121,9 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
     let _ = writeln!(out, "\nmapping");
     let mut labels = BTreeSet::new();
     for (n, name) in &w.step {
-        let label = lit(&w.label[n]);
+        let label = w.label[n].clone();
         if labels.insert(label.clone()) {
-            let _ = writeln!(out, "  activity \"{label}\" -> {name}");
+            let _ = writeln!(out, "  activity \"{}\" -> {name}", lit(&label));
         } else {
             let node = &g.nodes[*n];
             diagnostics.push(

@@ -620,3 +620,59 @@ fn check_against_a_diagram_notes_what_its_net_leaves_out() {
         "{err}"
     );
 }
+
+#[test]
+fn names_with_quotes_and_backslashes_reach_the_log_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let bpmn = dir.path().join("quotes.bpmn");
+    std::fs::write(
+        &bpmn,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_1">
+  <bpmn:process id="Process_1" name="Say &quot;hello&quot;" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:task id="Activity_1" name="Tell caller &quot;stay on the line&quot; \ wait" />
+    <bpmn:endEvent id="Event_1" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_1" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_1" targetRef="Event_1" />
+  </bpmn:process>
+</bpmn:definitions>
+"#,
+    )
+    .unwrap();
+    let (code, out, err) = procedo(&["import", bpmn.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(r#"procedure draft.process_1 "Say \"hello\"""#),
+        "{out}"
+    );
+    assert!(out.contains(r#"  activity "Tell caller \"stay on the line\" \\ wait" -> tell_caller_stay_on_the_line_wait"#), "{out}");
+    let draft = dir.path().join("draft.proc");
+    std::fs::write(&draft, out).unwrap();
+    let (code, log, err) = procedo(&[
+        "simulate",
+        "-p",
+        draft.to_str().unwrap(),
+        "--cases",
+        "2",
+        "--deviation-rate",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        log.contains(r#""concept:name":"Tell caller \"stay on the line\" \\ wait""#),
+        "{log}"
+    );
+    let path = dir.path().join("log.jsonl");
+    std::fs::write(&path, log).unwrap();
+    let (code, out, err) = procedo(&[
+        "check",
+        "--model",
+        bpmn.to_str().unwrap(),
+        path.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(verdicts(&out).iter().filter(|v| v.1).count(), 2, "{out}");
+}
