@@ -15,6 +15,7 @@ extern crate alloc;
 
 pub mod ast;
 pub mod audit;
+pub mod bpmn;
 pub mod check;
 pub mod cli;
 pub mod codes;

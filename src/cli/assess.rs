@@ -393,9 +393,11 @@ impl Run<'_> {
         }
         if matches!(self.args.format, Format::Jsonl | Format::Csv) {
             {
-                eprintln!(
+                super::note!(
                     "{} records read: {} assessed, {} rejected",
-                    s.read, s.assessed, s.rejected
+                    s.read,
+                    s.assessed,
+                    s.rejected
                 );
             }
         }

@@ -47,8 +47,9 @@ pub(crate) struct Source {
         required_unless_present = "model"
     )]
     pub(crate) procedure: Option<PathBuf>,
-    /// A workflow net in PNML (e.g. from pm4py or ProM) instead of a procedure.
-    #[arg(long, value_name = "NET.pnml")]
+    /// A workflow net in PNML (e.g. from pm4py or ProM), or a BPMN 2.0 process (`.bpmn`:
+    /// its control flow, tasks by name), instead of a procedure.
+    #[arg(long, value_name = "NET.pnml|FILE.bpmn")]
     model: Option<PathBuf>,
     /// Event logs: XES (`.xes`, `.xes.gz`), CSV (`.csv`, `.csv.gz`), JSON Lines (`.jsonl`) or
     /// YAML (`.yaml`: `cases:` with `id`, `facts` and `events` of `activity`, `time`, `actor`);
@@ -64,33 +65,12 @@ pub(crate) struct Source {
     /// Keep each case's events in file order instead of ordering them by timestamp.
     #[arg(long)]
     keep_file_order: bool,
-    /// Perspectives to check beyond control flow (always checked): `all`, `none`, or a list
-    /// of decisions, time, communication, monitoring, resources, constraints.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "all",
-        value_name = "LIST"
-    )]
-    perspectives: Vec<Perspective>,
-    /// Resources roster (CSV or YAML: resource, type, capabilities, available_from,
-    /// available_to) to check that recorded resources were on it and available.
-    #[arg(long, value_name = "FILE")]
-    roster: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) judge: super::JudgeArgs,
     /// Treat cases without an end as running at this time (RFC 3339, e.g.
     /// 2026-03-01T12:00:00Z): obligations are met, pending, at-risk or violated.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
-    /// Most states one case's alignment search may visit [default: 5000000]. A case that
-    /// reaches it is reported `not-aligned` with its lower bound, counted, and the exit
-    /// code is 2: the result is incomplete.
-    #[arg(long, value_name = "N")]
-    max_states: Option<usize>,
-    /// Longest one case's alignment search may run (e.g. 10s, 2m). A case that reaches it
-    /// is reported `not-aligned` with the bounds of its optimal cost, counted, and the
-    /// exit code is 2. Unlike --max-states, where it stops depends on the machine's speed.
-    #[arg(long, value_name = "DURATION")]
-    case_timeout: Option<String>,
 }
 
 /// A [`Source`] made ready: the net, its name, the procedure, the check options, how to
@@ -174,27 +154,7 @@ pub(crate) fn prepare(
 ) -> Result<Prepared, ExitStatus> {
     let (net, name, loaded) = load_net(src, color)?;
     let as_of = super::as_of_arg(src.as_of.as_deref())?;
-    if src.max_states == Some(0) {
-        return Err(usage_error("--max-states must be at least 1"));
-    }
-    let case_timeout = match src.case_timeout.as_deref() {
-        None => None,
-        Some(t) => match crate::ast::parse_duration(t) {
-            Some(ms) if ms > 0 => Some(std::time::Duration::from_millis(ms.unsigned_abs())),
-            _ => {
-                return Err(usage_error(&format!(
-                    "--case-timeout `{t}` is not a positive duration (e.g. 500ms, 10s, 2m)"
-                )));
-            }
-        },
-    };
-    let opts = CheckOptions {
-        perspectives: perspectives(&src.perspectives),
-        as_of,
-        with_alignment,
-        max_states: src.max_states,
-        case_timeout,
-    };
+    let opts = src.judge.options(as_of, with_alignment)?;
     let read = src.read.options(
         loaded.as_ref().map(|(_, p)| p),
         src.case_column.clone(),
@@ -202,7 +162,7 @@ pub(crate) fn prepare(
         &src.logs,
     )?;
     // The roster's times are read as the log's are (its zone).
-    let roster = super::read_roster(src.roster.as_deref(), &read)?;
+    let roster = super::read_roster(src.judge.roster.as_deref(), &read)?;
     Ok(Prepared {
         net,
         name,
@@ -261,9 +221,42 @@ enum FailOn {
     Warning,
 }
 
+/// A BPMN file by its name: `.bpmn`, or `.bpmn20.xml` / `.bpmn.xml` as Activiti and
+/// Flowable save them.
+fn is_bpmn(path: &std::path::Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".bpmn") || name.ends_with(".bpmn20.xml") || name.ends_with(".bpmn.xml")
+}
+
 type Loaded = (Net, String, Option<(ActivityMap, Procedure)>);
 
 fn load_net(args: &Source, color: bool) -> Result<Loaded, ExitStatus> {
+    if let Some(m) = &args.model
+        && is_bpmn(m)
+    {
+        let source = super::import::read_source(m)?;
+        let (net, diagnostics) = match crate::bpmn::to_net(&source, None) {
+            Ok(x) => x,
+            Err(d) => {
+                eprint!("{}", crate::diagnostic::render(&[d], color));
+                return Err(ExitStatus::Error);
+            }
+        };
+        // The net is the diagram's control flow; what the import drops or approximates
+        // (timer paths, intermediate events, ...) is not in it as drawn.
+        if !diagnostics.is_empty() {
+            super::note!(
+                "note: {} elements of `{}` are dropped or approximated in its net (`procedo import {}` lists them)",
+                diagnostics.len(),
+                m.display(),
+                m.display()
+            );
+        }
+        return Ok((net, m.display().to_string(), None));
+    }
     if let Some(m) = &args.model {
         return crate::petri::pnml::read_pnml(m)
             .map(|n| (n, m.display().to_string(), None))
@@ -353,7 +346,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         }
         Format::Jsonl | Format::Csv if nothing_read => {}
         Format::Jsonl | Format::Csv => {
-            eprintln!("{}", report::closing_line(&summary, &stats));
+            super::note!("{}", report::closing_line(&summary, &stats));
         }
     }
     progress.clear();
@@ -392,7 +385,7 @@ impl Progress {
             start: now,
             last: now,
             shown: false,
-            enabled: std::io::stderr().is_terminal(),
+            enabled: std::io::stderr().is_terminal() && !super::quiet(),
         }
     }
 
@@ -405,13 +398,17 @@ impl Progress {
         }
         self.last = std::time::Instant::now();
         let rate = cases as f64 / self.start.elapsed().as_secs_f64();
-        eprint!("\r\x1b[2Kchecked {cases} cases ({rate:.0} cases/s)");
+        // A carriage return and padding, no escape sequence: NO_COLOR terminals get none.
+        eprint!(
+            "\r{:<60}",
+            format!("checked {cases} cases ({rate:.0} cases/s)")
+        );
         self.shown = true;
     }
 
     fn clear(&mut self) {
         if self.shown {
-            eprint!("\r\x1b[2K");
+            eprint!("\r{:60}\r", "");
         }
     }
 }

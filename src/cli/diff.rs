@@ -53,25 +53,11 @@ pub(crate) struct Args {
     /// Keep each case's events in file order instead of ordering them by timestamp.
     #[arg(long)]
     keep_file_order: bool,
-    /// Perspectives checked beyond control flow, as for `check`.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "all",
-        value_name = "LIST"
-    )]
-    perspectives: Vec<super::check::Perspective>,
-    /// Resources roster (CSV or YAML), as for `check`.
-    #[arg(long, value_name = "FILE")]
-    roster: Option<PathBuf>,
+    #[command(flatten)]
+    judge: super::JudgeArgs,
     /// Treat cases without an end as running at this time (RFC 3339), as for `check`.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
-    /// Most states one case's alignment search may visit, as for `check` [default:
-    /// 5000000]. A case that reaches it under either version is not compared (counted),
-    /// and the exit code is 2.
-    #[arg(long, value_name = "N")]
-    max_states: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -142,15 +128,9 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         Ok(x) => x,
         Err(s) => return s,
     };
-    if args.max_states == Some(0) {
-        return usage_error("--max-states must be at least 1");
-    }
-    let opts = CheckOptions {
-        perspectives: super::check::perspectives(&args.perspectives),
-        as_of,
-        with_alignment: false,
-        max_states: args.max_states,
-        case_timeout: None,
+    let opts = match args.judge.options(as_of, false) {
+        Ok(o) => o,
+        Err(s) => return s,
     };
     let mut scratch = Scratch(None);
     let (pairs, unpaired) = match &args.base {
@@ -362,7 +342,7 @@ fn history(
         args.keep_file_order,
         logs,
     )?;
-    let roster = super::read_roster(args.roster.as_deref(), &read_new)?;
+    let roster = super::read_roster(args.judge.roster.as_deref(), &read_new)?;
     let old_net = crate::petri::compile::compile(old);
     let new_net = crate::petri::compile::compile(new);
     let mut rejections = super::Rejections::new(args.read.max_errors);

@@ -62,7 +62,7 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     } else {
         "reformatted"
     };
-    eprintln!(
+    super::note!(
         "{} file{} checked, {changed} {verb}",
         files.len(),
         if files.len() == 1 { "" } else { "s" }

@@ -5,11 +5,13 @@
 
 mod assess;
 mod check;
+mod completions;
 mod diff;
 mod explain;
 mod export;
 mod fmt;
 mod graph;
+mod import;
 mod inspect;
 mod lint;
 mod review;
@@ -22,7 +24,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Exit statuses: 0 clean, 1 findings, 2 bad usage or unreadable input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +55,13 @@ failing incidents or a diff gate with --fail-on), 2 bad usage or unreadable inpu
 )]
 pub struct Cli {
     /// When to use colour in human output.
+    /// (`auto`: colour only on a terminal, and never when `NO_COLOR` is set and not empty.)
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     color: Color,
+    /// Leave out notes, progress and closing summaries on standard error; errors and
+    /// warnings are still shown.
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -103,6 +110,13 @@ enum Command {
     Test(test::Args),
     /// List the lint rules, or print one rule's documentation.
     Rules(rules::Args),
+    /// Draft a procedure from a BPMN 2.0 process (Camunda Modeler, bpmn.io): the draft on
+    /// standard output, what could not be carried over as diagnostics on standard error.
+    Import(import::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::Args),
+    /// Print the manual page (roff), generated from these command-line definitions.
+    Man,
 }
 
 /// Runs the CLI with the given arguments and returns the exit code.
@@ -111,7 +125,19 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    // clap's own help and errors follow `--color` too (its `auto` honours NO_COLOR); the
+    // flag is read before the rest so that a help or an error already knows it.
+    let choice = match color_flag(&args) {
+        Some(Color::Always) => clap::ColorChoice::Always,
+        Some(Color::Never) => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    };
+    let parsed = Cli::command()
+        .color(choice)
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -122,10 +148,19 @@ where
             };
         }
     };
-    let color = match cli.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    // Diagnostics go to standard error, except `lint`'s report, which is the output.
+    let color = match &cli.command {
+        Command::Lint(_) => use_color(
+            cli.color,
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ),
+        _ => use_color(
+            cli.color,
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ),
     };
     let status = match cli.command {
         Command::Lint(a) => lint::run(&a, color),
@@ -142,9 +177,61 @@ where
         Command::Rules(a) => rules::run(&a),
         Command::Test(a) => test::run(&a, color),
         Command::Simulate(a) => simulate::run(&a, color),
+        Command::Import(a) => import::run(&a, color),
+        Command::Completions(a) => completions::run(&a),
+        Command::Man => completions::man(),
     };
     status.into()
 }
+
+/// Whether human output is coloured: `always`, `never`, or (`auto`) on a terminal unless
+/// `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
+/// `no_color` is the value of `NO_COLOR`, if set.
+fn use_color(choice: Color, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// The last `--color WHEN` (or `--color=WHEN`) among the arguments, if any.
+fn color_flag(args: &[std::ffi::OsString]) -> Option<Color> {
+    let mut found = None;
+    let mut it = args.iter().map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        let value = match a.strip_prefix("--color") {
+            Some("") => it.next().map(|v| v.into_owned()),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        if let Some(v) = value {
+            found = Color::from_str(&v, true).ok().or(found);
+        }
+    }
+    found
+}
+
+/// `--quiet`, set once when the arguments are read.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--quiet` was given: notes, progress and summaries on standard error are left out.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints a non-essential line on standard error (a note, a closing summary) unless `--quiet`.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if !$crate::cli::quiet() {
+            eprintln!($($arg)*);
+        }
+    };
+}
+pub(crate) use note;
 
 /// Expands files and directories into `.proc` files, sorted; reports unreadable paths.
 pub(crate) fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
@@ -221,6 +308,66 @@ pub(crate) fn read_roster(
     path.map(|p| crate::audit::Roster::read_with(p, Some(log)))
         .transpose()
         .map_err(|e| usage_error(&e))
+}
+
+/// What `check` (and `review`), `diff` and `watch` judge beyond control flow and how
+/// hard they search: one definition, so the three spell and read these flags alike.
+#[derive(Debug, clap::Args)]
+pub(crate) struct JudgeArgs {
+    /// Perspectives to check beyond control flow (always checked): `all`, `none`, or a list
+    /// of decisions, time, communication, monitoring, resources, constraints.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "all",
+        value_name = "LIST"
+    )]
+    perspectives: Vec<check::Perspective>,
+    /// Resources roster (CSV or YAML: resource, type, capabilities, available_from,
+    /// available_to) to check that recorded resources were on it and available.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) roster: Option<PathBuf>,
+    /// Most states one case's alignment search may visit [default: 5000000]. A case that
+    /// reaches it is reported `not-aligned` with the bounds of its cost (`diff`: not compared),
+    /// counted, and the exit code is 2: the result is incomplete.
+    #[arg(long, value_name = "N")]
+    max_states: Option<usize>,
+    /// Longest one case's alignment search may run (e.g. 10s, 2m). A case that reaches it
+    /// is reported `not-aligned` with the bounds of its optimal cost, counted, and the
+    /// exit code is 2. Unlike --max-states, where it stops depends on the machine's speed.
+    #[arg(long, value_name = "DURATION")]
+    case_timeout: Option<String>,
+}
+
+impl JudgeArgs {
+    /// The check options these flags give, with the time and alignment asked for.
+    pub(crate) fn options(
+        &self,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+        with_alignment: bool,
+    ) -> Result<crate::check::CheckOptions, ExitStatus> {
+        if self.max_states == Some(0) {
+            return Err(usage_error("--max-states must be at least 1"));
+        }
+        let case_timeout = match self.case_timeout.as_deref() {
+            None => None,
+            Some(t) => match crate::ast::parse_duration(t) {
+                Some(ms) if ms > 0 => Some(std::time::Duration::from_millis(ms.unsigned_abs())),
+                _ => {
+                    return Err(usage_error(&format!(
+                        "--case-timeout `{t}` is not a positive duration (e.g. 500ms, 10s, 2m)"
+                    )));
+                }
+            },
+        };
+        Ok(crate::check::CheckOptions {
+            perspectives: check::perspectives(&self.perspectives),
+            as_of,
+            with_alignment,
+            max_states: self.max_states,
+            case_timeout,
+        })
+    }
 }
 
 /// How `check` and `explain` read a log: each flag given overrides the procedure's
@@ -367,5 +514,42 @@ mod tests {
     #[test]
     fn verify_cli() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_colour_flag_is_read_before_parsing() {
+        use super::{Color, color_flag};
+        let args = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            color_flag(&args(&["procedo", "--color", "never", "lint"])),
+            Some(Color::Never)
+        );
+        assert_eq!(
+            color_flag(&args(&["procedo", "lint", "--color=always"])),
+            Some(Color::Always)
+        );
+        assert_eq!(color_flag(&args(&["procedo", "lint", "x.proc"])), None);
+        assert_eq!(
+            color_flag(&args(&["procedo", "--color", "sometimes"])),
+            None
+        );
+        assert_eq!(
+            color_flag(&args(&["procedo", "--", "--color", "never"])),
+            None
+        );
+    }
+
+    #[test]
+    fn auto_colour_honours_no_color() {
+        use super::{Color, use_color};
+        use std::ffi::OsStr;
+        assert!(use_color(Color::Auto, true, None));
+        assert!(!use_color(Color::Auto, true, Some(OsStr::new("1"))));
+        // An empty NO_COLOR is as if unset (no-color.org).
+        assert!(use_color(Color::Auto, true, Some(OsStr::new(""))));
+        assert!(!use_color(Color::Auto, false, None));
+        // An explicit choice wins over the environment.
+        assert!(use_color(Color::Always, false, Some(OsStr::new("1"))));
+        assert!(!use_color(Color::Never, true, None));
     }
 }

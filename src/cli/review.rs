@@ -206,9 +206,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
         return ExitStatus::Error;
     }
     if csv || args.output.is_some() {
-        eprintln!(
+        super::note!(
             "{} cases: {} deviations in {} opportunities",
-            review.cases, review.overall.deviations, review.overall.opportunities
+            review.cases,
+            review.overall.deviations,
+            review.overall.opportunities
         );
     }
     let flagged = review.groups.iter().any(|g| g.flag == Some("above"));

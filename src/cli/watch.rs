@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 
 use super::{ExitStatus, usage_error};
-use crate::check::CheckOptions;
 use crate::report::watch as report;
 use crate::watch::run::{Clock, Input, Settings, Target};
 use crate::watch::store::Store;
@@ -95,21 +94,8 @@ pub(crate) struct Args {
     case_column: Option<String>,
     #[command(flatten)]
     read: super::LogArgs,
-    /// Perspectives to watch beyond control flow: `all`, `none`, or a list of decisions,
-    /// time, communication, monitoring, resources, constraints.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "all",
-        value_name = "LIST"
-    )]
-    perspectives: Vec<super::check::Perspective>,
-    /// Resources roster (CSV or YAML), as for `check`.
-    #[arg(long, value_name = "FILE")]
-    roster: Option<PathBuf>,
-    /// Most states one case's alignment search may visit [default: 5000000].
-    #[arg(long, value_name = "N")]
-    max_states: Option<usize>,
+    #[command(flatten)]
+    judge: super::JudgeArgs,
 }
 
 /// Alignments `watch` keeps cached.
@@ -221,9 +207,6 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
             "--speed paces a replay: use it with --clock event",
         ));
     }
-    if args.max_states == Some(0) {
-        return Err(usage_error("--max-states must be at least 1"));
-    }
     let close_idle = match &args.close_idle {
         Some(d) => Some(duration("--close-idle", d, false, "30m, 24h, 7d")?),
         None => None,
@@ -259,18 +242,12 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
         format: Some(crate::log::LogFormat::Jsonl),
         ..read
     };
-    let roster = super::read_roster(args.roster.as_deref(), &read)?;
+    let roster = super::read_roster(args.judge.roster.as_deref(), &read)?;
     let prepared = super::check::Prepared {
         net,
         name: p.ast().id.text.clone(),
         loaded: Some((crate::conformance::ActivityMap::from_procedure(&p), p)),
-        opts: CheckOptions {
-            perspectives: super::check::perspectives(&args.perspectives),
-            as_of: None,
-            with_alignment: false,
-            max_states: args.max_states,
-            case_timeout: None,
-        },
+        opts: args.judge.options(None, false)?,
         read,
         roster,
     };
@@ -364,9 +341,13 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
     if outcome.rejected > shown {
         eprintln!("error: {} more events rejected", outcome.rejected - shown);
     }
-    eprintln!(
+    super::note!(
         "watched {} events ({} rejected): {} alerts, {} cases closed, {} open",
-        outcome.events, outcome.rejected, outcome.alerts, outcome.closed, outcome.open
+        outcome.events,
+        outcome.rejected,
+        outcome.alerts,
+        outcome.closed,
+        outcome.open
     );
     let _ = std::io::stdout().flush();
     Ok(if outcome.rejected > 0 {
