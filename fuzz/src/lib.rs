@@ -200,3 +200,106 @@ pub fn check_log(extension: &str, data: &[u8]) {
         }
     }
 }
+
+/// `watch`'s events: each line of the input (after the flag byte) is one event given to
+/// the monitor, as the CLI gives them; bit 0 of the flag replays on the events' clock,
+/// bit 1 lets finished cases linger, bit 2 moves the clock an hour on after each event
+/// (timers fire). Every line is taken or rejected with its kind and reason; every case
+/// taken closes once, with a verdict.
+pub fn watch_events(data: &[u8]) {
+    use procedo::check::{CheckOptions, Checker};
+    use procedo::watch::{Changes, Monitor, Options};
+    use std::collections::BTreeSet;
+    struct Fixture {
+        procedure: Procedure,
+        net: procedo::petri::Net,
+    }
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    let fx = FIXTURE.get_or_init(|| {
+        let procedure = procedure("tests/audit/perspectives.proc");
+        let net = procedo::petri::compile::compile(&procedure);
+        Fixture { procedure, net }
+    });
+    let Some((flag, body)) = split_flag(data) else {
+        return;
+    };
+    let flags = procedo::log::LogFlags {
+        paths: vec![PathBuf::from("events.jsonl")],
+        assume_utc: true,
+        ..Default::default()
+    };
+    let read = procedo::log::log_options(Some(&fx.procedure), &flags).expect("log options");
+    let opts = CheckOptions {
+        max_states: Some(5_000),
+        ..CheckOptions::default()
+    };
+    let mut checker = Checker::new(&fx.net, Some(&fx.procedure), opts, None).expect("checker");
+    let log_opts = procedo::log::LogOptions {
+        format: Some(procedo::log::LogFormat::Jsonl),
+        keep_attributes: false,
+        extra: checker.columns().into_iter().collect(),
+        ..read
+    };
+    checker.read_times_as(&log_opts);
+    checker.limit_cache(1_000);
+    let mut monitor = Monitor::new(
+        checker,
+        procedo::log::LineReader::new(log_opts),
+        Options {
+            close_idle: None,
+            linger: (flag & 2 != 0).then(|| chrono::Duration::hours(1)),
+            event_clock: flag & 1 != 0,
+        },
+    );
+    let mut changes = Changes::default();
+    let mut lines = 0u64;
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    let mut closed: Vec<String> = Vec::new();
+    for line in body.split(|&b| b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        lines += 1;
+        let Ok(text) = std::str::from_utf8(line) else {
+            monitor.reject("unreadable-record");
+            continue;
+        };
+        let before = changes.accepted.len();
+        let gone = closed.clone();
+        match monitor.event(text, &mut |c| gone.iter().any(|x| x == c), &mut changes) {
+            Ok(()) => {
+                assert_eq!(changes.accepted.len(), before + 1, "a taken event is recorded");
+                taken.insert(changes.accepted[before].0.clone());
+            }
+            Err(e) => {
+                assert!(!e.kind.is_empty() && !e.reason.is_empty(), "a rejection says why");
+                if e.fatal {
+                    return;
+                }
+            }
+        }
+        if flag & 4 != 0 {
+            if let Some(now) = monitor.clock() {
+                monitor.advance(now + chrono::Duration::hours(1), true, &mut changes);
+            }
+        }
+        closed.extend(changes.closed.drain(..).map(|c| c.case));
+    }
+    monitor.close_all(&mut changes);
+    closed.extend(changes.closed.drain(..).map(|c| c.case));
+    assert_eq!(monitor.open_cases(), 0, "every case closes");
+    assert_eq!(
+        monitor.stats.events + monitor.stats.rejected,
+        lines,
+        "every line taken or rejected"
+    );
+    let mut once = closed.clone();
+    once.sort();
+    once.dedup();
+    assert_eq!(once.len(), closed.len(), "a case closes once");
+    assert_eq!(
+        once.into_iter().collect::<BTreeSet<_>>(),
+        taken,
+        "the cases closed are the cases taken"
+    );
+}

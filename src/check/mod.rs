@@ -159,6 +159,12 @@ impl<'a> Checker<'a> {
             None => None,
         };
         let mut aligner = Aligner::new(net);
+        // A procedure's net is aligned by the search, whose choice among equally cheap
+        // alignments (which step is told missing or out of order) its findings and tests
+        // are written for; nets read from PNML or BPMN use the block alignment.
+        if procedure.is_some() {
+            aligner.disable_blocks();
+        }
         if let Some(n) = opts.max_states {
             aligner.state_limit = n;
         }

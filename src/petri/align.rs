@@ -133,6 +133,8 @@ pub struct Aligner<'n> {
     pub time_limit: Option<std::time::Duration>,
     /// Most alignments kept in the cache ([`CACHE_MAX`] unless set).
     pub cache_limit: usize,
+    /// About how many bytes the cached alignments take (keys and moves).
+    cache_bytes: usize,
     /// Input and output place masks per transition, for 1-safe nets.
     safe: Option<Vec<(u128, u128)>>,
     /// For each reachable marking of a 1-safe net: the labels that can still fire from
@@ -224,6 +226,17 @@ fn reachable_futures(
             .map(|(k, &m)| (m, (labels_of[k], finishes[k])))
             .collect::<HashMap<_, _, FxBuild>>(),
     )
+}
+
+/// About the most bytes an [`Aligner`]'s cache of alignments holds (keys and moves).
+pub const CACHE_BYTES: usize = 256 << 20;
+
+/// About the bytes one cached alignment takes: its key and its moves.
+fn entry_bytes((trace, guards): &Key, outcome: &Outcome) -> usize {
+    let moves = outcome.as_ref().map_or(0, |a| a.moves.len());
+    96 + trace.len() * std::mem::size_of::<Option<u32>>()
+        + guards.required.len()
+        + moves * std::mem::size_of::<Move>()
 }
 
 /// Most states one search visits unless [`Aligner::state_limit`] is set.
@@ -374,6 +387,7 @@ impl<'n> Aligner<'n> {
             state_limit: DEFAULT_STATE_LIMIT,
             time_limit: None,
             cache_limit: CACHE_MAX,
+            cache_bytes: 0,
             safe,
             future,
         }
@@ -460,8 +474,9 @@ impl<'n> Aligner<'n> {
             Some(a) => a.clone(),
             None => {
                 let a = self.search_key(key);
-                self.make_room(1);
-                self.cache.insert(key.clone(), a.clone());
+                let done = vec![(key.clone(), a.clone())];
+                self.make_room(&done);
+                self.cache.extend(done);
                 a
             }
         };
@@ -475,14 +490,20 @@ impl<'n> Aligner<'n> {
         })
     }
 
-    /// Keeps the cache of alignments under [`Aligner::cache_limit`] entries: when `more` would not
-    /// fit, it is emptied (the search is deterministic, so only speed is lost, never a
-    /// result).
-    fn make_room(&mut self, more: usize) {
-        if self.cache.len() + more > self.cache_limit {
+    /// Keeps the cache of alignments under [`Aligner::cache_limit`] entries and about
+    /// [`CACHE_BYTES`]: when `more` would not fit, it is emptied (the search is
+    /// deterministic, so only speed is lost, never a result). The bytes `more` takes are
+    /// counted in.
+    fn make_room(&mut self, more: &[(Key, Outcome)]) {
+        let bytes: usize = more.iter().map(|(k, o)| entry_bytes(k, o)).sum();
+        if self.cache.len() + more.len() > self.cache_limit
+            || self.cache_bytes + bytes > CACHE_BYTES
+        {
             self.cache.clear();
             self.cache.shrink_to(self.cache_limit / 4);
+            self.cache_bytes = 0;
         }
+        self.cache_bytes += bytes;
     }
 
     /// Aligns every trace not seen before, in parallel, so that later [`Aligner::align`]
@@ -505,7 +526,7 @@ impl<'n> Aligner<'n> {
                 .iter()
                 .map(|t| ((*t).clone(), this.search_key(t)))
                 .collect();
-            self.make_room(done.len());
+            self.make_room(&done);
             self.cache.extend(done);
             return;
         }
@@ -513,7 +534,7 @@ impl<'n> Aligner<'n> {
             .par_iter()
             .map(|t| ((*t).clone(), this.search_key(t)))
             .collect();
-        self.make_room(done.len());
+        self.make_room(&done);
         self.cache.extend(done);
     }
 

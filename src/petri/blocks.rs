@@ -237,7 +237,9 @@ impl Reduction {
             else {
                 continue;
             };
-            if self.outs(x) != [a] || self.ins(y) != [a] {
+            // The run may end at the final place and starts at the initial one: ways out
+            // of and into the loop that are no edges.
+            if self.outs(x) != [a] || self.ins(y) != [a] || x == self.last || y == self.initial {
                 continue;
             }
             if self.raw_touches(x).1 || self.raw_touches(y).0 {
@@ -301,7 +303,8 @@ impl Reduction {
                     .iter()
                     .filter(|r| r.alive && r.outputs.contains(&a))
                     .count();
-                if producers != 1 || !self.ins(a).is_empty() || a == self.last {
+                if producers != 1 || !self.ins(a).is_empty() || a == self.last || a == self.initial
+                {
                     continue;
                 }
                 let (end, branch) = match self.outs(a).as_slice() {
@@ -317,6 +320,7 @@ impl Reduction {
                     && self.raws[consumers[0]].outputs.len() == 1
                     && self.outs(end).is_empty()
                     && end != self.last
+                    && end != self.initial
                     && match branch {
                         Some(e) => self.ins(end) == [e] && !self.raw_touches(end).0,
                         None => true,
