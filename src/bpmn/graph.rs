@@ -540,6 +540,15 @@ impl<'s> Builder<'s> {
                 .copied()
                 .find(|&k| self.nodes[k].kind == Kind::Task);
             match (timer, duration.as_deref().map(iso_duration)) {
+                (Some(_), Some(Some(_))) if self.nodes[task].kind != Kind::Task => {
+                    self.diag(
+                        Severity::Warning,
+                        "bpmn-dropped",
+                        &b,
+                        format!("timer `{id}` on sub-process `{attached}` is dropped, with the path that leaves it: a limit is written on a step"),
+                        "write `within D of` the step before the sub-process on its last step",
+                    );
+                }
                 (Some(_), Some(Some(d))) => {
                     let escalate_to = first_task.and_then(|k| self.nodes[k].lane);
                     self.nodes[task].timers.push(Timer {
