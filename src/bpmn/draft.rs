@@ -920,7 +920,14 @@ impl Writer<'_> {
     /// The element's text annotations, as comments.
     fn write_notes(&self, out: &mut String, n: usize, depth: usize) {
         let pad = "  ".repeat(depth);
-        for note in &self.g.nodes[n].notes {
+        let node = &self.g.nodes[n];
+        // A step's documentation is its doc comment; a gateway's is a comment.
+        if node.kind != Kind::Task
+            && let Some(doc) = &node.doc
+        {
+            let _ = writeln!(out, "{pad}# {doc}");
+        }
+        for note in &node.notes {
             let _ = writeln!(out, "{pad}# note: {note}");
         }
     }
@@ -1068,6 +1075,9 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
         out,
         "# Complete every TODO, add the owner and the effective date, then run `procedo lint`."
     );
+    if let Some(doc) = &g.process_doc {
+        let _ = writeln!(out, "## {doc}");
+    }
     let _ = writeln!(
         out,
         "procedure draft.{} \"{}\"",

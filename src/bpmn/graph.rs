@@ -76,6 +76,8 @@ pub struct Lane {
 pub struct Graph {
     pub process_id: String,
     pub process_name: Option<String>,
+    /// The process's `documentation`, folded to one line.
+    pub process_doc: Option<String>,
     pub version_tag: Option<String>,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
@@ -699,6 +701,7 @@ impl<'s> Builder<'s> {
         let mut g = Graph {
             process_id: pid,
             process_name: process.attr("name").map(clean).filter(|n| !n.is_empty()),
+            process_doc: process.child_text("documentation").map(|d| clean(&d)),
             version_tag: process.attr_local("versionTag").map(str::to_string),
             nodes: self.nodes,
             edges: self.edges,

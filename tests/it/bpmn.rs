@@ -177,6 +177,8 @@ fn ambulance_dispatch_parallel_inclusive_and_timer() {
     let dir = tempfile::tempdir().unwrap();
     let (draft, err) = import("ambulance_dispatch.bpmn", dir.path());
     for line in [
+        "## Dispatch for 999 calls under the Ambulance Response Programme.",
+        "      # Ask for every service the scene needs.",
         "  parallel gateway_0split1",
         "    branch \"Give pre-arrival advice\"",
         "        within 8m of triage_call_arp_category",
@@ -195,7 +197,7 @@ fn ambulance_dispatch_parallel_inclusive_and_timer() {
     assert!(!draft.contains("escalate_unassigned_call"), "{draft}");
     assert_eq!(codes(&err), ["bpmn-timer"], "{err}");
     assert!(
-        err.contains("Event_0tmr8mn") && err.contains("ambulance_dispatch.bpmn:54:5"),
+        err.contains("Event_0tmr8mn") && err.contains("ambulance_dispatch.bpmn:55:5"),
         "{err}"
     );
     assert_eq!(lint_codes(dir.path()), ["missing-metadata"]);
@@ -582,7 +584,7 @@ fn import_reads_standard_input_and_says_when_there_is_no_step() {
         stdin_draft.lines().skip(1).collect::<Vec<_>>(),
         from_file.lines().skip(1).collect::<Vec<_>>()
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("[-:54:5]"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[-:55:5]"));
 
     // A start that runs straight to its end: a draft with no step, and a warning.
     let dir = tempfile::tempdir().unwrap();
