@@ -982,7 +982,35 @@ impl Writer<'_> {
 }
 
 /// The draft's text and what was said on the way.
-pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String, Vec<Diagnostic>) {
+/// How deep blocks nest (a `decide`, `parallel` or `repeat` in another is 2).
+fn depth(blocks: &[Block]) -> usize {
+    blocks
+        .iter()
+        .map(|b| match b {
+            Block::Decide { branches, .. } => {
+                1 + branches.iter().map(|(_, x)| depth(x)).max().unwrap_or(0)
+            }
+            // An inclusive branch of more than one step is a `decide` inside the block.
+            Block::Parallel {
+                branches,
+                inclusive,
+                ..
+            } => {
+                1 + usize::from(*inclusive)
+                    + branches.iter().map(|(_, x)| depth(x)).max().unwrap_or(0)
+            }
+            Block::Repeat { body, .. } => 1 + depth(body),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+pub(super) fn write(
+    g: &Graph,
+    source: &SourceFile,
+    file_label: &str,
+) -> Result<(String, Vec<Diagnostic>), Diagnostic> {
     let back = g.back_edges();
     let ipdom = g.post_dominators(&back);
     let mut s = Structurer {
@@ -995,6 +1023,20 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
         diagnostics: Vec::new(),
     };
     let (blocks, _) = s.seq(g.start, None);
+    let deep = depth(&blocks);
+    if deep > crate::syntax::MAX_NESTING {
+        return Err(Diagnostic::error(
+            "bpmn-too-deep",
+            format!(
+                "the splits of process `{}` nest {deep} deep; procedo's blocks nest at most {}",
+                g.process_id,
+                crate::syntax::MAX_NESTING
+            ),
+        )
+        .with_label(g.nodes[g.start].span, "the start")
+        .with_help("split the diagram into sub-procedures, one per part of the handling")
+        .with_source(source));
+    }
     if !g.nodes.iter().any(|n| n.kind == super::graph::Kind::Task) {
         s.diagnostics.push(
             Diagnostic::warning(
@@ -1144,7 +1186,7 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
             );
         }
     }
-    (out, diagnostics)
+    Ok((out, diagnostics))
 }
 
 fn count_gotos(blocks: &[Block]) -> usize {

@@ -691,3 +691,61 @@ fn names_with_quotes_and_backslashes_reach_the_log_as_they_are() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(verdicts(&out).iter().filter(|v| v.1).count(), 2, "{out}");
 }
+
+/// Exclusive diamonds nested `n` deep (each split's second way is the next split).
+fn nested_diamonds(n: usize) -> String {
+    let mut nodes = vec![
+        r#"<bpmn:startEvent id="S" />"#.to_string(),
+        r#"<bpmn:endEvent id="E" />"#.to_string(),
+    ];
+    let mut flows = Vec::new();
+    let mut flow = |a: &str, b: &str| {
+        let k = flows.len();
+        flows.push(format!(
+            r#"<bpmn:sequenceFlow id="F{k}" sourceRef="{a}" targetRef="{b}" />"#
+        ));
+    };
+    flow("S", "G0");
+    flow("J0", "E");
+    for i in 0..n {
+        nodes.push(format!(r#"<bpmn:exclusiveGateway id="G{i}" />"#));
+        nodes.push(format!(r#"<bpmn:task id="A{i}" name="a {i}" />"#));
+        nodes.push(format!(r#"<bpmn:exclusiveGateway id="J{i}" />"#));
+        flow(&format!("G{i}"), &format!("A{i}"));
+        flow(&format!("A{i}"), &format!("J{i}"));
+        if i + 1 < n {
+            flow(&format!("G{i}"), &format!("G{}", i + 1));
+            flow(&format!("J{}", i + 1), &format!("J{i}"));
+        } else {
+            nodes.push(r#"<bpmn:task id="Z" name="z" />"#.to_string());
+            flow(&format!("G{i}"), "Z");
+            flow("Z", &format!("J{i}"));
+        }
+    }
+    format!(
+        r#"<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn:process id="P">{}{}</bpmn:process></bpmn:definitions>"#,
+        nodes.concat(),
+        flows.concat()
+    )
+}
+
+#[test]
+fn splits_nested_deeper_than_the_language_allows_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested.bpmn");
+    std::fs::write(&path, nested_diamonds(32)).unwrap();
+    let (code, out, err) = procedo(&["import", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("decide ").count(), 32);
+    std::fs::write(dir.path().join("draft.proc"), out).unwrap();
+    assert_eq!(lint_codes(dir.path()), ["missing-metadata"]);
+    std::fs::write(&path, nested_diamonds(33)).unwrap();
+    let (code, out, err) = procedo(&["import", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert_eq!(codes(&err), ["bpmn-too-deep"], "{err}");
+    assert!(
+        err.contains("nest 33 deep; procedo's blocks nest at most 32"),
+        "{err}"
+    );
+}
