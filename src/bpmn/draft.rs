@@ -554,7 +554,9 @@ struct Writer<'g> {
 impl Writer<'_> {
     fn node_label(&self, n: usize) -> String {
         let node = &self.g.nodes[n];
-        node.name.clone().unwrap_or_else(|| node.id.clone())
+        node.name
+            .clone()
+            .unwrap_or_else(|| super::graph::clean(&node.id))
     }
 
     /// Names everything the blocks mention, depth first, in the order written.
@@ -658,7 +660,7 @@ impl Writer<'_> {
         match (&to.name, to.kind) {
             (Some(n), _) => n.clone(),
             (None, Kind::End) => "end".to_string(),
-            _ => edge.id.split('#').next().unwrap_or("way").to_string(),
+            _ => super::graph::clean(edge.id.split('#').next().unwrap_or("way")),
         }
     }
 
@@ -1107,7 +1109,7 @@ pub(super) fn write(
     let title = g
         .process_name
         .clone()
-        .unwrap_or_else(|| g.process_id.clone());
+        .unwrap_or_else(|| super::graph::clean(&g.process_id));
     let _ = writeln!(
         out,
         "# Draft procedure imported by `procedo import` from {} (process `{}`).",
@@ -1186,8 +1188,27 @@ pub(super) fn write(
             );
         }
     }
-    Ok((out, diagnostics))
+    // Ids are kept whole (flows name them); a comment line that would pass the
+    // language's line length is cut instead.
+    let mut fitted = String::with_capacity(out.len());
+    for line in out.lines() {
+        if line.len() > MAX_COMMENT_LINE && line.trim_start().starts_with('#') {
+            let mut at = MAX_COMMENT_LINE;
+            while !line.is_char_boundary(at) {
+                at -= 1;
+            }
+            fitted.push_str(&line[..at]);
+            fitted.push('…');
+        } else {
+            fitted.push_str(line);
+        }
+        fitted.push('\n');
+    }
+    Ok((fitted, diagnostics))
 }
+
+/// Longest comment line written (bytes), under the language's 10,000.
+const MAX_COMMENT_LINE: usize = 8_000;
 
 fn count_gotos(blocks: &[Block]) -> usize {
     blocks

@@ -749,3 +749,59 @@ fn splits_nested_deeper_than_the_language_allows_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn very_long_names_ids_and_texts_still_give_a_draft_that_parses() {
+    let long_name = "Call back ".repeat(1_300);
+    let long_id = format!("Activity_{}", "x".repeat(12_000));
+    let long_doc = "Say why. ".repeat(1_500);
+    let text = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_1">
+  <bpmn:process id="Process_1" isExecutable="true">
+    <bpmn:documentation>{long_doc}</bpmn:documentation>
+    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:task id="Activity_1" name="{long_name}"><bpmn:documentation>{long_doc}</bpmn:documentation></bpmn:task>
+    <bpmn:task id="{long_id}" />
+    <bpmn:endEvent id="Event_1" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_1" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_1" targetRef="{long_id}" />
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="{long_id}" targetRef="Event_1" />
+  </bpmn:process>
+</bpmn:definitions>
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bpmn = dir.path().join("long.bpmn");
+    std::fs::write(&bpmn, text).unwrap();
+    let (code, out, err) = procedo(&["import", bpmn.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().all(|l| l.len() < 10_000));
+    assert!(out.contains("…"));
+    let draft = dir.path().join("draft.proc");
+    std::fs::write(&draft, out).unwrap();
+    assert_eq!(lint_codes(dir.path()), ["missing-metadata"]);
+    // The cut labels are the net's labels too: a simulated log conforms to both.
+    let (code, log, err) = procedo(&[
+        "simulate",
+        "-p",
+        draft.to_str().unwrap(),
+        "--cases",
+        "2",
+        "--deviation-rate",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let path = dir.path().join("log.jsonl");
+    std::fs::write(&path, log).unwrap();
+    let (code, out, err) = procedo(&[
+        "check",
+        "--model",
+        bpmn.to_str().unwrap(),
+        path.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(verdicts(&out).iter().filter(|v| v.1).count(), 2, "{out}");
+}
