@@ -554,7 +554,9 @@ struct Writer<'g> {
 impl Writer<'_> {
     fn node_label(&self, n: usize) -> String {
         let node = &self.g.nodes[n];
-        node.name.clone().unwrap_or_else(|| node.id.clone())
+        node.name
+            .clone()
+            .unwrap_or_else(|| super::graph::clean(&node.id))
     }
 
     /// Names everything the blocks mention, depth first, in the order written.
@@ -658,7 +660,7 @@ impl Writer<'_> {
         match (&to.name, to.kind) {
             (Some(n), _) => n.clone(),
             (None, Kind::End) => "end".to_string(),
-            _ => edge.id.split('#').next().unwrap_or("way").to_string(),
+            _ => super::graph::clean(edge.id.split('#').next().unwrap_or("way")),
         }
     }
 
@@ -920,7 +922,14 @@ impl Writer<'_> {
     /// The element's text annotations, as comments.
     fn write_notes(&self, out: &mut String, n: usize, depth: usize) {
         let pad = "  ".repeat(depth);
-        for note in &self.g.nodes[n].notes {
+        let node = &self.g.nodes[n];
+        // A step's documentation is its doc comment; a gateway's is a comment.
+        if node.kind != Kind::Task
+            && let Some(doc) = &node.doc
+        {
+            let _ = writeln!(out, "{pad}# {doc}");
+        }
+        for note in &node.notes {
             let _ = writeln!(out, "{pad}# note: {note}");
         }
     }
@@ -975,7 +984,35 @@ impl Writer<'_> {
 }
 
 /// The draft's text and what was said on the way.
-pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String, Vec<Diagnostic>) {
+/// How deep blocks nest (a `decide`, `parallel` or `repeat` in another is 2).
+fn depth(blocks: &[Block]) -> usize {
+    blocks
+        .iter()
+        .map(|b| match b {
+            Block::Decide { branches, .. } => {
+                1 + branches.iter().map(|(_, x)| depth(x)).max().unwrap_or(0)
+            }
+            // An inclusive branch of more than one step is a `decide` inside the block.
+            Block::Parallel {
+                branches,
+                inclusive,
+                ..
+            } => {
+                1 + usize::from(*inclusive)
+                    + branches.iter().map(|(_, x)| depth(x)).max().unwrap_or(0)
+            }
+            Block::Repeat { body, .. } => 1 + depth(body),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+pub(super) fn write(
+    g: &Graph,
+    source: &SourceFile,
+    file_label: &str,
+) -> Result<(String, Vec<Diagnostic>), Diagnostic> {
     let back = g.back_edges();
     let ipdom = g.post_dominators(&back);
     let mut s = Structurer {
@@ -988,6 +1025,20 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
         diagnostics: Vec::new(),
     };
     let (blocks, _) = s.seq(g.start, None);
+    let deep = depth(&blocks);
+    if deep > crate::syntax::MAX_NESTING {
+        return Err(Diagnostic::error(
+            "bpmn-too-deep",
+            format!(
+                "the splits of process `{}` nest {deep} deep; procedo's blocks nest at most {}",
+                g.process_id,
+                crate::syntax::MAX_NESTING
+            ),
+        )
+        .with_label(g.nodes[g.start].span, "the start")
+        .with_help("split the diagram into sub-procedures, one per part of the handling")
+        .with_source(source));
+    }
     if !g.nodes.iter().any(|n| n.kind == super::graph::Kind::Task) {
         s.diagnostics.push(
             Diagnostic::warning(
@@ -1058,7 +1109,7 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
     let title = g
         .process_name
         .clone()
-        .unwrap_or_else(|| g.process_id.clone());
+        .unwrap_or_else(|| super::graph::clean(&g.process_id));
     let _ = writeln!(
         out,
         "# Draft procedure imported by `procedo import` from {} (process `{}`).",
@@ -1068,6 +1119,9 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
         out,
         "# Complete every TODO, add the owner and the effective date, then run `procedo lint`."
     );
+    if let Some(doc) = &g.process_doc {
+        let _ = writeln!(out, "## {doc}");
+    }
     let _ = writeln!(
         out,
         "procedure draft.{} \"{}\"",
@@ -1134,8 +1188,27 @@ pub(super) fn write(g: &Graph, source: &SourceFile, file_label: &str) -> (String
             );
         }
     }
-    (out, diagnostics)
+    // Ids are kept whole (flows name them); a comment line that would pass the
+    // language's line length is cut instead.
+    let mut fitted = String::with_capacity(out.len());
+    for line in out.lines() {
+        if line.len() > MAX_COMMENT_LINE && line.trim_start().starts_with('#') {
+            let mut at = MAX_COMMENT_LINE;
+            while !line.is_char_boundary(at) {
+                at -= 1;
+            }
+            fitted.push_str(&line[..at]);
+            fitted.push('…');
+        } else {
+            fitted.push_str(line);
+        }
+        fitted.push('\n');
+    }
+    Ok((fitted, diagnostics))
 }
+
+/// Longest comment line written (bytes), under the language's 10,000.
+const MAX_COMMENT_LINE: usize = 8_000;
 
 fn count_gotos(blocks: &[Block]) -> usize {
     blocks

@@ -76,6 +76,8 @@ pub struct Lane {
 pub struct Graph {
     pub process_id: String,
     pub process_name: Option<String>,
+    /// The process's `documentation`, folded to one line.
+    pub process_doc: Option<String>,
     pub version_tag: Option<String>,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
@@ -196,7 +198,7 @@ impl<'s> Builder<'s> {
                 .attr("name")
                 .map(clean)
                 .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| id.clone());
+                .unwrap_or_else(|| clean(&id));
             self.lanes.push(Lane { id, name });
             let k = self.lanes.len() - 1;
             for r in lane.children_named("flowNodeRef") {
@@ -540,6 +542,15 @@ impl<'s> Builder<'s> {
                 .copied()
                 .find(|&k| self.nodes[k].kind == Kind::Task);
             match (timer, duration.as_deref().map(iso_duration)) {
+                (Some(_), Some(Some(_))) if self.nodes[task].kind != Kind::Task => {
+                    self.diag(
+                        Severity::Warning,
+                        "bpmn-dropped",
+                        &b,
+                        format!("timer `{id}` on sub-process `{attached}` is dropped, with the path that leaves it: a limit is written on a step"),
+                        "write `within D of` the step before the sub-process on its last step",
+                    );
+                }
                 (Some(_), Some(Some(d))) => {
                     let escalate_to = first_task.and_then(|k| self.nodes[k].lane);
                     self.nodes[task].timers.push(Timer {
@@ -690,7 +701,8 @@ impl<'s> Builder<'s> {
         let mut g = Graph {
             process_id: pid,
             process_name: process.attr("name").map(clean).filter(|n| !n.is_empty()),
-            version_tag: process.attr_local("versionTag").map(str::to_string),
+            process_doc: process.child_text("documentation").map(|d| clean(&d)),
+            version_tag: process.attr_local("versionTag").map(clean),
             nodes: self.nodes,
             edges: self.edges,
             lanes: self.lanes,
@@ -1088,9 +1100,23 @@ fn event_definitions(el: &Element) -> Vec<&Element> {
         .collect()
 }
 
-/// Whitespace (line breaks in names, as modellers save them) folded to single spaces.
+/// Longest name, documentation or condition kept (bytes); longer ones are cut with `…`,
+/// so that every line of a draft stays within the language's line length.
+pub const MAX_TEXT: usize = 2_000;
+
+/// Whitespace (line breaks in names, as modellers save them) folded to single spaces, and
+/// cut at [`MAX_TEXT`].
 pub fn clean(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if out.len() > MAX_TEXT {
+        let mut at = MAX_TEXT;
+        while !out.is_char_boundary(at) {
+            at -= 1;
+        }
+        out.truncate(at);
+        out.push('…');
+    }
+    out
 }
 
 /// An ISO 8601 duration (`PT15M`, `P1DT2H`, `PT0.5H` is refused) as procedo writes one

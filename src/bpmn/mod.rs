@@ -128,7 +128,7 @@ pub fn import(
     file_label: &str,
 ) -> Result<Import, Diagnostic> {
     let g = read(source, process)?;
-    let (draft, more) = draft::write(&g, source, file_label);
+    let (draft, more) = draft::write(&g, source, file_label)?;
     let mut diagnostics = g.diagnostics;
     diagnostics.extend(more);
     diagnostics.sort_by_key(|d| d.sort_key());

@@ -43,7 +43,7 @@ pub fn net(g: &Graph) -> Net {
                 }
             }
             Kind::Task => {
-                let label = n.name.clone().unwrap_or_else(|| n.id.clone());
+                let label = n.name.clone().unwrap_or_else(|| super::graph::clean(&n.id));
                 for (j, i) in ins.into_iter().enumerate() {
                     let tid = if j == 0 {
                         format!("t_{id}")

@@ -177,6 +177,8 @@ fn ambulance_dispatch_parallel_inclusive_and_timer() {
     let dir = tempfile::tempdir().unwrap();
     let (draft, err) = import("ambulance_dispatch.bpmn", dir.path());
     for line in [
+        "## Dispatch for 999 calls under the Ambulance Response Programme.",
+        "      # Ask for every service the scene needs.",
         "  parallel gateway_0split1",
         "    branch \"Give pre-arrival advice\"",
         "        within 8m of triage_call_arp_category",
@@ -195,7 +197,7 @@ fn ambulance_dispatch_parallel_inclusive_and_timer() {
     assert!(!draft.contains("escalate_unassigned_call"), "{draft}");
     assert_eq!(codes(&err), ["bpmn-timer"], "{err}");
     assert!(
-        err.contains("Event_0tmr8mn") && err.contains("ambulance_dispatch.bpmn:54:5"),
+        err.contains("Event_0tmr8mn") && err.contains("ambulance_dispatch.bpmn:55:5"),
         "{err}"
     );
     assert_eq!(lint_codes(dir.path()), ["missing-metadata"]);
@@ -226,11 +228,20 @@ fn complaint_review_loop_sub_process_and_rework() {
     c.sort();
     assert_eq!(
         c,
-        ["bpmn-dropped", "bpmn-dropped", "bpmn-unstructured"],
+        [
+            "bpmn-dropped",
+            "bpmn-dropped",
+            "bpmn-dropped",
+            "bpmn-unstructured"
+        ],
         "{err}"
     );
     assert!(
-        err.contains("Event_0wait2d") && err.contains("complaint_review_loop.bpmn:107:5"),
+        err.contains("timer `Event_1invTmr` on sub-process `Activity_1invest` is dropped"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Event_0wait2d") && err.contains("complaint_review_loop.bpmn:112:5"),
         "{err}"
     );
     assert!(err.contains("1 way(s) back or across"), "{err}");
@@ -252,7 +263,11 @@ fn quiet_leaves_out_notes_but_not_warnings() {
     let mut c = codes(&err);
     c.sort();
     // The message trigger's note and the closing summary are gone; warnings stay.
-    assert_eq!(c, ["bpmn-dropped", "bpmn-unstructured"], "{err}");
+    assert_eq!(
+        c,
+        ["bpmn-dropped", "bpmn-dropped", "bpmn-unstructured"],
+        "{err}"
+    );
     assert!(!err.contains("imported `"), "{err}");
 }
 
@@ -569,7 +584,7 @@ fn import_reads_standard_input_and_says_when_there_is_no_step() {
         stdin_draft.lines().skip(1).collect::<Vec<_>>(),
         from_file.lines().skip(1).collect::<Vec<_>>()
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("[-:54:5]"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[-:55:5]"));
 
     // A start that runs straight to its end: a draft with no step, and a warning.
     let dir = tempfile::tempdir().unwrap();
@@ -663,6 +678,120 @@ fn names_with_quotes_and_backslashes_reach_the_log_as_they_are() {
         log.contains(r#""concept:name":"Tell caller \"stay on the line\" \\ wait""#),
         "{log}"
     );
+    let path = dir.path().join("log.jsonl");
+    std::fs::write(&path, log).unwrap();
+    let (code, out, err) = procedo(&[
+        "check",
+        "--model",
+        bpmn.to_str().unwrap(),
+        path.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(verdicts(&out).iter().filter(|v| v.1).count(), 2, "{out}");
+}
+
+/// Exclusive diamonds nested `n` deep (each split's second way is the next split).
+fn nested_diamonds(n: usize) -> String {
+    let mut nodes = vec![
+        r#"<bpmn:startEvent id="S" />"#.to_string(),
+        r#"<bpmn:endEvent id="E" />"#.to_string(),
+    ];
+    let mut flows = Vec::new();
+    let mut flow = |a: &str, b: &str| {
+        let k = flows.len();
+        flows.push(format!(
+            r#"<bpmn:sequenceFlow id="F{k}" sourceRef="{a}" targetRef="{b}" />"#
+        ));
+    };
+    flow("S", "G0");
+    flow("J0", "E");
+    for i in 0..n {
+        nodes.push(format!(r#"<bpmn:exclusiveGateway id="G{i}" />"#));
+        nodes.push(format!(r#"<bpmn:task id="A{i}" name="a {i}" />"#));
+        nodes.push(format!(r#"<bpmn:exclusiveGateway id="J{i}" />"#));
+        flow(&format!("G{i}"), &format!("A{i}"));
+        flow(&format!("A{i}"), &format!("J{i}"));
+        if i + 1 < n {
+            flow(&format!("G{i}"), &format!("G{}", i + 1));
+            flow(&format!("J{}", i + 1), &format!("J{i}"));
+        } else {
+            nodes.push(r#"<bpmn:task id="Z" name="z" />"#.to_string());
+            flow(&format!("G{i}"), "Z");
+            flow("Z", &format!("J{i}"));
+        }
+    }
+    format!(
+        r#"<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn:process id="P">{}{}</bpmn:process></bpmn:definitions>"#,
+        nodes.concat(),
+        flows.concat()
+    )
+}
+
+#[test]
+fn splits_nested_deeper_than_the_language_allows_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested.bpmn");
+    std::fs::write(&path, nested_diamonds(32)).unwrap();
+    let (code, out, err) = procedo(&["import", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("decide ").count(), 32);
+    std::fs::write(dir.path().join("draft.proc"), out).unwrap();
+    assert_eq!(lint_codes(dir.path()), ["missing-metadata"]);
+    std::fs::write(&path, nested_diamonds(33)).unwrap();
+    let (code, out, err) = procedo(&["import", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert_eq!(codes(&err), ["bpmn-too-deep"], "{err}");
+    assert!(
+        err.contains("nest 33 deep; procedo's blocks nest at most 32"),
+        "{err}"
+    );
+}
+
+#[test]
+fn very_long_names_ids_and_texts_still_give_a_draft_that_parses() {
+    let long_name = "Call back ".repeat(1_300);
+    let long_id = format!("Activity_{}", "x".repeat(12_000));
+    let long_doc = "Say why. ".repeat(1_500);
+    let text = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_1">
+  <bpmn:process id="Process_1" isExecutable="true">
+    <bpmn:documentation>{long_doc}</bpmn:documentation>
+    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:task id="Activity_1" name="{long_name}"><bpmn:documentation>{long_doc}</bpmn:documentation></bpmn:task>
+    <bpmn:task id="{long_id}" />
+    <bpmn:endEvent id="Event_1" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_1" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_1" targetRef="{long_id}" />
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="{long_id}" targetRef="Event_1" />
+  </bpmn:process>
+</bpmn:definitions>
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bpmn = dir.path().join("long.bpmn");
+    std::fs::write(&bpmn, text).unwrap();
+    let (code, out, err) = procedo(&["import", bpmn.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().all(|l| l.len() < 10_000));
+    assert!(out.contains("…"));
+    let draft = dir.path().join("draft.proc");
+    std::fs::write(&draft, out).unwrap();
+    assert_eq!(lint_codes(dir.path()), ["missing-metadata"]);
+    // The cut labels are the net's labels too: a simulated log conforms to both.
+    let (code, log, err) = procedo(&[
+        "simulate",
+        "-p",
+        draft.to_str().unwrap(),
+        "--cases",
+        "2",
+        "--deviation-rate",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
     let path = dir.path().join("log.jsonl");
     std::fs::write(&path, log).unwrap();
     let (code, out, err) = procedo(&[
