@@ -12,6 +12,7 @@ mod fmt;
 mod graph;
 mod inspect;
 mod lint;
+mod lsp;
 mod review;
 mod rules;
 mod simulate;
@@ -103,6 +104,10 @@ enum Command {
     Test(test::Args),
     /// List the lint rules, or print one rule's documentation.
     Rules(rules::Args),
+    /// Run the language server (LSP over standard input and output) for editors:
+    /// diagnostics as you type, hover, definitions, references, outline, formatting,
+    /// completion, rename and quick fixes.
+    Lsp(lsp::Args),
 }
 
 /// Runs the CLI with the given arguments and returns the exit code.
@@ -140,6 +145,7 @@ where
         Command::Watch(a) => watch::run(&a, color),
         Command::Export(a) => export::run(&a, color),
         Command::Rules(a) => rules::run(&a),
+        Command::Lsp(a) => lsp::run(&a),
         Command::Test(a) => test::run(&a, color),
         Command::Simulate(a) => simulate::run(&a, color),
     };
