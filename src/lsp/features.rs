@@ -23,7 +23,11 @@ fn failed(message: impl Into<String>) -> Failure {
 }
 
 /// The analysis of a document and the byte offset of a position in it.
-fn at<'s>(server: &'s mut Server, uri: &Uri, pos: Position) -> Result<(&'s Analysis, usize), Failure> {
+fn at<'s>(
+    server: &'s mut Server,
+    uri: &Uri,
+    pos: Position,
+) -> Result<(&'s Analysis, usize), Failure> {
     let a = server.analysis(uri)?;
     let offset = a.view.lines.offset(a.view.source.text(), pos);
     Ok((a, offset))
@@ -98,13 +102,19 @@ fn def_markdown(a: &Analysis, file: &FileView, d: &Def) -> String {
 
 /// The rule named by an allow comment at this offset.
 fn allow_rule_at(text: &str, offset: usize) -> Option<&'static RuleMeta> {
-    let line_start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let line_end = text[offset.min(text.len())..]
         .find('\n')
         .map_or(text.len(), |i| offset + i);
     let line = &text[line_start..line_end];
     let hash = line.find('#')?;
-    if !line[hash..].trim_start_matches('#').trim_start().starts_with("procedo:") {
+    if !line[hash..]
+        .trim_start_matches('#')
+        .trim_start()
+        .starts_with("procedo:")
+    {
         return None;
     }
     if offset < line_start + hash {
@@ -133,7 +143,8 @@ pub fn hover(server: &mut Server, p: HoverParams) -> Result<Option<Hover>, Failu
     let mut seen = BTreeSet::new();
     for d in &a.diagnostics {
         let Some(l) = d.labels.first() else { continue };
-        if l.span.start <= offset && offset <= l.span.end.max(l.span.start + 1)
+        if l.span.start <= offset
+            && offset <= l.span.end.max(l.span.start + 1)
             && let Some(rule) = find_rule(&d.code)
             && seen.insert(d.code.clone())
         {
@@ -210,8 +221,7 @@ pub fn definition(
         });
         return Ok(loc.map(GotoDefinitionResponse::Scalar));
     }
-    Ok(a
-        .resolve_at(offset)
+    Ok(a.resolve_at(offset)
         .and_then(|(f, d)| f.location(d.span))
         .map(GotoDefinitionResponse::Scalar))
 }
@@ -228,7 +238,10 @@ struct Target {
 /// The files a search for references reads: everything under the procedures root
 /// (open or on disk), or only the document's own scope when it has no file.
 fn search_groups(server: &Server, a: &Analysis) -> Vec<Vec<FileView>> {
-    if a.view.uri.as_ref().is_some_and(|u| u.as_str().starts_with("file:"))
+    if a.view
+        .uri
+        .as_ref()
+        .is_some_and(|u| u.as_str().starts_with("file:"))
         && a.view.key.starts_with(canonical(&a.root))
     {
         root_files(&server.ws, &a.root)
@@ -282,7 +295,10 @@ pub fn references(server: &mut Server, p: ReferenceParams) -> Result<Vec<Locatio
     let Some(t) = target_at(a, offset) else {
         return Ok(Vec::new());
     };
-    let a = server.analyses.get(uri.as_str()).ok_or_else(|| failed("not analysed"))?;
+    let a = server
+        .analyses
+        .get(uri.as_str())
+        .ok_or_else(|| failed("not analysed"))?;
     let groups = search_groups(server, a);
     Ok(occurrences(&groups, &t)
         .into_iter()
@@ -472,10 +488,7 @@ pub fn formatting(
     p: DocumentFormattingParams,
 ) -> Result<Option<Vec<TextEdit>>, Failure> {
     let uri = p.text_document.uri;
-    let doc = server
-        .ws
-        .get(&uri)
-        .ok_or_else(|| super::not_open(&uri))?;
+    let doc = server.ws.get(&uri).ok_or_else(|| super::not_open(&uri))?;
     let source = SourceFile::new(uri.as_str(), doc.text.clone());
     let out = crate::fmt::format_checked(&source).map_err(|d| {
         let at = d
@@ -512,8 +525,8 @@ const SECTIONS: &[&str] = &[
 ];
 const HEADER: &[&str] = &["version", "owner", "effective", "applies when", "use"];
 const STATEMENTS: &[&str] = &[
-    "step", "inform", "instruct", "decide", "when", "else", "end", "parallel", "branch",
-    "repeat", "until", "monitor", "call", "go to",
+    "step", "inform", "instruct", "decide", "when", "else", "end", "parallel", "branch", "repeat",
+    "until", "monitor", "call", "go to",
 ];
 const STEP_ATTRS: &[&str] = &[
     "within",
@@ -528,11 +541,32 @@ const STEP_ATTRS: &[&str] = &[
     "actions",
 ];
 const TYPES: &[&str] = &[
-    "bool", "int", "decimal", "text", "duration", "timestamp", "date", "enum", "list of", "code",
+    "bool",
+    "int",
+    "decimal",
+    "text",
+    "duration",
+    "timestamp",
+    "date",
+    "enum",
+    "list of",
+    "code",
 ];
 const EXPR_WORDS: &[&str] = &[
-    "and", "or", "not", "in", "is missing", "is not missing", "matches", "priority", "validity",
-    "outcome of", "target", "len", "min", "max",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is missing",
+    "is not missing",
+    "matches",
+    "priority",
+    "validity",
+    "outcome of",
+    "target",
+    "len",
+    "min",
+    "max",
 ];
 const DURATION_UNITS: &[(&str, &str)] = &[
     ("s", "seconds"),
@@ -587,9 +621,11 @@ fn section_of(text: &str, line_start: usize) -> Option<&'static str> {
         if l.starts_with(char::is_whitespace) {
             return None;
         }
-        SECTIONS.iter().find(|s| **s == w).copied().or_else(|| {
-            (w == "procedure" || w == "library").then_some("header")
-        })
+        SECTIONS
+            .iter()
+            .find(|s| **s == w)
+            .copied()
+            .or_else(|| (w == "procedure" || w == "library").then_some("header"))
     })
 }
 
@@ -636,7 +672,12 @@ fn want(text: &str, offset: usize, symbols: Option<&crate::model::Symbols>) -> W
         .filter(|w| !w.is_empty())
         .collect();
     let last = words.last().copied().unwrap_or("");
-    let prev = words.len().checked_sub(2).and_then(|i| words.get(i)).copied().unwrap_or("");
+    let prev = words
+        .len()
+        .checked_sub(2)
+        .and_then(|i| words.get(i))
+        .copied()
+        .unwrap_or("");
     if before.is_empty() {
         return match section {
             Some("header") => Want::Header,
@@ -644,11 +685,7 @@ fn want(text: &str, offset: usize, symbols: Option<&crate::model::Symbols>) -> W
             _ => Want::Nothing,
         };
     }
-    let open_list = |kw: &str| {
-        before
-            .rfind(kw)
-            .is_some_and(|i| !before[i..].contains(']'))
-    };
+    let open_list = |kw: &str| before.rfind(kw).is_some_and(|i| !before[i..].contains(']'));
     if open_list("records [") {
         return Want::Kinds(vec![Kind::Fact]);
     }
@@ -662,8 +699,11 @@ fn want(text: &str, offset: usize, symbols: Option<&crate::model::Symbols>) -> W
         "of" if prev == "outcome" => return Want::Kinds(vec![Kind::Step]),
         "of" | "->" | "after" | "until" | "first" | "last" | "at" | "from" | "followed"
         | "before" => {
-            if section == Some("flow") || section == Some("clock") || section == Some("constraints")
-                || section == Some("standards") || section == Some("mapping")
+            if section == Some("flow")
+                || section == Some("clock")
+                || section == Some("constraints")
+                || section == Some("standards")
+                || section == Some("mapping")
             {
                 return Want::Kinds(vec![Kind::Step, Kind::Event]);
             }
@@ -683,7 +723,8 @@ fn want(text: &str, offset: usize, symbols: Option<&crate::model::Symbols>) -> W
         return Want::Kinds(vec![Kind::Resource]);
     }
     // `when` values of a `decide … on SUBJECT`.
-    if section == Some("flow") && words.first() == Some(&"when")
+    if section == Some("flow")
+        && words.first() == Some(&"when")
         && let Some(subject) = decide_subject(text, line_start, indent)
     {
         let values = values_of(&subject, symbols);
@@ -695,7 +736,10 @@ fn want(text: &str, offset: usize, symbols: Option<&crate::model::Symbols>) -> W
     for op in ["==", "!=", " in "] {
         if let Some(i) = before.rfind(op) {
             let lhs = before[..i].trim_end();
-            let start = lhs.bytes().rposition(|b| !is_name_byte(b)).map_or(0, |k| k + 1);
+            let start = lhs
+                .bytes()
+                .rposition(|b| !is_name_byte(b))
+                .map_or(0, |k| k + 1);
             let values = values_of(&lhs[start..], symbols);
             if !values.is_empty() {
                 return Want::Values(values);
@@ -747,10 +791,7 @@ pub fn completion(
     };
     let (files, symbols) = match (files.is_empty(), server.ws.last_good.get(uri.as_str())) {
         (true, Some((f, s))) => (f.clone(), s.clone()),
-        (_, last) => (
-            files,
-            symbols.or_else(|| last.and_then(|(_, s)| s.clone())),
-        ),
+        (_, last) => (files, symbols.or_else(|| last.and_then(|(_, s)| s.clone()))),
     };
     let mut items: Vec<CompletionItem> = Vec::new();
     let names = |kinds: &[Kind], items: &mut Vec<CompletionItem>| {
@@ -780,7 +821,11 @@ pub fn completion(
         }
         Want::Statement => {
             for s in STATEMENTS {
-                items.push(item(s, CompletionItemKind::KEYWORD, Some("statement".into())));
+                items.push(item(
+                    s,
+                    CompletionItemKind::KEYWORD,
+                    Some("statement".into()),
+                ));
             }
             for s in STEP_ATTRS {
                 items.push(item(
@@ -793,7 +838,11 @@ pub fn completion(
         Want::Kinds(kinds) => names(&kinds, &mut items),
         Want::Values(values) => {
             for v in values {
-                items.push(item(&v, CompletionItemKind::ENUM_MEMBER, Some("value".into())));
+                items.push(item(
+                    &v,
+                    CompletionItemKind::ENUM_MEMBER,
+                    Some("value".into()),
+                ));
             }
         }
         Want::Types => {
@@ -838,7 +887,10 @@ pub fn completion(
 
 /// Kinds whose every mention the index knows, so renaming them is safe.
 fn renamable(k: Kind) -> bool {
-    !matches!(k, Kind::Procedure | Kind::EnumValue | Kind::TargetKind | Kind::Band)
+    !matches!(
+        k,
+        Kind::Procedure | Kind::EnumValue | Kind::TargetKind | Kind::Band
+    )
 }
 
 pub fn prepare_rename(
@@ -873,7 +925,9 @@ fn valid_name(name: &str) -> Result<(), Failure> {
     if !ok {
         return Err((
             ErrorCode::InvalidParams as i32,
-            format!("`{name}` is not a name: use letters, digits and `_`, not starting with a digit"),
+            format!(
+                "`{name}` is not a name: use letters, digits and `_`, not starting with a digit"
+            ),
         ));
     }
     if ast::RESERVED.contains(&name) {
@@ -901,7 +955,10 @@ pub fn yaml_renames(text: &str, old: &str, new: &str) -> Vec<TextEdit> {
     for line in text.split_inclusive('\n') {
         let body = line.trim_start();
         let skip_line = body.starts_with('#')
-            || body.trim_start_matches("- ").trim_start().starts_with("name:");
+            || body
+                .trim_start_matches("- ")
+                .trim_start()
+                .starts_with("name:");
         if !skip_line {
             let bytes = line.as_bytes();
             let mut quote: Option<u8> = None;
@@ -946,7 +1003,10 @@ pub fn rename(server: &mut Server, p: RenameParams) -> Result<Option<WorkspaceEd
     if !renamable(t.kind) {
         return Err(failed(format!("a {} cannot be renamed", t.kind.noun())));
     }
-    let a = server.analyses.get(uri.as_str()).ok_or_else(|| failed("not analysed"))?;
+    let a = server
+        .analyses
+        .get(uri.as_str())
+        .ok_or_else(|| failed("not analysed"))?;
     let groups = search_groups(server, a);
     if let Some((f, d)) = groups
         .iter()
@@ -1006,7 +1066,13 @@ pub fn rename(server: &mut Server, p: RenameParams) -> Result<Option<WorkspaceEd
 
 // ------------------------------------------------------------------ quick fixes
 
-fn quick_fix(title: String, uri: &Uri, edits: Vec<TextEdit>, diag: Option<Diagnostic>, preferred: bool) -> CodeActionOrCommand {
+fn quick_fix(
+    title: String,
+    uri: &Uri,
+    edits: Vec<TextEdit>,
+    diag: Option<Diagnostic>,
+    preferred: bool,
+) -> CodeActionOrCommand {
     let mut changes = HashMap::new();
     changes.insert(uri.clone(), edits);
     CodeActionOrCommand::CodeAction(CodeAction {
@@ -1062,17 +1128,26 @@ fn find_decide<'a>(stmts: &'a [Stmt], span: Span) -> Option<&'a ast::Decide> {
 }
 
 fn indent_of(text: &str, offset: usize) -> &str {
-    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let line = &text[start..];
     &line[..line.len() - line.trim_start().len()]
 }
 
 fn line_start(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1)
+    text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1)
 }
 
 /// The quick fixes for one finding.
-fn fixes_for(a: &Analysis, uri: &Uri, d: &ProcDiagnostic, lsp: Diagnostic) -> Vec<CodeActionOrCommand> {
+fn fixes_for(
+    a: &Analysis,
+    uri: &Uri,
+    d: &ProcDiagnostic,
+    lsp: Diagnostic,
+) -> Vec<CodeActionOrCommand> {
     let text = a.view.source.text();
     let Some(label) = d.labels.first() else {
         return Vec::new();
@@ -1118,7 +1193,10 @@ fn fixes_for(a: &Analysis, uri: &Uri, d: &ProcDiagnostic, lsp: Diagnostic) -> Ve
                 out.push(quick_fix(
                     format!("Add an `else` branch that ends the case (`end {state}`)"),
                     uri,
-                    vec![insert(at, format!("{indent}  else\n{indent}    end {state}\n"))],
+                    vec![insert(
+                        at,
+                        format!("{indent}  else\n{indent}    end {state}\n"),
+                    )],
                     Some(lsp.clone()),
                     true,
                 ));
@@ -1142,7 +1220,10 @@ fn fixes_for(a: &Analysis, uri: &Uri, d: &ProcDiagnostic, lsp: Diagnostic) -> Ve
         ));
     }
     // Any rule's finding: allow it here, with a reason to fill in.
-    if find_rule(&d.code).is_some() && d.code != "allow-without-reason" && d.code != "invalid-allow-comment" {
+    if find_rule(&d.code).is_some()
+        && d.code != "allow-without-reason"
+        && d.code != "invalid-allow-comment"
+    {
         let at = line_start(text, span.start);
         let indent = indent_of(text, span.start).to_string();
         out.push(quick_fix(
@@ -1172,7 +1253,8 @@ pub fn code_actions(
     for d in &a.diagnostics {
         let Some(l) = d.labels.first() else { continue };
         let r = a.view.range(l.span);
-        let overlaps = r.start <= p.range.end && p.range.start <= r.end;
+        // Whole lines: a cursor anywhere on a finding's line is on the finding.
+        let overlaps = r.start.line <= p.range.end.line && p.range.start.line <= r.end.line;
         if !overlaps {
             continue;
         }
@@ -1233,6 +1315,16 @@ pub fn tokens(files: &[FileView], view: &FileView) -> Vec<SemanticToken> {
     }
     for c in &view.index.comments {
         raw.push((c.start, c.end, 8, 0));
+    }
+    // Doc comments (`##`) are kept in the tree, not among the comments.
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start();
+        if body.starts_with("##") {
+            let start = at + (line.len() - body.len());
+            raw.push((start, at + line.trim_end().len(), 8, 0));
+        }
+        at += line.len();
     }
     for (kw, span) in &view.index.sections {
         raw.push((span.start, span.start + kw.len(), 9, 0));

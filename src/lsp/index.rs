@@ -130,11 +130,9 @@ impl Index {
 
     /// The definitions of a name with one of the kinds, in the order the kinds are given.
     pub fn find(&self, name: &str, kinds: &[Kind]) -> Option<&Def> {
-        kinds.iter().find_map(|k| {
-            self.defs
-                .iter()
-                .find(|d| d.kind == *k && d.name == name)
-        })
+        kinds
+            .iter()
+            .find_map(|k| self.defs.iter().find(|d| d.kind == *k && d.name == name))
     }
 }
 
@@ -182,7 +180,12 @@ impl Builder<'_> {
         let mut out: Vec<String> = lines
             .iter()
             .take(MAX_DETAIL_LINES)
-            .map(|l| l.get(indent..).unwrap_or(l.trim_start()).trim_end().to_string())
+            .map(|l| {
+                l.get(indent..)
+                    .unwrap_or(l.trim_start())
+                    .trim_end()
+                    .to_string()
+            })
             .collect();
         if lines.len() > MAX_DETAIL_LINES {
             out.push("…".to_string());
@@ -251,7 +254,12 @@ impl Builder<'_> {
             Section::Facts { items, .. } => {
                 for item in items {
                     match item {
-                        FactItem::Type { docs, name, ty, span } => {
+                        FactItem::Type {
+                            docs,
+                            name,
+                            ty,
+                            span,
+                        } => {
                             let d = self.def(Kind::Type, name, *span, docs);
                             self.ty(ty, Some(d));
                         }
@@ -432,7 +440,14 @@ impl Builder<'_> {
     fn bands(&mut self, b: &Bands) {
         let detail = self.lines(b.span);
         for band in &b.bands {
-            self.def_with(Kind::Band, &band.name, band.name.span, &[], detail.clone(), None);
+            self.def_with(
+                Kind::Band,
+                &band.name,
+                band.name.span,
+                &[],
+                detail.clone(),
+                None,
+            );
         }
     }
 
@@ -446,19 +461,19 @@ impl Builder<'_> {
 
     fn priority(&mut self, p: &Priority) {
         for l in &p.scale {
-            let full = l.title.as_ref().map_or(l.name.span, |t| l.name.span.join(t.span));
-            self.def(Kind::Level, &l.name, full, &[]);
+            let full = l
+                .title
+                .as_ref()
+                .map_or(l.name.span, |t| l.name.span.join(t.span));
+            let detail = self.src.slice(full).to_string();
+            self.def_with(Kind::Level, &l.name, full, &[], detail, None);
         }
         for item in &p.items {
             match item {
                 PriorityItem::Target(t) => {
                     self.mention(&t.level, &[Kind::Level]);
                     for (kind, e) in &t.entries {
-                        if self
-                            .out
-                            .find(&kind.text, &[Kind::TargetKind])
-                            .is_none()
-                        {
+                        if self.out.find(&kind.text, &[Kind::TargetKind]).is_none() {
                             self.def(Kind::TargetKind, kind, kind.span, &[]);
                         } else {
                             self.mention(kind, &[Kind::TargetKind]);
@@ -554,7 +569,11 @@ impl Builder<'_> {
 
     /// A step's first line and its attribute lines.
     fn step_detail(&self, first: Span, attrs: &[StepAttr]) -> String {
-        let end = attrs.iter().map(|a| a.span().end).max().unwrap_or(first.end);
+        let end = attrs
+            .iter()
+            .map(|a| a.span().end)
+            .max()
+            .unwrap_or(first.end);
         self.lines(Span::new(first.start, end.max(first.end)))
     }
 
@@ -581,7 +600,9 @@ impl Builder<'_> {
                         self.mention(n, &[Kind::Fact]);
                     }
                 }
-                StepAttr::Escalate { trigger, to, when, .. } => {
+                StepAttr::Escalate {
+                    trigger, to, when, ..
+                } => {
                     if let EscalateTrigger::After(e) = trigger {
                         self.expr(e);
                     }
@@ -593,9 +614,8 @@ impl Builder<'_> {
                     }
                 }
                 StepAttr::Ack(e, _) => self.expr(e),
-                StepAttr::Outcomes(..)
-                | StepAttr::Responsibilities(..)
-                | StepAttr::Actions(..) => {}
+                StepAttr::Outcomes(..) | StepAttr::Responsibilities(..) | StepAttr::Actions(..) => {
+                }
             }
         }
     }
@@ -605,7 +625,12 @@ impl Builder<'_> {
             match s {
                 Stmt::Step(st) => {
                     let detail = self.step_detail(st.span, &st.attrs);
-                    let end = st.attrs.iter().map(|a| a.span().end).max().unwrap_or(st.span.end);
+                    let end = st
+                        .attrs
+                        .iter()
+                        .map(|a| a.span().end)
+                        .max()
+                        .unwrap_or(st.span.end);
                     self.def_with(
                         Kind::Step,
                         &st.name,

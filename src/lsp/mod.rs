@@ -21,9 +21,7 @@ use std::path::PathBuf;
 
 use crossbeam_channel::Sender;
 use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
-use lsp_types::{
-    InitializeResult, PublishDiagnosticsParams, ServerCapabilities, ServerInfo, Uri,
-};
+use lsp_types::{InitializeResult, PublishDiagnosticsParams, ServerCapabilities, ServerInfo, Uri};
 use serde::de::DeserializeOwned;
 
 use workspace::{Analysis, Document, Workspace, canonical, to_lsp};
@@ -313,9 +311,7 @@ impl Server {
             let a = self.ws.analyse(uri).ok_or_else(|| not_open(uri))?;
             self.analyses.insert(uri.as_str().to_string(), a);
         }
-        self.analyses
-            .get(uri.as_str())
-            .ok_or_else(|| not_open(uri))
+        self.analyses.get(uri.as_str()).ok_or_else(|| not_open(uri))
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -419,14 +415,14 @@ pub fn capabilities() -> ServerCapabilities {
             code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
             ..Default::default()
         })),
-        semantic_tokens_provider: Some(
-            SemanticTokensServerCapabilities::SemanticTokensOptions(SemanticTokensOptions {
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
                 legend: features::legend(),
                 full: Some(SemanticTokensFullOptions::Bool(true)),
                 range: None,
                 work_done_progress_options: Default::default(),
-            }),
-        ),
+            },
+        )),
         ..Default::default()
     }
 }

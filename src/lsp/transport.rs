@@ -57,7 +57,10 @@ fn read_frame(input: &mut dyn BufRead) -> Option<Frame> {
     };
     if n > MAX_PAYLOAD {
         // Skip the body without keeping it.
-        let skipped = std::io::copy(&mut std::io::Read::take(&mut *input, n as u64), &mut std::io::sink());
+        let skipped = std::io::copy(
+            &mut std::io::Read::take(&mut *input, n as u64),
+            &mut std::io::sink(),
+        );
         return match skipped {
             Ok(k) if k as usize == n => Some(Frame::Bad(format!(
                 "a payload of {n} bytes is over the limit of {MAX_PAYLOAD}"

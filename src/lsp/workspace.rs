@@ -210,7 +210,8 @@ impl Workspace {
                 .as_ref()
                 .map(|p| p.symbols.clone())
                 .or_else(|| self.last_good.get(&key).and_then(|(_, s)| s.clone()));
-            self.last_good.insert(key, (analysis.files.clone(), symbols));
+            self.last_good
+                .insert(key, (analysis.files.clone(), symbols));
         }
         Some(analysis)
     }
@@ -222,7 +223,13 @@ impl Workspace {
             // Not a file: no root, no `use`s.
             let mut loader = Loader::new(PathBuf::from("."));
             let unit = loader.load_text(doc.uri.as_str(), &doc.text);
-            return finish(unit, Config::default(), Vec::new(), PathBuf::from("."), &uri_of);
+            return finish(
+                unit,
+                Config::default(),
+                Vec::new(),
+                PathBuf::from("."),
+                &uri_of,
+            );
         };
         let root = find_root(path);
         let (config, mut config_errors) = match Config::load(&root) {
@@ -251,7 +258,11 @@ impl Workspace {
     pub fn users_of(&self, key: &Path, analyses: &BTreeMap<String, BTreeSet<PathBuf>>) -> Vec<Uri> {
         self.docs
             .values()
-            .filter(|d| analyses.get(d.uri.as_str()).is_some_and(|s| s.contains(key)))
+            .filter(|d| {
+                analyses
+                    .get(d.uri.as_str())
+                    .is_some_and(|s| s.contains(key))
+            })
             .map(|d| d.uri.clone())
             .collect()
     }
@@ -290,7 +301,12 @@ fn finish(
 
 /// An LSP diagnostic from a procedo diagnostic; `shift` is the bytes of a byte-order
 /// mark the library dropped from the start of the text.
-pub fn to_lsp(d: &Diagnostic, view: &FileView, doc_text: &str, shift: usize) -> lsp_types::Diagnostic {
+pub fn to_lsp(
+    d: &Diagnostic,
+    view: &FileView,
+    doc_text: &str,
+    shift: usize,
+) -> lsp_types::Diagnostic {
     let lines = LineIndex::new(doc_text);
     let range_of = |s: Span| {
         if shift == 0 {
@@ -379,7 +395,10 @@ pub fn proc_files(root: &Path) -> Vec<PathBuf> {
 /// loaded with the open documents' text: the files a rename or a search for references reads.
 pub fn root_files(ws: &Workspace, root: &Path) -> Vec<Vec<FileView>> {
     let mut loader = Loader::new(root.to_path_buf()).with_overlay(ws.overlay());
-    let mut paths: BTreeSet<PathBuf> = proc_files(root).into_iter().map(|p| canonical(&p)).collect();
+    let mut paths: BTreeSet<PathBuf> = proc_files(root)
+        .into_iter()
+        .map(|p| canonical(&p))
+        .collect();
     for d in ws.docs.values() {
         if let Some(p) = &d.path {
             let c = canonical(p);

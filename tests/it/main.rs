@@ -17,6 +17,7 @@ mod graph;
 mod inspect;
 mod lint;
 mod logs;
+mod lsp;
 mod review;
 mod robustness;
 mod simulate;
