@@ -698,15 +698,13 @@ fn want(text: &str, offset: usize, symbols: Option<&crate::model::Symbols>) -> W
         "to" | "reports" => return Want::Kinds(vec![Kind::Role]),
         "of" if prev == "outcome" => return Want::Kinds(vec![Kind::Step]),
         "of" | "->" | "after" | "until" | "first" | "last" | "at" | "from" | "followed"
-        | "before" => {
-            if section == Some("flow")
-                || section == Some("clock")
-                || section == Some("constraints")
-                || section == Some("standards")
-                || section == Some("mapping")
-            {
-                return Want::Kinds(vec![Kind::Step, Kind::Event]);
-            }
+        | "before"
+            if matches!(
+                section,
+                Some("flow" | "clock" | "constraints" | "standards" | "mapping")
+            ) =>
+        {
+            return Want::Kinds(vec![Kind::Step, Kind::Event]);
         }
         "end" if section == Some("flow") => return Want::Kinds(vec![Kind::End]),
         "calendar" => return Want::Kinds(vec![Kind::Calendar]),
@@ -992,6 +990,8 @@ pub fn yaml_renames(text: &str, old: &str, new: &str) -> Vec<TextEdit> {
     out
 }
 
+// lsp-types keys `WorkspaceEdit::changes` by `Uri`, which caches its parts in cells.
+#[allow(clippy::mutable_key_type)]
 pub fn rename(server: &mut Server, p: RenameParams) -> Result<Option<WorkspaceEdit>, Failure> {
     let pp = p.text_document_position;
     let uri = pp.text_document.uri;
@@ -1066,6 +1066,7 @@ pub fn rename(server: &mut Server, p: RenameParams) -> Result<Option<WorkspaceEd
 
 // ------------------------------------------------------------------ quick fixes
 
+#[allow(clippy::mutable_key_type)]
 fn quick_fix(
     title: String,
     uri: &Uri,
@@ -1089,7 +1090,7 @@ fn quick_fix(
 }
 
 /// The `decide` whose first line is this span.
-fn find_decide<'a>(stmts: &'a [Stmt], span: Span) -> Option<&'a ast::Decide> {
+fn find_decide(stmts: &[Stmt], span: Span) -> Option<&ast::Decide> {
     for s in stmts {
         match s {
             Stmt::Decide(d) => {

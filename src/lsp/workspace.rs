@@ -318,7 +318,7 @@ pub fn to_lsp(
     let range = d
         .labels
         .first()
-        .map_or_else(|| Range::default(), |l| range_of(l.span));
+        .map_or_else(Range::default, |l| range_of(l.span));
     let code_description = find_rule(&d.code)
         .and_then(|r| Uri::from_str(&r.meta().docs_url()).ok())
         .map(|href| CodeDescription { href });

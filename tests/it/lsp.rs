@@ -1,7 +1,7 @@
 //! `procedo lsp`: the built binary spoken to over pipes (Content-Length framed
 //! JSON-RPC), every read bounded by a timeout; and the headless Neovim smoke test.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -294,7 +294,7 @@ fn apply(text: &str, edits: &[Value]) -> String {
             )
         })
         .collect();
-    spans.sort_by(|a, b| b.0.cmp(&a.0));
+    spans.sort_by_key(|b| std::cmp::Reverse(b.0));
     let mut out = text.to_string();
     for (s, e, t) in spans {
         out.replace_range(s..e, &t);
