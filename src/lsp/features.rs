@@ -324,6 +324,7 @@ fn symbol_kind(k: Kind) -> SymbolKind {
         Kind::End | Kind::Event => SymbolKind::EVENT,
         Kind::Step => SymbolKind::METHOD,
         Kind::Constraint | Kind::Standard | Kind::Exemption | Kind::Link => SymbolKind::INTERFACE,
+        Kind::Outcome => SymbolKind::ENUM_MEMBER,
     }
 }
 
@@ -589,7 +590,9 @@ fn completion_kind(k: Kind) -> CompletionItemKind {
     match k {
         Kind::Fact => CompletionItemKind::FIELD,
         Kind::Param => CompletionItemKind::CONSTANT,
-        Kind::EnumValue | Kind::Level | Kind::Band => CompletionItemKind::ENUM_MEMBER,
+        Kind::EnumValue | Kind::Level | Kind::Band | Kind::Outcome => {
+            CompletionItemKind::ENUM_MEMBER
+        }
         Kind::Type => CompletionItemKind::TYPE_PARAMETER,
         Kind::Role => CompletionItemKind::CLASS,
         Kind::Step => CompletionItemKind::METHOD,
@@ -1291,7 +1294,7 @@ fn token_type(k: Kind) -> u32 {
     match k {
         Kind::Procedure | Kind::Calendar | Kind::Clock => 0,
         Kind::Type => 1,
-        Kind::EnumValue | Kind::Level | Kind::Band => 2,
+        Kind::EnumValue | Kind::Level | Kind::Band | Kind::Outcome => 2,
         Kind::Fact => 3,
         Kind::Param => 4,
         Kind::Role | Kind::Resource => 5,

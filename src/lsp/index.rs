@@ -33,6 +33,7 @@ pub enum Kind {
     Standard,
     Exemption,
     Link,
+    Outcome,
 }
 
 impl Kind {
@@ -58,6 +59,7 @@ impl Kind {
             Kind::Standard => "standard",
             Kind::Exemption => "exemption",
             Kind::Link => "link",
+            Kind::Outcome => "outcome",
         }
     }
 }
@@ -70,6 +72,7 @@ pub const EXPR_KINDS: &[Kind] = &[
     Kind::Level,
     Kind::Band,
     Kind::EnumValue,
+    Kind::Outcome,
     Kind::TargetKind,
 ];
 const ANCHOR_KINDS: &[Kind] = &[Kind::Step, Kind::Event];
@@ -97,6 +100,9 @@ pub struct Mention {
     pub span: Span,
     /// The kinds it may refer to, most likely first.
     pub kinds: &'static [Kind],
+    /// A name that may refer to nothing declared: a `records` field, a log field in the
+    /// mapping, a table's output value. It is linked when it does.
+    pub free: bool,
 }
 
 /// The names of one file.
@@ -220,6 +226,14 @@ impl Builder<'_> {
     }
 
     fn mention(&mut self, name: &Name, kinds: &'static [Kind]) {
+        self.push_mention(name, kinds, false);
+    }
+
+    fn free_mention(&mut self, name: &Name, kinds: &'static [Kind]) {
+        self.push_mention(name, kinds, true);
+    }
+
+    fn push_mention(&mut self, name: &Name, kinds: &'static [Kind], free: bool) {
         if name.text.is_empty() || name.span == Span::default() {
             return;
         }
@@ -227,6 +241,7 @@ impl Builder<'_> {
             name: name.text.clone(),
             span: name.span,
             kinds,
+            free,
         });
     }
 
@@ -403,9 +418,11 @@ impl Builder<'_> {
                         MapItem::Activity {
                             target: Some(t), ..
                         } => self.mention(t, ANCHOR_KINDS),
-                        MapItem::Attribute { field, .. } => self.mention(field, &[Kind::Fact]),
+                        MapItem::Attribute { field, .. } => {
+                            self.free_mention(field, &[Kind::Fact]);
+                        }
                         MapItem::Value { fact, value, .. } => {
-                            self.mention(fact, &[Kind::Fact]);
+                            self.free_mention(fact, &[Kind::Fact]);
                             self.expr(value);
                         }
                         MapItem::Activity { target: None, .. }
@@ -511,10 +528,12 @@ impl Builder<'_> {
     fn decision(&mut self, d: &DecisionDef) {
         match d {
             DecisionDef::Table(t) => {
-                self.def(Kind::Decision, &t.name, t.span, &t.docs);
+                let me = self.def(Kind::Decision, &t.name, t.span, &t.docs);
                 for c in &t.columns {
-                    if let Column::Input(e) = c {
-                        self.expr(e);
+                    match c {
+                        Column::Input(e) => self.expr(e),
+                        Column::Output { ty: Some(ty), .. } => self.ty(ty, Some(me)),
+                        Column::Output { ty: None, .. } => {}
                     }
                 }
                 for r in &t.rows {
@@ -597,7 +616,13 @@ impl Builder<'_> {
                 }
                 StepAttr::Records(names, _) => {
                     for n in names {
-                        self.mention(n, &[Kind::Fact]);
+                        self.free_mention(n, &[Kind::Fact]);
+                    }
+                }
+                StepAttr::Outcomes(names, span) => {
+                    let detail = self.lines(*span);
+                    for n in names {
+                        self.def_with(Kind::Outcome, n, n.span, &[], detail.clone(), None);
                     }
                 }
                 StepAttr::Escalate {
@@ -739,8 +764,13 @@ impl Builder<'_> {
     fn expr(&mut self, e: &Expr) {
         match &e.kind {
             ExprKind::Path(names) => {
+                // `priority` and `validity` are the assessed level and band, unless a fact says otherwise.
                 if let Some(first) = names.first() {
-                    self.mention(first, EXPR_KINDS);
+                    if first.text == "priority" || first.text == "validity" {
+                        self.free_mention(first, EXPR_KINDS);
+                    } else {
+                        self.mention(first, EXPR_KINDS);
+                    }
                 }
             }
             ExprKind::OutcomeOf(n) => self.mention(n, ANCHOR_KINDS),
