@@ -639,8 +639,7 @@ impl Builder<'_> {
                     }
                 }
                 StepAttr::Ack(e, _) => self.expr(e),
-                StepAttr::Outcomes(..) | StepAttr::Responsibilities(..) | StepAttr::Actions(..) => {
-                }
+                StepAttr::Responsibilities(..) | StepAttr::Actions(..) => {}
             }
         }
     }
