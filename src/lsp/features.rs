@@ -1131,6 +1131,23 @@ fn find_decide(stmts: &[Stmt], span: Span) -> Option<&ast::Decide> {
     None
 }
 
+/// The whole lines of a declaration, with the `##` lines just above it.
+fn declaration_lines(text: &str, span: Span) -> Span {
+    let mut start = line_start(text, span.start);
+    while start > 0 {
+        let prev = line_start(text, start - 1);
+        if text[prev..start].trim_start().starts_with("##") {
+            start = prev;
+        } else {
+            break;
+        }
+    }
+    let end = text[span.end.min(text.len())..]
+        .find('\n')
+        .map_or(text.len(), |i| span.end + i + 1);
+    Span::new(start, end)
+}
+
 fn indent_of(text: &str, offset: usize) -> &str {
     let start = text[..offset.min(text.len())]
         .rfind('\n')
@@ -1201,6 +1218,30 @@ fn fixes_for(
                         at,
                         format!("{indent}  else\n{indent}    end {state}\n"),
                     )],
+                    Some(lsp.clone()),
+                    true,
+                ));
+            }
+        }
+        // Nothing mentions it (the rule proves it): remove the declaration with its doc comment.
+        "unused-fact" | "unused-role" | "unused-resource-type" => {
+            let kind = match d.code.as_str() {
+                "unused-fact" => Kind::Fact,
+                "unused-role" => Kind::Role,
+                _ => Kind::Resource,
+            };
+            if let Some(def) = a
+                .view
+                .index
+                .defs
+                .iter()
+                .find(|x| x.kind == kind && x.span == span)
+            {
+                let remove = declaration_lines(text, def.full);
+                out.push(quick_fix(
+                    format!("Remove the unused {} `{}`", kind.noun(), def.name),
+                    uri,
+                    vec![TextEdit::new(a.view.range(remove), String::new())],
                     Some(lsp.clone()),
                     true,
                 ));

@@ -20,7 +20,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
 use crossbeam_channel::Sender;
-use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::{InitializeResult, PublishDiagnosticsParams, ServerCapabilities, ServerInfo, Uri};
 use serde::de::DeserializeOwned;
 
@@ -46,13 +46,18 @@ pub fn serve(
         .name("procedo-lsp-writer".to_string())
         .spawn(move || transport::write_loop(output, &from_server))
         .map_err(|e| format!("cannot start the writer thread: {e}"))?;
-    let mut server = Server::new(to_client);
-    for msg in &from_client {
+    let connection = Connection {
+        sender: to_client,
+        receiver: from_client,
+    };
+    let mut server = Server::new(connection.sender.clone());
+    for msg in &connection.receiver {
         if !server.handle(msg) {
             break;
         }
     }
     drop(server);
+    drop(connection);
     writer
         .join()
         .map_err(|_| "the writer thread failed".to_string())
@@ -229,8 +234,13 @@ impl Server {
                 self.changed(&uri);
             }
             "textDocument/didSave" => {
-                if let Ok(p) = serde_json::from_value::<DidSaveTextDocumentParams>(n.params) {
-                    self.changed(&p.text_document.uri);
+                // Saving `procedo.yaml` or a used file that is not open changes what every
+                // open document says.
+                if serde_json::from_value::<DidSaveTextDocumentParams>(n.params).is_ok() {
+                    let uris: Vec<Uri> = self.ws.docs.values().map(|d| d.uri.clone()).collect();
+                    for u in uris {
+                        self.check(&u);
+                    }
                 }
             }
             "textDocument/didClose" => {
@@ -257,7 +267,15 @@ impl Server {
                     }
                 }
             }
-            // `initialized`, `$/cancelRequest`, `$/setTrace`, configuration: nothing to do.
+            // A file changed on disk (a used file, `procedo.yaml`): every open document is
+            // checked again.
+            "workspace/didChangeWatchedFiles" | "workspace/didChangeConfiguration" => {
+                let uris: Vec<Uri> = self.ws.docs.values().map(|d| d.uri.clone()).collect();
+                for u in uris {
+                    self.check(&u);
+                }
+            }
+            // `initialized`, `$/cancelRequest`, `$/setTrace`: nothing to do.
             _ => {}
         }
     }

@@ -764,6 +764,29 @@ fn lsp_quick_fixes_lint_clean() {
         ),
         MAIN
     );
+
+    // An unused fact: removed with its doc comment.
+    let unused = MAIN.replacen(
+        "priority\n",
+        "facts\n  ## The caller's age.\n  caller_age: int\n\npriority\n",
+        1,
+    );
+    c.change(&main, 6, &unused);
+    let codes: Vec<String> = c
+        .diagnostics(&main)
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes, ["unused-fact", "decision-not-exhaustive"]);
+    let actions = fixes(&mut c, &main, 8);
+    assert_eq!(actions[0]["title"], "Remove the unused fact `caller_age`");
+    assert_eq!(
+        apply(
+            &unused,
+            actions[0]["edit"]["changes"][&main].as_array().unwrap()
+        ),
+        MAIN.replacen("priority\n", "facts\n\npriority\n", 1)
+    );
     c.stop();
 }
 
