@@ -976,3 +976,109 @@ fn lsp_resolves_every_name_of_the_shipped_library() {
     assert!(count > 1000, "{count}");
     assert!(unresolved.is_empty(), "{}", unresolved.join("\n"));
 }
+
+/// In process, every shipped file opened and asked, at the start of a name on every
+/// line and at every line's end, for a hover, a definition, completion, a rename and
+/// the fixes of the line; and for its outline, tokens and formatting: nothing fails
+/// (a panic would be an internal error reply), nothing is published for a clean file.
+#[test]
+fn lsp_answers_everywhere_in_the_shipped_library() {
+    use lsp_server::{Message, Notification, Request, RequestId};
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut server = procedo::lsp::Server::new(tx);
+    let mut id = 0;
+    let mut ask = |server: &mut procedo::lsp::Server, method: &str, params: Value| -> Value {
+        id += 1;
+        server.handle(Message::Request(Request::new(
+            RequestId::from(id),
+            method.to_string(),
+            params,
+        )));
+        loop {
+            match rx.recv_timeout(WAIT).expect("an answer") {
+                Message::Response(r) if r.id == RequestId::from(id) => {
+                    return serde_json::to_value(&r).unwrap();
+                }
+                Message::Notification(n) if n.method == "textDocument/publishDiagnostics" => {
+                    assert_eq!(n.params["diagnostics"], json!([]), "{}", n.params["uri"]);
+                }
+                _ => {}
+            }
+        }
+    };
+    ask(&mut server, "initialize", json!({"capabilities": {}}));
+    let mut files = Vec::new();
+    let mut dirs = vec![PathBuf::from("procedures")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "proc") {
+                files.push(p.canonicalize().unwrap());
+            }
+        }
+    }
+    files.sort();
+    let mut asked = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let u = uri(path);
+        server.handle(Message::Notification(Notification::new(
+            "textDocument/didOpen".to_string(),
+            json!({"textDocument": {"uri": u, "languageId": "procedo", "version": 1, "text": text}}),
+        )));
+        let doc = json!({"textDocument": {"uri": u}});
+        for method in [
+            "textDocument/documentSymbol",
+            "textDocument/semanticTokens/full",
+        ] {
+            let r = ask(&mut server, method, doc.clone());
+            assert!(r.get("error").is_none(), "{method} {r}");
+        }
+        let r = ask(
+            &mut server,
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": u}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        );
+        assert_eq!(r["result"], json!([]), "{} is formatted", path.display());
+        for (n, line) in text.lines().enumerate() {
+            let indent = line.len() - line.trim_start().len();
+            let mid = line[indent..]
+                .char_indices()
+                .find(|(i, c)| *i > 4 && c.is_alphabetic())
+                .map_or(indent, |(i, _)| indent + i);
+            let end = line.encode_utf16().count();
+            let cols = [indent, line[..mid].encode_utf16().count(), end];
+            for col in cols {
+                let at =
+                    json!({"textDocument": {"uri": u}, "position": {"line": n, "character": col}});
+                for method in [
+                    "textDocument/hover",
+                    "textDocument/definition",
+                    "textDocument/completion",
+                    "textDocument/prepareRename",
+                ] {
+                    let r = ask(&mut server, method, at.clone());
+                    let code = r["error"]["code"].as_i64();
+                    // prepareRename refuses names that cannot be renamed, with RequestFailed.
+                    assert!(
+                        code.is_none() || code == Some(-32803),
+                        "{method} {}:{n}:{col} {r}",
+                        path.display()
+                    );
+                    asked += 1;
+                }
+            }
+            let r = ask(
+                &mut server,
+                "textDocument/codeAction",
+                json!({"textDocument": {"uri": u},
+                       "range": {"start": {"line": n, "character": 0}, "end": {"line": n, "character": end}},
+                       "context": {"diagnostics": []}}),
+            );
+            assert_eq!(r["result"], json!([]), "{} line {n}", path.display());
+        }
+    }
+    assert!(asked > 30_000, "{asked}");
+}
