@@ -242,6 +242,10 @@ incidents:
   - name: severity high is recorded
     facts: {severity: high}
     expect: {priority: P1}
+cases:
+  - name: answered and dispatched
+    events: [answer, dispatch]
+    expect: {conforming: false}
 ";
 
 /// A procedures root with a library, a procedure using it, and the procedure's tests.
@@ -647,14 +651,47 @@ fn lsp_renames_across_users_and_the_test_yaml() {
         apply(MAIN_TEST, changes[&yaml_uri].as_array().unwrap()),
         MAIN_TEST.replace("{severity: high}", "{gravity: high}")
     );
-    // A step renamed in the procedure.
+    // A role renamed in the procedure: its definition and both `by` lines.
     let main = c.open(&root.join("main.proc"));
     let r = c.request(
         "textDocument/rename",
         json!({"textDocument": {"uri": main}, "position": {"line": 12, "character": 3}, "newName": "call_handler"}),
     );
     let edits = r["result"]["changes"][&main].as_array().unwrap();
-    assert_eq!(edits.len(), 3);
+    assert_eq!(
+        apply(MAIN, edits),
+        MAIN.replace("handler \"Call", "call_handler \"Call")
+            .replace("by handler", "by call_handler")
+    );
+    // A step from where it is used: the procedure and the recorded cases of its tests.
+    let r = c.request(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": main}, "position": {"line": 24, "character": 12}, "newName": "send"}),
+    );
+    let changes = r["result"]["changes"].as_object().unwrap();
+    assert_eq!(changes.len(), 2, "{r}");
+    assert_eq!(
+        apply(MAIN, changes[&main].as_array().unwrap()),
+        MAIN.replace("step dispatch", "step send")
+    );
+    assert_eq!(
+        apply(MAIN_TEST, changes[&yaml_uri].as_array().unwrap()),
+        MAIN_TEST.replace("[answer, dispatch]", "[answer, send]")
+    );
+    // A level: the scale, its target, the branch and the tests' expectations.
+    let r = c.request(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": main}, "position": {"line": 23, "character": 10}, "newName": "urgent"}),
+    );
+    let changes = r["result"]["changes"].as_object().unwrap();
+    assert_eq!(
+        apply(MAIN, changes[&main].as_array().unwrap()),
+        MAIN.replace("P1", "urgent")
+    );
+    assert_eq!(
+        apply(MAIN_TEST, changes[&yaml_uri].as_array().unwrap()),
+        MAIN_TEST.replace("P1", "urgent")
+    );
     // Bad names are refused with an error.
     let r = c.request(
         "textDocument/rename",
