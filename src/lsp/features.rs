@@ -177,6 +177,25 @@ pub fn hover(server: &mut Server, p: HoverParams) -> Result<Option<Hover>, Failu
             parts.insert(0, s);
             range = Some(a.view.range(span));
         }
+        Some(super::index::At::Mention(m))
+            if m.free
+                && (m.name == "priority" || m.name == "validity")
+                && a.resolve_at(offset).is_none() =>
+        {
+            let symbols = a.procedure.as_ref().map(|p| &p.symbols);
+            let s = if m.name == "priority" {
+                let levels = symbols.map(|s| s.levels.join(" > ")).unwrap_or_default();
+                format!("**priority**: the incident's assessed level\n\nscale: {levels}")
+            } else {
+                let bands = symbols
+                    .and_then(|s| s.validity_bands.as_ref())
+                    .map(|b| b.join(", "))
+                    .unwrap_or_default();
+                format!("**validity**: the incident's assessed validity band\n\nbands: {bands}")
+            };
+            parts.insert(0, s);
+            range = Some(a.view.range(m.span));
+        }
         Some(_) => {
             if let Some((file, d)) = a.resolve_at(offset) {
                 parts.insert(0, def_markdown(a, file, d));
@@ -292,19 +311,58 @@ pub fn references(server: &mut Server, p: ReferenceParams) -> Result<Vec<Locatio
     let pp = p.text_document_position;
     let uri = pp.text_document.uri;
     let (a, offset) = at(server, &uri, pp.position)?;
-    let Some(t) = target_at(a, offset) else {
-        return Ok(Vec::new());
+    // On a `use` path: the file it names, and every `use` of that file.
+    let used_file = match a.view.index.at(offset) {
+        Some(super::index::At::Use(_, span)) => a
+            .view
+            .use_targets
+            .iter()
+            .find(|(s, _)| *s == span)
+            .map(|(_, key)| key.clone()),
+        _ => None,
     };
+    let t = target_at(a, offset);
     let a = server
         .analyses
         .get(uri.as_str())
         .ok_or_else(|| failed("not analysed"))?;
     let groups = search_groups(server, a);
-    Ok(occurrences(&groups, &t)
-        .into_iter()
-        .filter(|(f, s)| p.context.include_declaration || !(f.key == t.key && *s == t.span))
-        .filter_map(|(f, s)| f.location(s))
-        .collect())
+    let mut out = Vec::new();
+    if let Some(t) = &t {
+        out.extend(
+            occurrences(&groups, t)
+                .into_iter()
+                .filter(|(f, s)| p.context.include_declaration || !(f.key == t.key && *s == t.span))
+                .filter_map(|(f, s)| f.location(s)),
+        );
+    }
+    // A file is referred to by its `use`s (from its id or from a `use` of it).
+    let file = used_file.or_else(|| {
+        t.as_ref()
+            .filter(|t| t.kind == Kind::Procedure)
+            .map(|t| t.key.clone())
+    });
+    if let Some(key) = file {
+        if p.context.include_declaration
+            && t.is_none()
+            && let Some(f) = groups
+                .iter()
+                .filter_map(|g| g.first())
+                .find(|f| f.key == key)
+            && let Some(id) = f.index.defs.iter().find(|d| d.kind == Kind::Procedure)
+        {
+            out.extend(f.location(id.span));
+        }
+        for g in &groups {
+            let Some(f) = g.first() else { continue };
+            for (span, target) in &f.use_targets {
+                if *target == key {
+                    out.extend(f.location(*span));
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 // ------------------------------------------------------------------ outline

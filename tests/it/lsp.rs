@@ -437,6 +437,13 @@ fn lsp_hover_shows_types_docs_limits_targets_and_rules() {
         text.contains("the handler is left without a next step"),
         "{text}"
     );
+    // The assessed level.
+    let h = c.at("textDocument/hover", &main, 22, 20);
+    let text = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.starts_with("**priority**: the incident's assessed level\n\nscale: P1 > P2 > P3"),
+        "{text}"
+    );
     // Nothing at a blank place.
     let h = c.at("textDocument/hover", &main, 5, 0);
     assert!(h["result"].is_null(), "{h}");
@@ -472,6 +479,18 @@ fn lsp_goes_to_definitions_and_finds_references() {
                "context": {"includeDeclaration": false}}),
     );
     assert_eq!(r["result"].as_array().unwrap().len(), 2, "{r}");
+    // References of the used file, from its `use`: the `use` line (and the library's id).
+    let r = c.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": main}, "position": {"line": 4, "character": 9},
+               "context": {"includeDeclaration": true}}),
+    );
+    let locs = r["result"].as_array().unwrap();
+    assert_eq!(locs.len(), 2, "{r}");
+    assert_eq!(locs[0]["uri"], uri(&root.join("lib.proc")));
+    assert_eq!(range(&locs[0]["range"]), (0, 8, 0, 21));
+    assert_eq!(locs[1]["uri"], main);
+    assert_eq!(range(&locs[1]["range"]), (4, 6, 4, 16));
     // References of the library's fact from the library: its user is read from disk.
     let lib = c.open(&root.join("lib.proc"));
     let r = c.request(
