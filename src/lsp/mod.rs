@@ -193,7 +193,6 @@ impl Server {
     fn notification(&mut self, n: Notification) {
         use lsp_types::{
             DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-            DidSaveTextDocumentParams,
         };
         if n.method == transport::MALFORMED {
             self.malformed(&n.params);
@@ -233,16 +232,6 @@ impl Server {
                 doc.version = p.text_document.version;
                 self.changed(&uri);
             }
-            "textDocument/didSave" => {
-                // Saving `procedo.yaml` or a used file that is not open changes what every
-                // open document says.
-                if serde_json::from_value::<DidSaveTextDocumentParams>(n.params).is_ok() {
-                    let uris: Vec<Uri> = self.ws.docs.values().map(|d| d.uri.clone()).collect();
-                    for u in uris {
-                        self.check(&u);
-                    }
-                }
-            }
             "textDocument/didClose" => {
                 let Ok(p) = serde_json::from_value::<DidCloseTextDocumentParams>(n.params) else {
                     return self.log_bad(&n.method);
@@ -267,9 +256,11 @@ impl Server {
                     }
                 }
             }
-            // A file changed on disk (a used file, `procedo.yaml`): every open document is
-            // checked again.
-            "workspace/didChangeWatchedFiles" | "workspace/didChangeConfiguration" => {
+            // A file saved or changed on disk (a used file, `procedo.yaml`): every open
+            // document is checked again.
+            "textDocument/didSave"
+            | "workspace/didChangeWatchedFiles"
+            | "workspace/didChangeConfiguration" => {
                 let uris: Vec<Uri> = self.ws.docs.values().map(|d| d.uri.clone()).collect();
                 for u in uris {
                     self.check(&u);

@@ -315,14 +315,22 @@ pub fn to_lsp(
             lines.range(doc_text, Span::new(s.start + shift, s.end + shift))
         }
     };
-    let range = d
-        .labels
-        .first()
-        .map_or_else(Range::default, |l| range_of(l.span));
+    // A finding in another file (`procedo.yaml`) is shown at the top, naming its place.
+    let foreign = d
+        .source
+        .as_ref()
+        .is_some_and(|s| s.name() != view.source.name());
+    let range = match d.labels.first() {
+        Some(l) if !foreign => range_of(l.span),
+        _ => Range::default(),
+    };
     let code_description = find_rule(&d.code)
         .and_then(|r| Uri::from_str(&r.meta().docs_url()).ok())
         .map(|href| CodeDescription { href });
-    let mut message = d.message.clone();
+    let mut message = match d.location() {
+        Some((file, line, col)) if foreign => format!("{file}:{line}:{col}: {}", d.message),
+        _ => d.message.clone(),
+    };
     if let Some(l) = d.labels.first()
         && !l.text.is_empty()
     {
@@ -335,6 +343,7 @@ pub fn to_lsp(
         .labels
         .iter()
         .skip(1)
+        .filter(|_| !foreign)
         .filter_map(|l| {
             Some(DiagnosticRelatedInformation {
                 location: Location::new(view.uri.clone()?, range_of(l.span)),

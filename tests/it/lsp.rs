@@ -360,6 +360,30 @@ fn lsp_honours_procedo_yaml_and_allow_comments() {
     let main = c.open(&root.join("main.proc"));
     assert_eq!(c.diagnostics(&main), Vec::<Value>::new());
     std::fs::write(root.join("procedo.yaml"), "rules: {}\n").unwrap();
+    // The configuration changed on disk: the open file is checked again.
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri(&root.join("procedo.yaml")), "type": 2}]}),
+    );
+    let diags = c.diagnostics(&main);
+    assert_eq!(diags.len(), 1);
+    assert_eq!(diags[0]["code"], "decision-not-exhaustive");
+    // A bad configuration is shown, and the default one is used meanwhile.
+    std::fs::write(root.join("procedo.yaml"), "rules:\n  no-such-rule: off\n").unwrap();
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": main}}),
+    );
+    let diags = c.diagnostics(&main);
+    let codes: Vec<&str> = diags.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["bad-config", "decision-not-exhaustive"]);
+    assert_eq!(range(&diags[0]["range"]), (0, 0, 0, 0));
+    let message = diags[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("{}:2:3: ", root.join("procedo.yaml").display())),
+        "{message}"
+    );
+    std::fs::write(root.join("procedo.yaml"), "rules: {}\n").unwrap();
     let allowed = MAIN.replace(
         "  decide route on priority\n",
         "  # procedo: allow(decision-not-exhaustive) reason \"P3 calls never reach this line\"\n  decide route on priority\n",
