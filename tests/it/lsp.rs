@@ -1162,3 +1162,58 @@ fn lsp_answers_everywhere_in_the_shipped_library() {
     }
     assert!(asked > 30_000, "{asked}");
 }
+
+/// The VS Code extension's manifest names files that exist, and its grammar is JSON
+/// with the scope the manifest names and every section keyword of the language.
+#[test]
+fn lsp_vscode_extension_is_consistent() {
+    let dir = Path::new("editors/vscode");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).unwrap()).unwrap();
+    assert!(dir.join(manifest["main"].as_str().unwrap()).is_file());
+    let lang = &manifest["contributes"]["languages"][0];
+    assert_eq!(lang["extensions"], json!([".proc"]));
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(lang["configuration"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(config["comments"]["lineComment"], "#");
+    let g = &manifest["contributes"]["grammars"][0];
+    let grammar: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(g["path"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(grammar["scopeName"], g["scopeName"]);
+    let sections = grammar["repository"]["sections"]["patterns"][0]["match"]
+        .as_str()
+        .unwrap();
+    for kw in [
+        "facts",
+        "params",
+        "roles",
+        "resources",
+        "calendar",
+        "clock",
+        "validity",
+        "priority",
+        "decisions",
+        "ends",
+        "events",
+        "flow",
+        "constraints",
+        "standards",
+        "exemptions",
+        "mapping",
+        "links",
+    ] {
+        assert!(
+            sections.contains(kw),
+            "{kw} missing from the grammar's sections"
+        );
+    }
+    let js = std::fs::read_to_string(dir.join("extension.js")).unwrap();
+    assert!(
+        js.contains("args: ['lsp']"),
+        "the client starts `procedo lsp`"
+    );
+}
