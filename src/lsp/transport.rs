@@ -20,8 +20,8 @@ enum Frame {
     Bad(String),
 }
 
-/// Reads one frame: `None` at the end of the input.
-fn read_frame(input: &mut dyn BufRead) -> Option<Frame> {
+/// Reads one frame of at most `max` bytes: `None` at the end of the input.
+fn read_frame(input: &mut dyn BufRead, max: usize) -> Option<Frame> {
     let mut length: Option<usize> = None;
     let mut bad: Option<String> = None;
     let mut line = String::new();
@@ -55,7 +55,7 @@ fn read_frame(input: &mut dyn BufRead) -> Option<Frame> {
             bad.unwrap_or_else(|| "a message without Content-Length".to_string()),
         ));
     };
-    if n > MAX_PAYLOAD {
+    if n > max {
         // Skip the body without keeping it.
         let skipped = std::io::copy(
             &mut std::io::Read::take(&mut *input, n as u64),
@@ -63,7 +63,7 @@ fn read_frame(input: &mut dyn BufRead) -> Option<Frame> {
         );
         return match skipped {
             Ok(k) if k as usize == n => Some(Frame::Bad(format!(
-                "a payload of {n} bytes is over the limit of {MAX_PAYLOAD}"
+                "a payload of {n} bytes is over the limit of {max}"
             ))),
             _ => None,
         };
@@ -86,8 +86,12 @@ fn malformed(error: String, id: Option<serde_json::Value>) -> Message {
 }
 
 /// Reads frames until the input ends (or the receiving side hangs up).
-pub fn read_loop(mut input: impl BufRead, to_server: &Sender<Message>) {
-    while let Some(frame) = read_frame(&mut input) {
+pub fn read_loop(input: impl BufRead, to_server: &Sender<Message>) {
+    read_loop_with(input, to_server, MAX_PAYLOAD);
+}
+
+fn read_loop_with(mut input: impl BufRead, to_server: &Sender<Message>, max: usize) {
+    while let Some(frame) = read_frame(&mut input, max) {
         let msg = match frame {
             Frame::Bad(e) => malformed(e, None),
             Frame::Payload(body) => match serde_json::from_slice::<Message>(&body) {
@@ -114,5 +118,65 @@ pub fn write_loop(mut output: impl Write, from_server: &Receiver<Message>) {
         if msg.write(&mut output).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: &[u8], max: usize) -> Vec<Message> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        read_loop_with(std::io::Cursor::new(bytes.to_vec()), &tx, max);
+        drop(tx);
+        rx.iter().collect()
+    }
+
+    fn method(m: &Message) -> String {
+        match m {
+            Message::Request(r) => r.method.clone(),
+            Message::Notification(n) => n.method.clone(),
+            Message::Response(_) => "response".to_string(),
+        }
+    }
+
+    #[test]
+    fn bad_frames_are_reported_and_reading_goes_on() {
+        let ok = br#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#;
+        let mut input = Vec::new();
+        // A header line without a colon, then a body the header does not describe.
+        input.extend_from_slice(b"garbage\r\n\r\n");
+        // Too large: skipped unread.
+        input.extend_from_slice(b"Content-Length: 60\r\n\r\n012345678901234567890123456789012345678901234567890123456789");
+        // Not JSON.
+        input.extend_from_slice(b"Content-Length: 5\r\n\r\n{nope");
+        // JSON with an id but no method.
+        input.extend_from_slice(b"Content-Length: 10\r\n\r\n{\"id\": 7 }");
+        input.extend_from_slice(format!("Content-Length: {}\r\n\r\n", ok.len()).as_bytes());
+        input.extend_from_slice(ok);
+        let msgs = read_all(&input, 50);
+        let methods: Vec<String> = msgs.iter().map(method).collect();
+        assert_eq!(
+            methods,
+            [MALFORMED, MALFORMED, MALFORMED, MALFORMED, "shutdown"],
+            "{msgs:#?}"
+        );
+        let Message::Notification(n) = &msgs[1] else {
+            panic!("a notification")
+        };
+        assert_eq!(
+            n.params["error"],
+            "a payload of 60 bytes is over the limit of 50"
+        );
+        let Message::Notification(n) = &msgs[3] else {
+            panic!("a notification")
+        };
+        assert_eq!(n.params["id"], 7);
+    }
+
+    #[test]
+    fn a_truncated_body_ends_the_input() {
+        let msgs = read_all(b"Content-Length: 50\r\n\r\n{}", 100);
+        assert!(msgs.is_empty());
     }
 }
