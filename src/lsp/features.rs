@@ -692,18 +692,16 @@ fn section_of(text: &str, line_start: usize) -> Option<&'static str> {
 
 /// The subject of the innermost `decide … on SUBJECT` above a `when` line.
 fn decide_subject(text: &str, line_start: usize, indent: usize) -> Option<String> {
-    for l in text[..line_start].lines().rev() {
+    // The nearest line above that is indented less than the `when`: its `decide`.
+    let opener = text[..line_start].lines().rev().find(|l| {
         let t = l.trim_start();
-        let ind = l.len() - t.len();
-        if ind < indent && t.starts_with("decide ") {
-            let (_, subject) = t.split_once(" on ")?;
-            return Some(subject.trim().to_string());
-        }
-        if ind + 2 <= indent.saturating_sub(2) && !t.is_empty() && ind == 0 {
-            return None;
-        }
-    }
-    None
+        !t.is_empty() && !t.starts_with('#') && l.len() - t.len() < indent
+    })?;
+    let (_, subject) = opener
+        .trim_start()
+        .strip_prefix("decide ")?
+        .split_once(" on ")?;
+    Some(subject.trim().to_string())
 }
 
 fn want(text: &str, offset: usize, symbols: Option<&crate::model::Symbols>) -> Want {
@@ -840,22 +838,16 @@ pub fn completion(
     let uri = pp.text_document.uri;
     let (a, offset) = at(server, &uri, pp.position)?;
     let text = a.view.source.text().to_string();
-    let (files, symbols) = if a.parsed {
-        (
-            a.files.clone(),
-            a.procedure.as_ref().map(|p| p.symbols.clone()),
-        )
-    } else {
-        (Vec::new(), None)
-    };
-    let (files, symbols) = match (files.is_empty(), server.ws.last_good.get(uri.as_str())) {
-        (true, Some((f, s))) => (f.clone(), s.clone()),
-        (_, last) => (files, symbols.or_else(|| last.and_then(|(_, s)| s.clone()))),
+    // The names of the last text that parsed (this one, when it does) and the symbols of
+    // the last that built: while the author types, the line being written rarely parses.
+    let (files, symbols) = match server.ws.last_good.get(uri.as_str()) {
+        Some((f, s)) => (f.as_slice(), s.as_ref()),
+        None => (&[][..], None),
     };
     let mut items: Vec<CompletionItem> = Vec::new();
     let names = |kinds: &[Kind], items: &mut Vec<CompletionItem>| {
         let mut seen = BTreeSet::new();
-        for f in &files {
+        for f in files {
             for d in &f.index.defs {
                 if kinds.contains(&d.kind) && seen.insert((d.kind, d.name.clone())) {
                     items.push(item(
@@ -867,7 +859,7 @@ pub fn completion(
             }
         }
     };
-    match want(&text, offset, symbols.as_ref()) {
+    match want(&text, offset, symbols) {
         Want::Sections => {
             for s in SECTIONS {
                 items.push(item(s, CompletionItemKind::KEYWORD, Some("section".into())));

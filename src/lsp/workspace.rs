@@ -68,7 +68,8 @@ pub struct Analysis {
     /// Every file in scope (this one first, then what it `use`s), with its names.
     pub files: Vec<FileView>,
     pub root: PathBuf,
-    /// The text did not parse (names and outline come from the last text that did).
+    /// Whether the text parsed (when it did not, completion and the outline use the
+    /// last text that did).
     pub parsed: bool,
 }
 
@@ -223,13 +224,7 @@ impl Workspace {
             // Not a file: no root, no `use`s.
             let mut loader = Loader::new(PathBuf::from("."));
             let unit = loader.load_text(doc.uri.as_str(), &doc.text);
-            return finish(
-                unit,
-                Config::default(),
-                Vec::new(),
-                PathBuf::from("."),
-                &uri_of,
-            );
+            return finish(unit, Config::default(), PathBuf::from("."), &uri_of);
         };
         let root = find_root(path);
         let (config, mut config_errors) = match Config::load(&root) {
@@ -245,7 +240,7 @@ impl Workspace {
             .strip_prefix(&root)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
-        let mut analysis = finish(unit, config.clone(), Vec::new(), root, &uri_of);
+        let mut analysis = finish(unit, config.clone(), root, &uri_of);
         if !rel.is_empty() && config.is_ignored(&rel) {
             analysis.diagnostics.clear();
         }
@@ -254,15 +249,12 @@ impl Workspace {
         analysis
     }
 
-    /// Open documents whose files `use` this canonical path (directly or not).
-    pub fn users_of(&self, key: &Path, analyses: &BTreeMap<String, BTreeSet<PathBuf>>) -> Vec<Uri> {
+    /// Open documents whose files `use` this canonical path (directly or not); `deps`
+    /// holds each open document's file and the files it uses.
+    pub fn users_of(&self, key: &Path, deps: &BTreeMap<String, BTreeSet<PathBuf>>) -> Vec<Uri> {
         self.docs
             .values()
-            .filter(|d| {
-                analyses
-                    .get(d.uri.as_str())
-                    .is_some_and(|s| s.contains(key))
-            })
+            .filter(|d| deps.get(d.uri.as_str()).is_some_and(|s| s.contains(key)))
             .map(|d| d.uri.clone())
             .collect()
     }
@@ -271,14 +263,12 @@ impl Workspace {
 fn finish(
     unit: Arc<Unit>,
     config: Config,
-    extra: Vec<Diagnostic>,
     root: PathBuf,
     uri_of: &dyn Fn(&Path) -> Option<Uri>,
 ) -> Analysis {
     let built = build(&unit);
     let name = unit.source.name().to_string();
-    let mut diagnostics = extra;
-    diagnostics.extend(built.diagnostics);
+    let mut diagnostics = built.diagnostics;
     if let Some(p) = &built.procedure {
         diagnostics.extend(run_with(p, &config).findings);
     }
