@@ -1053,6 +1053,23 @@ pub fn rename(server: &mut Server, p: RenameParams) -> Result<Option<WorkspaceEd
     let Some(t) = target_at(a, offset) else {
         return Ok(None);
     };
+    let changes = rename_changes(server, &uri, &t, &p.new_name)?;
+    Ok(Some(WorkspaceEdit {
+        changes: Some(changes),
+        ..Default::default()
+    }))
+}
+
+/// The edits renaming a definition: every mention in the files under the root that
+/// see it, and the test files beside them.
+// lsp-types keys `WorkspaceEdit::changes` by `Uri`, which caches its parts in cells.
+#[allow(clippy::mutable_key_type)]
+fn rename_changes(
+    server: &Server,
+    uri: &Uri,
+    t: &Target,
+    new_name: &str,
+) -> Result<HashMap<Uri, Vec<TextEdit>>, Failure> {
     if !renamable(t.kind) {
         return Err(failed(format!("a {} cannot be renamed", t.kind.noun())));
     }
@@ -1065,23 +1082,23 @@ pub fn rename(server: &mut Server, p: RenameParams) -> Result<Option<WorkspaceEd
         .iter()
         .filter_map(|g| g.first())
         .find(|f| f.key == t.key)
-        .and_then(|f| Some((f, f.index.find(&p.new_name, &[t.kind])?)))
+        .and_then(|f| Some((f, f.index.find(new_name, &[t.kind])?)))
     {
         return Err(failed(format!(
             "`{}` is already a {} in {} (line {})",
-            p.new_name,
+            new_name,
             t.kind.noun(),
             f.source.name(),
             f.source.line_col(d.span.start).0
         )));
     }
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
-    for (f, span) in occurrences(&groups, &t) {
+    for (f, span) in occurrences(&groups, t) {
         let Some(u) = f.uri.clone() else { continue };
         changes
             .entry(u)
             .or_default()
-            .push(TextEdit::new(f.range(span), p.new_name.clone()));
+            .push(TextEdit::new(f.range(span), new_name.to_string()));
     }
     // The tests beside the file and beside every file that uses it.
     if matches!(
@@ -1105,16 +1122,13 @@ pub fn rename(server: &mut Server, p: RenameParams) -> Result<Option<WorkspaceEd
                 Some(d) => d.text.clone(),
                 None => std::fs::read_to_string(&y).unwrap_or_default(),
             };
-            let edits = yaml_renames(&text, &t.name, &p.new_name);
+            let edits = yaml_renames(&text, &t.name, new_name);
             if !edits.is_empty() {
                 changes.entry(yuri).or_default().extend(edits);
             }
         }
     }
-    Ok(Some(WorkspaceEdit {
-        changes: Some(changes),
-        ..Default::default()
-    }))
+    Ok(changes)
 }
 
 // ------------------------------------------------------------------ quick fixes
@@ -1345,6 +1359,7 @@ pub fn code_actions(
     let uri = p.text_document.uri;
     let a = server.analysis(&uri)?;
     let mut out = Vec::new();
+    let mut renames = Vec::new();
     for d in &a.diagnostics {
         let Some(l) = d.labels.first() else { continue };
         let r = a.view.range(l.span);
@@ -1354,7 +1369,47 @@ pub fn code_actions(
             continue;
         }
         let lsp = super::workspace::to_lsp(d, &a.view, a.view.source.text(), 0);
-        out.extend(fixes_for(a, &uri, d, lsp));
+        out.extend(fixes_for(a, &uri, d, lsp.clone()));
+        // `naming-convention`: the name it suggests, everywhere the name is used.
+        if d.code == "naming-convention"
+            && let Some(name) = d
+                .help
+                .as_deref()
+                .and_then(|h| h.strip_prefix("rename it `"))
+                .and_then(|h| h.split('`').next())
+            && let Some(def) = a.view.index.defs.iter().find(|x| x.span == l.span)
+            && renamable(def.kind)
+        {
+            let t = Target {
+                key: a.view.key.clone(),
+                span: def.span,
+                name: def.name.clone(),
+                kind: def.kind,
+            };
+            renames.push((t, name.to_string(), lsp));
+        }
+    }
+    for (t, name, lsp) in renames {
+        if valid_name(&name).is_err() {
+            continue;
+        }
+        let Ok(changes) = rename_changes(server, &uri, &t, &name) else {
+            continue;
+        };
+        out.insert(
+            0,
+            CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("Rename `{}` to `{name}` everywhere", t.name),
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![lsp]),
+                edit: Some(WorkspaceEdit {
+                    changes: Some(changes),
+                    ..Default::default()
+                }),
+                is_preferred: Some(true),
+                ..Default::default()
+            }),
+        );
     }
     Ok(Some(out))
 }

@@ -845,13 +845,35 @@ fn lsp_quick_fixes_lint_clean() {
         MAIN
     );
 
+    // A name not in snake case: renamed everywhere.
+    let camel = MAIN.replace("step schedule", "step scheduleVisit");
+    c.change(&main, 6, &camel);
+    let codes: Vec<String> = c
+        .diagnostics(&main)
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes, ["decision-not-exhaustive", "naming-convention"]);
+    let actions = fixes(&mut c, &main, 27);
+    assert_eq!(
+        actions[0]["title"],
+        "Rename `scheduleVisit` to `schedule_visit` everywhere"
+    );
+    assert_eq!(
+        apply(
+            &camel,
+            actions[0]["edit"]["changes"][&main].as_array().unwrap()
+        ),
+        MAIN.replace("step schedule", "step schedule_visit")
+    );
+
     // An unused fact: removed with its doc comment.
     let unused = MAIN.replacen(
         "priority\n",
         "facts\n  ## The caller's age.\n  caller_age: int\n\npriority\n",
         1,
     );
-    c.change(&main, 6, &unused);
+    c.change(&main, 7, &unused);
     let codes: Vec<String> = c
         .diagnostics(&main)
         .iter()
