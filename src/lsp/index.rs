@@ -680,9 +680,24 @@ impl Builder<'_> {
                 }
                 Stmt::Call(c) => {
                     self.mention(&c.procedure, &[Kind::Procedure]);
-                    if let Some(alias) = &c.alias {
-                        let detail = self.step_detail(c.span, &c.attrs);
-                        self.def_with(Kind::Step, alias, c.span, &c.docs, detail, parent);
+                    let detail = self.step_detail(c.span, &c.attrs);
+                    match &c.alias {
+                        Some(alias) => {
+                            self.def_with(Kind::Step, alias, c.span, &c.docs, detail, parent);
+                        }
+                        // Without `as`, the step is the procedure's last segment.
+                        None => {
+                            let step = c.step_name();
+                            let start = c.procedure.span.end.saturating_sub(step.text.len());
+                            let name = Name {
+                                span: Span::new(
+                                    start.max(c.procedure.span.start),
+                                    c.procedure.span.end,
+                                ),
+                                text: step.text,
+                            };
+                            self.def_with(Kind::Step, &name, c.span, &c.docs, detail, parent);
+                        }
                     }
                     for (_, e) in &c.args {
                         self.expr(e);
