@@ -1008,11 +1008,25 @@ fn lsp_in_headless_neovim() {
     let out = root.join("out.txt");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nvim/lsp_smoke.lua");
     let mut child = Command::new("nvim")
-        .args(["--headless", "--clean", "-u", "NONE", "-c"])
+        .args([
+            "--headless",
+            "--clean",
+            "-u",
+            "NONE",
+            "-i",
+            "NONE",
+            "-n",
+            "-c",
+        ])
         .arg(format!("luafile {}", script.display()))
         .env("PROCEDO_BIN", env!("CARGO_BIN_EXE_procedo"))
         .env("PROCEDO_FILE", root.join("main.proc"))
         .env("PROCEDO_OUT", &out)
+        // Neovim's own files (logs, state) in the test's folder, whatever HOME is.
+        .env("XDG_CACHE_HOME", root.join("xdg/cache"))
+        .env("XDG_STATE_HOME", root.join("xdg/state"))
+        .env("XDG_DATA_HOME", root.join("xdg/data"))
+        .env("XDG_CONFIG_HOME", root.join("xdg/config"))
         .current_dir(&root)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -1,6 +1,6 @@
 -- Headless Neovim smoke test of `procedo lsp` (run by tests/it/lsp.rs):
 --   PROCEDO_BIN=… PROCEDO_FILE=…/main.proc PROCEDO_OUT=…/out.txt \
---     nvim --headless --clean -u NONE -c 'luafile tests/nvim/lsp_smoke.lua'
+--     nvim --headless --clean -u NONE -i NONE -n -c 'luafile tests/nvim/lsp_smoke.lua'
 -- Opens a procedure with an error, waits for its diagnostic, asks for a hover and a
 -- definition, and writes one line per answer to PROCEDO_OUT; the test checks them.
 
