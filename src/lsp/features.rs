@@ -599,6 +599,33 @@ const STEP_ATTRS: &[&str] = &[
     "ack within",
     "actions",
 ];
+/// The keywords that start a line inside a section (other lines start with a new name).
+const SECTION_ITEMS: &[(&str, &[&str])] = &[
+    ("facts", &["type"]),
+    (
+        "priority",
+        &[
+            "scale", "target", "override", "regrade", "matrix", "table", "score", "combine",
+        ],
+    ),
+    ("validity", &["bands"]),
+    ("decisions", &["table", "matrix", "score"]),
+    ("calendar", &["timezone", "hours", "holiday", "calls after"]),
+    (
+        "clock",
+        &["starts at", "stops at", "pauses from", "calendar"],
+    ),
+    (
+        "mapping",
+        &[
+            "activity",
+            "attribute",
+            "value",
+            "timestamp format",
+            "timezone",
+        ],
+    ),
+];
 const TYPES: &[&str] = &[
     "bool",
     "int",
@@ -666,6 +693,8 @@ enum Want {
     Sections,
     Header,
     Statement,
+    /// A section's line keywords: the section and its keywords.
+    Keywords(&'static str, &'static [&'static str]),
     Kinds(Vec<Kind>),
     Values(Vec<String>),
     Types,
@@ -741,7 +770,11 @@ fn want(text: &str, offset: usize, symbols: Option<&crate::model::Symbols>) -> W
         return match section {
             Some("header") => Want::Header,
             Some("flow") => Want::Statement,
-            _ => Want::Nothing,
+            Some(s) => SECTION_ITEMS
+                .iter()
+                .find(|(name, _)| *name == s)
+                .map_or(Want::Nothing, |(name, items)| Want::Keywords(name, items)),
+            None => Want::Nothing,
         };
     }
     let open_list = |kw: &str| before.rfind(kw).is_some_and(|i| !before[i..].contains(']'));
@@ -883,6 +916,15 @@ pub fn completion(
                     s,
                     CompletionItemKind::KEYWORD,
                     Some("step detail".into()),
+                ));
+            }
+        }
+        Want::Keywords(section, words) => {
+            for w in words {
+                items.push(item(
+                    w,
+                    CompletionItemKind::KEYWORD,
+                    Some(format!("in `{section}`")),
                 ));
             }
         }

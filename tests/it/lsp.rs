@@ -659,6 +659,16 @@ fn lsp_completes_in_context() {
     for s in ["severity", "P1", "P2"] {
         assert!(got.contains(&s.to_string()), "{got:?}");
     }
+    // A new line in the `priority` section: its keywords.
+    let typed = MAIN.replace("within 15m\n", "within 15m\n  \n");
+    c.change(&main, 6, &typed);
+    let got = labels(&c.at("textDocument/completion", &main, 9, 2));
+    assert_eq!(
+        got,
+        [
+            "scale", "target", "override", "regrade", "matrix", "table", "score", "combine"
+        ]
+    );
     c.stop();
 }
 
