@@ -30,6 +30,7 @@ pub mod input;
 pub mod inspect;
 pub mod lint;
 pub mod log;
+pub mod lsp;
 pub mod model;
 pub mod petri;
 pub mod report;

@@ -14,6 +14,7 @@ mod graph;
 mod import;
 mod inspect;
 mod lint;
+mod lsp;
 mod review;
 mod rules;
 mod simulate;
@@ -117,6 +118,10 @@ enum Command {
     Completions(completions::Args),
     /// Print the manual page (roff), generated from these command-line definitions.
     Man,
+    /// Run the language server (LSP over standard input and output) for editors:
+    /// diagnostics as you type, hover, definitions, references, outline, formatting,
+    /// completion, rename and quick fixes.
+    Lsp(lsp::Args),
 }
 
 /// Runs the CLI with the given arguments and returns the exit code.
@@ -175,6 +180,7 @@ where
         Command::Watch(a) => watch::run(&a, color),
         Command::Export(a) => export::run(&a, color),
         Command::Rules(a) => rules::run(&a),
+        Command::Lsp(a) => lsp::run(&a),
         Command::Test(a) => test::run(&a, color),
         Command::Simulate(a) => simulate::run(&a, color),
         Command::Import(a) => import::run(&a, color),

@@ -60,6 +60,8 @@ pub struct Loader {
     root: PathBuf,
     canonical_root: PathBuf,
     cache: BTreeMap<PathBuf, Arc<Unit>>,
+    /// Texts read instead of the files on disk, by canonical path (an editor's unsaved buffers).
+    overlay: BTreeMap<PathBuf, String>,
 }
 
 impl Loader {
@@ -70,6 +72,22 @@ impl Loader {
             root,
             canonical_root,
             cache: BTreeMap::new(),
+            overlay: BTreeMap::new(),
+        }
+    }
+
+    /// Reads these texts (by canonical path) instead of the files on disk, for the
+    /// file itself and for every file it `use`s: an editor's unsaved buffers.
+    #[must_use]
+    pub fn with_overlay(mut self, overlay: BTreeMap<PathBuf, String>) -> Self {
+        self.overlay = overlay;
+        self
+    }
+
+    fn read(&self, key: &Path, path: &Path) -> std::io::Result<String> {
+        match self.overlay.get(key) {
+            Some(text) => Ok(text.clone()),
+            None => std::fs::read_to_string(path),
         }
     }
 
@@ -79,9 +97,9 @@ impl Loader {
 
     /// Loads a file given by the user (its name is shown as given).
     pub fn load_path(&mut self, path: &Path) -> Result<Arc<Unit>, std::io::Error> {
-        let text = std::fs::read_to_string(path)?;
-        let source = SourceFile::new(path.display().to_string(), text);
         let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let text = self.read(&key, path)?;
+        let source = SourceFile::new(path.display().to_string(), text);
         Ok(self.load_source(key, source, &mut Vec::new()))
     }
 
@@ -146,7 +164,7 @@ impl Loader {
                             );
                             continue;
                         }
-                        let text = match std::fs::read_to_string(&canonical) {
+                        let text = match self.read(&canonical, &canonical) {
                             Ok(t) => t,
                             Err(e) => {
                                 diagnostics.push(

@@ -18,7 +18,9 @@ const LAYERS: &[&[&str]] = &[
     &["conformance"],
     &["audit"],
     &["simulate", "check"],
-    &["explain", "suite", "inspect", "review", "diff", "watch"],
+    &[
+        "explain", "suite", "inspect", "review", "diff", "watch", "lsp",
+    ],
     &["report"],
     &["cli"],
 ];

@@ -20,6 +20,7 @@ mod hard_nets;
 mod inspect;
 mod lint;
 mod logs;
+mod lsp;
 mod review;
 mod robustness;
 mod simulate;
