@@ -25,6 +25,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     );
     let mut aligner = procedo::petri::align::Aligner::new(&net);
     aligner.state_limit = 20_000;
+    aligner.empty_state_limit = 20_000;
     let labels: Vec<&str> = net
         .transitions
         .iter()
@@ -36,16 +37,20 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     backward.reverse();
     // On a block-structured net the block alignment answers; where the search also
     // finishes within its limit, both costs are the optimum, so they are equal.
-    let mut search = procedo::petri::align::Aligner::new(&net);
-    search.state_limit = 20_000;
-    search.disable_blocks();
-    for trace in [forward, backward, vec![None]] {
-        if let Some(a) = aligner.align(&trace) {
-            let _ = aligner.fitness(&a, trace.len());
-            if aligner.block_structured() {
-                if let Some(s) = search.align(&trace) {
-                    assert_eq!(a.cost, s.cost, "block alignment and search agree");
-                }
+    let traces = [forward, backward, vec![None]];
+    let mut answers = Vec::new();
+    for trace in &traces {
+        let a = aligner.align(trace);
+        if let Some(a) = &a {
+            let _ = aligner.fitness(a, trace.len());
+        }
+        answers.push(a);
+    }
+    if aligner.block_structured() {
+        aligner.disable_blocks();
+        for (trace, a) in traces.iter().zip(&answers) {
+            if let (Some(a), Some(s)) = (a, aligner.align(trace)) {
+                assert_eq!(a.cost, s.cost, "block alignment and search agree");
             }
         }
     }

@@ -128,6 +128,9 @@ pub struct Aligner<'n> {
     decisions: Vec<String>,
     /// Most states one search may visit before giving up (0: no limit).
     pub state_limit: usize,
+    /// Most states the search for the net's cheapest run ([`Aligner::empty_cost`]) may
+    /// visit (0: no limit); [`DEFAULT_STATE_LIMIT`] unless set.
+    pub empty_state_limit: usize,
     /// Longest one search may run (`None`: no limit). A search stopped by it depends on
     /// the machine's speed; one stopped by [`Aligner::state_limit`] does not.
     pub time_limit: Option<std::time::Duration>,
@@ -386,6 +389,7 @@ impl<'n> Aligner<'n> {
             decisions,
             state_limit: DEFAULT_STATE_LIMIT,
             time_limit: None,
+            empty_state_limit: DEFAULT_STATE_LIMIT,
             cache_limit: CACHE_MAX,
             cache_bytes: 0,
             safe,
@@ -403,6 +407,8 @@ impl<'n> Aligner<'n> {
     /// the two).
     pub fn disable_blocks(&mut self) {
         self.blocks = None;
+        self.cache.clear();
+        self.cache_bytes = 0;
     }
 
     /// Whether some transition of the net has this label.
@@ -420,16 +426,12 @@ impl<'n> Aligner<'n> {
 
     /// The cost of the cheapest complete run of the net (aligning the empty trace).
     ///
-    /// It is searched once a run, within the default state limit whatever a case's
+    /// It is searched once a run, within [`Aligner::empty_state_limit`] whatever a case's
     /// limits are, since fitness and every upper bound rest on it.
     pub fn empty_cost(&mut self) -> Option<u64> {
         if self.empty_cost.is_none() {
             let limits = (self.state_limit, self.time_limit);
-            self.state_limit = if limits.0 == 0 {
-                0
-            } else {
-                limits.0.max(DEFAULT_STATE_LIMIT)
-            };
+            self.state_limit = self.empty_state_limit;
             self.time_limit = None;
             self.empty_cost = self.search(&[]).map(|a| a.cost);
             (self.state_limit, self.time_limit) = limits;
