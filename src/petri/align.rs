@@ -583,10 +583,10 @@ impl<'n> Aligner<'n> {
         } else {
             (PM4PY, None)
         };
-        if guards.is_none() {
-            if let Some(a) = self.blocks.as_ref().and_then(|b| b.align(trace)) {
-                return Ok(a);
-            }
+        if guards.is_none()
+            && let Some(a) = self.blocks.as_ref().and_then(|b| b.align(trace))
+        {
+            return Ok(a);
         }
         let found = match &self.safe {
             Some(masks) => match self.search_safe(trace, masks, costs, guards) {
@@ -942,7 +942,7 @@ impl<'n> Aligner<'n> {
             return Some(Limit::States);
         }
         match self.time_limit {
-            Some(t) if expanded % 1024 == 0 && started.elapsed() > t => Some(Limit::Time),
+            Some(t) if expanded.is_multiple_of(1024) && started.elapsed() > t => Some(Limit::Time),
             _ => None,
         }
     }

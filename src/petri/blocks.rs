@@ -86,6 +86,10 @@ struct Raw {
     alive: bool,
 }
 
+/// A branch of a split: its start place, its edge (none for an empty branch) and its
+/// end place.
+type Branch = (usize, Option<usize>, usize);
+
 struct Reduction {
     blocks: Vec<Block>,
     edges: Vec<Edge>,
@@ -295,8 +299,8 @@ impl Reduction {
             if !split.alive || split.inputs.len() != 1 || split.outputs.len() < 2 {
                 continue;
             }
-            // Per join: the branches that end at it, as (start, edge, end).
-            let mut groups: Vec<(usize, Vec<(usize, Option<usize>, usize)>)> = Vec::new();
+            // Per join: the branches that end at it.
+            let mut groups: Vec<(usize, Vec<Branch>)> = Vec::new();
             for &a in &split.outputs {
                 let producers = self
                     .raws

@@ -72,6 +72,10 @@ fn the_noise0_net_aligns_every_case_with_pm4pys_costs() {
     assert!(compared >= 200, "{compared}");
 }
 
+/// A net's name, its log, the flags, the summary expected, and how many cases pm4py
+/// answered (`None`: no pm4py answers for it).
+type Run<'a> = (&'a str, &'a str, Vec<&'a str>, &'a str, Option<usize>);
+
 /// The inductive miner's noise-0 nets of the other real logs (discovered with pm4py,
 /// `tests/oracle/SOURCES.md`): every case aligned, each cost pm4py's where pm4py has
 /// an answer.
@@ -89,7 +93,7 @@ fn the_noise0_nets_of_the_other_real_logs_align_every_case_with_pm4pys_costs() {
         "%d/%m/%Y %H:%M",
         "--assume-utc",
     ];
-    let runs: [(&str, &str, Vec<&str>, &str, Option<usize>); 7] = [
+    let runs: [Run; 7] = [
         (
             "helpdesk",
             "helpdesk.xes.gz",
