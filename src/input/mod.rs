@@ -105,6 +105,50 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// Where a record came from, the file name borrowed (what the row readers hand out;
+/// shown as [`Location`] is).
+pub(crate) struct Loc<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) record: usize,
+    pub(crate) line: Option<usize>,
+}
+
+impl Loc<'_> {
+    pub(crate) fn owned(&self) -> Location {
+        Location {
+            file: self.file.to_string(),
+            record: self.record,
+            line: self.line,
+        }
+    }
+}
+
+impl std::fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: record {}", self.file, self.record),
+            None => write!(f, "{}: record {}", self.file, self.record),
+        }
+    }
+}
+
+/// One JSON Lines or CSV record, borrowed from the reader's buffers (nothing copied).
+pub(crate) enum Row<'r> {
+    /// One JSON Lines line, trimmed, not yet parsed.
+    Json(&'r str),
+    /// The shared header row and one CSV row (as many fields as the header).
+    Csv(&'r std::sync::Arc<Vec<String>>, &'r csv::StringRecord),
+}
+
+impl Row<'_> {
+    pub(crate) fn owned(&self) -> RawRecord {
+        match *self {
+            Row::Json(t) => RawRecord::JsonText(t.to_string()),
+            Row::Csv(h, r) => RawRecord::Text(h.clone(), r.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
     Yaml,
@@ -205,11 +249,15 @@ pub fn read_records(
     format: InputFormat,
     each: &mut dyn FnMut(Location, Result<RawRecord, String>),
 ) -> Result<(), String> {
+    if matches!(format, InputFormat::Jsonl | InputFormat::Csv) {
+        return read_rows(path, format, &mut |loc, row| {
+            each(loc.owned(), row.map(|r| r.owned()))
+        });
+    }
     let file = path.display().to_string();
     let reader = open(path).map_err(|e| format!("cannot open `{file}`: {e}"))?;
     match format {
-        InputFormat::Jsonl => read_jsonl(&file, reader, each),
-        InputFormat::Csv => read_csv(&file, reader, each),
+        InputFormat::Jsonl | InputFormat::Csv => unreachable!("read as rows above"),
         InputFormat::Json | InputFormat::Yaml => {
             let mut reader = reader;
             let text = read_document(&mut reader, &file)?;
@@ -259,10 +307,26 @@ pub fn read_records(
     }
 }
 
+/// [`read_records`] for JSON Lines and CSV, each record borrowed: the log reader's
+/// way, which copies nothing it does not keep. Other formats read no records.
+pub(crate) fn read_rows(
+    path: &Path,
+    format: InputFormat,
+    each: &mut dyn FnMut(&Loc<'_>, Result<Row<'_>, String>),
+) -> Result<(), String> {
+    let file = path.display().to_string();
+    let reader = open(path).map_err(|e| format!("cannot open `{file}`: {e}"))?;
+    match format {
+        InputFormat::Jsonl => read_jsonl(&file, reader, each),
+        InputFormat::Csv => read_csv(&file, reader, each),
+        InputFormat::Json | InputFormat::Yaml => Ok(()),
+    }
+}
+
 fn read_jsonl(
     file: &str,
     mut reader: Box<dyn BufRead + Send>,
-    each: &mut dyn FnMut(Location, Result<RawRecord, String>),
+    each: &mut dyn FnMut(&Loc<'_>, Result<Row<'_>, String>),
 ) -> Result<(), String> {
     let mut line = Vec::new();
     let mut line_no = 0;
@@ -294,8 +358,8 @@ fn read_jsonl(
             continue;
         }
         record += 1;
-        let loc = Location {
-            file: file.to_string(),
+        let loc = Loc {
+            file,
             record,
             line: Some(line_no),
         };
@@ -305,9 +369,9 @@ fn read_jsonl(
                 MAX_RECORD_BYTES >> 20
             ))
         } else {
-            text.map(|t| RawRecord::JsonText(t.to_string()))
+            text.map(Row::Json)
         };
-        each(loc, rec);
+        each(&loc, rec);
     }
 }
 
@@ -330,7 +394,7 @@ fn skip_line(reader: &mut dyn BufRead) -> std::io::Result<()> {
 fn read_csv(
     file: &str,
     reader: Box<dyn BufRead + Send>,
-    each: &mut dyn FnMut(Location, Result<RawRecord, String>),
+    each: &mut dyn FnMut(&Loc<'_>, Result<Row<'_>, String>),
 ) -> Result<(), String> {
     // csv counts a CRLF row's line from its `\r`, one too low: count newlines ourselves.
     let newlines = std::rc::Rc::new(std::cell::RefCell::new(Lines::default()));
@@ -371,23 +435,19 @@ fn read_csv(
                 let start = newlines.borrow().start;
                 if rdr.position().byte() - start > MAX_RECORD_BYTES as u64 {
                     let why = row_too_long(line_at(start));
-                    let loc = Location {
-                        file: file.to_string(),
+                    let loc = Loc {
+                        file,
                         record,
                         line: Some(line_at(start)),
                     };
-                    each(loc, Err(format!("cannot read the row: {why}")));
+                    each(&loc, Err(format!("cannot read the row: {why}")));
                     return Err(format!("{file}: reading stopped: {why}"));
                 }
                 let line = row.position().map(|p| line_at(p.byte()));
-                let loc = Location {
-                    file: file.to_string(),
-                    record,
-                    line,
-                };
+                let loc = Loc { file, record, line };
                 if row.len() != headers.len() {
                     each(
-                        loc,
+                        &loc,
                         Err(format!(
                             "has {} fields but the header has {}",
                             row.len(),
@@ -396,18 +456,14 @@ fn read_csv(
                     );
                     continue;
                 }
-                each(loc, Ok(RawRecord::Text(headers.clone(), row.clone())));
+                each(&loc, Ok(Row::Csv(&headers, &row)));
             }
             Err(e) => {
                 record += 1;
                 let line = e.position().map(|p| line_at(p.byte()));
-                let loc = Location {
-                    file: file.to_string(),
-                    record,
-                    line,
-                };
+                let loc = Loc { file, record, line };
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
-                each(loc, Err(format!("cannot read the row: {e}")));
+                each(&loc, Err(format!("cannot read the row: {e}")));
                 if fatal {
                     return Err(format!("{file}: reading stopped: {e}"));
                 }

@@ -29,7 +29,7 @@ mod profile;
 mod xes;
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -53,16 +53,44 @@ pub fn attribute<'a>(attrs: &'a Attributes, key: &str) -> Option<&'a str> {
 
 /// Shares attribute keys between events: one allocation per distinct key.
 #[derive(Default)]
-pub(crate) struct Interner(HashMap<Box<str>, Arc<str>, FastHash>);
+pub(crate) struct Interner {
+    keys: HashMap<Box<str>, Arc<str>, FastHash>,
+    /// The key last met at each position of a record (rows of a log mostly have the
+    /// same keys in the same order), with its interned form when it is kept: compared
+    /// before the table is looked up and the options asked.
+    fields: Vec<(Box<str>, Option<Arc<str>>)>,
+}
 
 impl Interner {
     pub(crate) fn get(&mut self, key: &str) -> Arc<str> {
-        if let Some(k) = self.0.get(key) {
+        if let Some(k) = self.keys.get(key) {
             return k.clone();
         }
         let k: Arc<str> = Arc::from(key);
-        self.0.insert(key.into(), k.clone());
+        self.keys.insert(key.into(), k.clone());
         k
+    }
+
+    /// The interned `key`, met at position `i` of a record, when `wants(key)`.
+    pub(crate) fn wanted_at(
+        &mut self,
+        i: usize,
+        key: &str,
+        wants: impl Fn(&str) -> bool,
+    ) -> Option<Arc<str>> {
+        if let Some((k, kept)) = self.fields.get(i)
+            && **k == *key
+        {
+            return kept.clone();
+        }
+        let kept = wants(key).then(|| self.get(key));
+        let slot = (Box::from(key), kept.clone());
+        if i < self.fields.len() {
+            self.fields[i] = slot;
+        } else if i == self.fields.len() && i < 64 {
+            self.fields.push(slot);
+        }
+        kept
     }
 }
 
@@ -314,8 +342,17 @@ impl ReadStats {
 
 /// Whether a value is blank: blank values are absent attributes.
 pub(crate) fn blank(v: &str) -> bool {
-    v.trim().is_empty()
+    match v.as_bytes().first() {
+        None => true,
+        // (a visible ASCII character is never trimmed: the common case, without a scan)
+        Some(&b) if b > b' ' && b < 0x80 => false,
+        Some(_) => v.trim().is_empty(),
+    }
 }
+
+/// The unfinished cases of a read by id: each one's order of first appearance, its
+/// events, their size.
+type OpenCases = HashMap<String, (usize, Vec<Event>, usize), CaseHash>;
 
 /// Cases by order of first appearance; `None` while a case is still open.
 type ReadyQueue = BTreeMap<usize, Option<(String, Vec<Event>)>>;
@@ -349,11 +386,65 @@ impl Bloom {
     }
 }
 
+/// A case id's hash: an FxHash-style word-at-a-time mix from a per-process random seed,
+/// with a full avalanche at the end (the Bloom filter takes its low bits).
 fn hash(s: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
+    hash_bytes(case_seed(), s.as_bytes())
 }
+
+/// The per-process seed of case-id hashes (case ids come from the log: a fixed seed
+/// would let a log choose colliding ids).
+fn case_seed() -> u64 {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
+    })
+}
+
+fn hash_bytes(seed: u64, b: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let mut h = mix(seed, b.len() as u64);
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(last));
+    }
+    // murmur3's finaliser
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Hashes case ids (strings) with [`hash_bytes`]; integers (hashes already) as they are.
+#[derive(Default)]
+struct CaseHasher(u64);
+
+impl Hasher for CaseHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash_bytes(self.0 ^ case_seed(), bytes);
+    }
+    fn write_u8(&mut self, i: u8) {
+        // (the end mark `str` adds after its bytes: already in the length mixed in)
+        self.0 ^= u64::from(i);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 ^= i;
+    }
+}
+
+type CaseHash = std::hash::BuildHasherDefault<CaseHasher>;
 
 /// A field name, borrowed from the input when it has no escapes.
 struct Key<'a>(std::borrow::Cow<'a, str>);
@@ -408,13 +499,141 @@ fn json_field(text: &str, field: &str) -> Option<String> {
         .flatten()
 }
 
-/// The case id of a row, if it has one.
-fn case_of(rec: &crate::input::RawRecord, field: &str) -> Option<String> {
-    match rec {
-        crate::input::RawRecord::JsonText(t) => json_field(t, field),
-        other => other.get_text(field),
+/// Most fields [`flat_json`] reads; a longer object is read by serde_json.
+const FLAT_FIELDS: usize = 32;
+
+/// A field of a flat JSON object: its name and its text (`None`: `null`).
+type FlatField<'t> = (&'t str, Option<&'t str>);
+
+/// The fields of a flat JSON object whose values are all strings without escapes or
+/// `null` (a log's usual row), borrowed from `text`, in order; how many in `out`. `None`
+/// for anything else (an escape, a control character, a number, a nested value, more
+/// than [`FLAT_FIELDS`] fields, text after the object, a malformed object): serde_json
+/// reads those, with the same results as for the rows read here.
+fn flat_json<'t>(text: &'t str, out: &mut [FlatField<'t>; FLAT_FIELDS]) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let ws = |i: &mut usize| {
+        while *i < b.len() && matches!(b[*i], b' ' | b'\n' | b'\t' | b'\r') {
+            *i += 1;
+        }
+    };
+    // A string's content after its opening quote, up to (and past) its closing one.
+    let string = |i: &mut usize| -> Option<&'t str> {
+        let start = *i;
+        let len = string_end(&b[start..])?;
+        if b[start + len] != b'"' {
+            return None;
+        }
+        *i = start + len + 1;
+        // (quotes are ASCII: both ends are character boundaries)
+        text.get(start..start + len)
+    };
+    ws(&mut i);
+    if b.get(i) != Some(&b'{') {
+        return None;
     }
-    .filter(|c| !c.is_empty())
+    i += 1;
+    ws(&mut i);
+    let mut n = 0;
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            if n == FLAT_FIELDS || b.get(i) != Some(&b'"') {
+                return None;
+            }
+            i += 1;
+            let key = string(&mut i)?;
+            ws(&mut i);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i += 1;
+            ws(&mut i);
+            let value = match b.get(i) {
+                Some(b'"') => {
+                    i += 1;
+                    Some(string(&mut i)?)
+                }
+                Some(b'n') if b[i..].starts_with(b"null") => {
+                    i += 4;
+                    None
+                }
+                _ => return None,
+            };
+            out[n] = (key, value);
+            n += 1;
+            ws(&mut i);
+            match b.get(i) {
+                Some(b',') => {
+                    i += 1;
+                    ws(&mut i);
+                }
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    ws(&mut i);
+    (i == b.len()).then_some(n)
+}
+
+/// Where the first `"`, `\\` or control character (below 0x20) of `b` is: eight bytes
+/// at a time.
+fn string_end(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // (a byte is flagged when it is zero, after the xor, or below 0x20; a borrow only
+    // flags bytes above a flagged one, so the lowest flag is exact)
+    let zero = |x: u64| x.wrapping_sub(LO) & !x;
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        let m = (zero(x ^ (LO * u64::from(b'"')))
+            | zero(x ^ (LO * u64::from(b'\\')))
+            | (x.wrapping_sub(LO * 0x20) & !x))
+            & HI;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| i + p)
+}
+
+/// The hash of a row's case id, if it has one.
+fn case_hash(rec: &crate::input::Row<'_>, field: &str) -> Option<u64> {
+    match *rec {
+        crate::input::Row::Json(t) => {
+            let mut fields = [("", None); FLAT_FIELDS];
+            match flat_json(t, &mut fields) {
+                // (the last field of that name, as serde_json's reading has it)
+                Some(n) => fields[..n]
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| *k == field)
+                    .and_then(|(_, v)| *v)
+                    .filter(|c| !c.is_empty())
+                    .map(hash),
+                None => json_field(t, field)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| hash(&c)),
+            }
+        }
+        crate::input::Row::Csv(headers, row) => headers
+            .iter()
+            .position(|h| h == field)
+            .and_then(|i| row.get(i))
+            .filter(|c| !c.is_empty())
+            .map(hash),
+    }
 }
 
 /// Every field of a row as text. `seen(case)` tells whether the case already has events:
@@ -422,43 +641,30 @@ fn case_of(rec: &crate::input::RawRecord, field: &str) -> Option<String> {
 /// Blank cells and `""`/`null` values are left out. `columns` collects the keys seen
 /// (given for the first [`COLUMN_SAMPLE`] records of a log).
 fn attributes(
-    rec: &crate::input::RawRecord,
+    rec: &crate::input::Row<'_>,
     keys: &mut Interner,
     opts: &LogOptions,
     seen: &dyn Fn(&str) -> bool,
     columns: Option<&mut KeySet>,
 ) -> Result<Attributes, String> {
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    Ok(match rec {
-        crate::input::RawRecord::Text(headers, _) => {
+    Ok(match *rec {
+        crate::input::Row::Csv(headers, row) => {
             if let Some(columns) = columns
                 && columns.is_empty()
             {
                 columns.extend(headers.iter().filter(|h| !h.is_empty()).cloned());
             }
-            rec.text_fields()
-                .filter(|(k, v)| !blank(v) && opts.wants(k))
-                .map(|(k, v)| (keys.get(k), v.to_string()))
-                .collect()
-        }
-        crate::input::RawRecord::JsonText(t) => json_attributes(t, keys, opts, seen, columns)?,
-        crate::input::RawRecord::Json(m) => {
-            if let Some(columns) = columns {
-                for k in m.keys() {
-                    if !columns.contains(k.as_str()) {
-                        columns.insert(k.clone());
-                    }
+            let mut out = Vec::with_capacity(headers.len());
+            for (i, (k, v)) in headers.iter().zip(row.iter()).enumerate() {
+                if !blank(v)
+                    && let Some(k) = keys.wanted_at(i, k, |k| opts.wants(k))
+                {
+                    out.push((k, v.to_string()));
                 }
             }
-            m.iter()
-                .filter(|(k, v)| !v.is_null() && opts.wants(k))
-                .map(|(k, v)| (keys.get(k), text(v)))
-                .filter(|(_, v)| !blank(v))
-                .collect()
+            out
         }
+        crate::input::Row::Json(t) => json_attributes(t, keys, opts, seen, columns)?,
     })
 }
 
@@ -470,6 +676,34 @@ fn json_attributes(
     seen: &dyn Fn(&str) -> bool,
     columns: Option<&mut KeySet>,
 ) -> Result<Attributes, String> {
+    let mut fields = [("", None); FLAT_FIELDS];
+    if let Some(n) = flat_json(text, &mut fields) {
+        // The usual row, read without serde_json: as `Collect` below reads it.
+        let mut columns = columns;
+        let mut out = Vec::with_capacity(n);
+        let mut skip_case = false;
+        for (i, &(key, v)) in fields[..n].iter().enumerate() {
+            if let Some(columns) = columns.as_deref_mut()
+                && !columns.contains(key)
+            {
+                columns.insert(key.to_string());
+            }
+            if skip_case && key.starts_with("case:") {
+                continue;
+            }
+            let Some(k) = keys.wanted_at(i, key, |k| opts.wants(k)) else {
+                continue;
+            };
+            let Some(v) = v.filter(|v| !blank(v)) else {
+                continue;
+            };
+            if key == opts.case {
+                skip_case = seen(v);
+            }
+            out.push((k, v.to_string()));
+        }
+        return Ok(out);
+    }
     use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
     struct Collect<'a> {
         keys: &'a mut Interner,
@@ -629,7 +863,10 @@ pub(crate) fn make_event(
             }
         }
     }
-    let activity = parts.join("+");
+    let activity = match parts[..] {
+        [one] => one.to_string(),
+        _ => parts.join("+"),
+    };
     let timestamp = match attribute(&attrs, &opts.timestamp) {
         Some(t) => Some(event_time(t, opts, assumed).map_err(|e| Bad {
             kind: e.kind(),
@@ -746,44 +983,40 @@ fn read_rows(
     // A Bloom filter of finished runs keeps this pass's memory fixed; a false
     // positive only makes a contiguous case take the counted path below.
     let mut finished_runs = Bloom::new();
-    let mut scattered: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let mut scattered: std::collections::HashSet<u64, CaseHash> = Default::default();
     let mut last: Option<u64> = None;
-    crate::input::read_records(path, format, &mut |_, rec| {
+    crate::input::read_rows(path, format, &mut |_, rec| {
         if let Ok(rec) = rec
-            && let Some(case) = case_of(&rec, &opts.case)
+            && let Some(h) = case_hash(&rec, &opts.case)
+            && last != Some(h)
         {
-            let h = hash(&case);
-            if last != Some(h) {
-                if finished_runs.maybe_contains(h) {
-                    scattered.insert(h);
-                }
-                if let Some(l) = last {
-                    finished_runs.insert(l);
-                }
-                last = Some(h);
+            if finished_runs.maybe_contains(h) {
+                scattered.insert(h);
             }
+            if let Some(l) = last {
+                finished_runs.insert(l);
+            }
+            last = Some(h);
         }
     })?;
     drop(finished_runs);
     // Pass 1b, only for scattered cases: how many events each has, so that pass 2
     // can hand it on as soon as its last event is read.
-    let mut expected: HashMap<u64, u32> = HashMap::new();
+    let mut expected: HashMap<u64, u32, CaseHash> = Default::default();
     if !scattered.is_empty() {
-        crate::input::read_records(path, format, &mut |_, rec| {
+        crate::input::read_rows(path, format, &mut |_, rec| {
             if let Ok(rec) = rec
-                && let Some(case) = case_of(&rec, &opts.case)
+                && let Some(h) = case_hash(&rec, &opts.case)
+                && scattered.contains(&h)
             {
-                let h = hash(&case);
-                if scattered.contains(&h) {
-                    *expected.entry(h).or_default() += 1;
-                }
+                *expected.entry(h).or_default() += 1;
             }
         })?;
     }
     // Pass 2: build events; hand cases on in order of first appearance, each as soon
     // as it and every case that started before it are complete.
     // Each unfinished case: its order of first appearance, its events, their size.
-    let mut open: HashMap<String, (usize, Vec<Event>, usize)> = HashMap::new();
+    let mut open: OpenCases = Default::default();
     let mut keys = Interner::default();
     let mut ready: ReadyQueue = BTreeMap::new();
     let mut order = 0usize;
@@ -825,7 +1058,7 @@ fn read_rows(
     let mut run: Option<String> = None;
     let end_run = |run: &mut Option<String>,
                    next: Option<&str>,
-                   open: &mut HashMap<String, (usize, Vec<Event>, usize)>,
+                   open: &mut OpenCases,
                    ready: &mut ReadyQueue,
                    stats: &mut ReadStats,
                    flush: &mut dyn FnMut(&mut ReadyQueue, &mut ReadStats, bool)| {
@@ -841,7 +1074,7 @@ fn read_rows(
         }
         *run = next.map(str::to_string);
     };
-    crate::input::read_records(path, format, &mut |loc, rec| {
+    crate::input::read_rows(path, format, &mut |loc, rec| {
         if fatal.is_some() {
             return;
         }
@@ -894,37 +1127,40 @@ fn read_rows(
             stats,
             &mut flush,
         );
-        let full = open
-            .get(&case)
-            .is_some_and(|(_, evs, _)| evs.len() >= opts.max_events_per_case.max(1));
+        // (one look-up: whether the case is open, how many events and bytes it holds)
+        let (is_open, full, held_bytes) = match open.get(&case) {
+            Some((_, evs, b)) => (true, evs.len() >= opts.max_events_per_case.max(1), *b),
+            None => (false, false, 0),
+        };
         let made = if full {
             Err(case_too_long(&case, opts))
         } else {
             make_event(attrs, opts, &mut assumed)
         };
-        let held_bytes = open.get(&case).map_or(0, |(_, _, b)| *b);
         let made = made.and_then(|e| within_case_bytes(&case, held_bytes, e, opts));
         match made {
-            Ok(_) if !open.contains_key(&case) && open.len() >= held => {
+            Ok(_) if !is_open && open.len() >= held => {
                 fatal = Some(format!(
                     "{loc}: more than {held} cases are unfinished at once, the most a read \
                      holds; the rows of a case are far apart: sort the log by case"
                 ));
             }
             Ok((mut e, size)) => {
-                let entry = open.entry(case.clone()).or_insert_with(|| {
+                if !is_open {
                     order += 1;
                     ready.insert(order, None);
-                    (order, Vec::new(), 0)
-                });
+                    open.insert(case.clone(), (order, Vec::new(), 0));
+                }
+                let entry = open.get_mut(&case).expect("the case is open");
                 if let Some(first) = entry.1.first() {
                     drop_repeated_case_attributes(first, &mut e);
                 }
                 entry.1.push(e);
                 entry.2 += size;
-                let done = expected
-                    .get(&hash(&case))
-                    .is_some_and(|&n| entry.1.len() >= n as usize);
+                let done = !expected.is_empty()
+                    && expected
+                        .get(&hash(&case))
+                        .is_some_and(|&n| entry.1.len() >= n as usize);
                 if done && let Some((o, events, _)) = open.remove(&case) {
                     ready.insert(o, Some((case, events)));
                     flush(&mut ready, stats, false);
@@ -1176,5 +1412,107 @@ impl LineReader {
             t.sort_by_time();
         }
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields of a JSON object as serde_json reads them (the reading the fast path
+    /// must agree with), or `None` when it is not an object of strings and nulls.
+    fn by_serde(text: &str) -> Option<Vec<(String, Option<String>)>> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let m: serde_json::Map<String, serde_json::Value> =
+            serde::Deserialize::deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        m.into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => Some((k, Some(s))),
+                serde_json::Value::Null => Some((k, None)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn flat_rows_are_read_as_serde_json_reads_them_or_left_to_it() {
+        let rows = [
+            r#"{"a":"x","b":"y"}"#,
+            r#" { "a" : "x" ,	"b":null } "#,
+            r#"{}"#,
+            r#"{"a":"é ü","long key with spaces":"a value longer than eight bytes"}"#,
+            r#"{"a":"x\"y"}"#,
+            r#"{"a\u0041":"x"}"#,
+            r#"{"a":1}"#,
+            r#"{"a":["x"]}"#,
+            r#"{"a":"x"} trailing"#,
+            r#"{"a":"x",}"#,
+            r#"{"a":"x""#,
+            r#"{"a" "x"}"#,
+            r#"{"a":nul}"#,
+            r#"{"a":nullx}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"["a","b"]"#,
+            r#""#,
+        ];
+        for row in rows {
+            let mut fields = [("", None); FLAT_FIELDS];
+            if let Some(n) = flat_json(row, &mut fields) {
+                let fast: Vec<(String, Option<String>)> = fields[..n]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                    .collect();
+                assert_eq!(Some(fast), by_serde(row), "{row}");
+            }
+        }
+        let mut fields = [("", None); FLAT_FIELDS];
+        assert_eq!(flat_json(r#"{"a":"x","b":null}"#, &mut fields), Some(2));
+        assert_eq!(flat_json(r#"{"a":"x\"y"}"#, &mut fields), None);
+        assert_eq!(flat_json(r#"{"a":1}"#, &mut fields), None);
+    }
+
+    #[test]
+    fn string_ends_are_found_eight_bytes_at_a_time_as_one_at_a_time() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for len in 0..40 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        // mostly plain text, now and then a byte that ends a string
+                        match x % 16 {
+                            0 => b'"',
+                            1 => b'\\',
+                            2 => (x >> 8) as u8 % 0x20,
+                            3 => 0x80 | (x >> 8) as u8,
+                            _ => 0x20 + (x >> 8) as u8 % 0x5f,
+                        }
+                    })
+                    .collect();
+                assert_eq!(string_end(&bytes), naive(&bytes), "{bytes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn blank_is_what_trimming_leaves_empty() {
+        for v in [
+            "",
+            " ",
+            "\t\n",
+            "\u{a0}",
+            "\u{3000}x",
+            "x",
+            " x",
+            "x ",
+            "\u{1f}",
+            "é",
+        ] {
+            assert_eq!(blank(v), v.trim().is_empty(), "{v:?}");
+        }
     }
 }
