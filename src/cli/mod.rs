@@ -345,6 +345,22 @@ pub(crate) struct JudgeArgs {
     case_timeout: Option<String>,
 }
 
+/// A duration flag's value (`15m`, `24h`, …), zero only when `zero` allows it.
+pub(crate) fn duration(
+    flag: &str,
+    text: &str,
+    zero: bool,
+    examples: &str,
+) -> Result<chrono::Duration, ExitStatus> {
+    match crate::ast::parse_duration(text) {
+        Some(ms) if ms > 0 || (zero && ms == 0) => Ok(chrono::Duration::milliseconds(ms)),
+        _ => Err(usage_error(&format!(
+            "{flag} `{text}` is not a {}duration (e.g. {examples})",
+            if zero { "" } else { "positive " }
+        ))),
+    }
+}
+
 impl JudgeArgs {
     /// The check options these flags give, with the time and alignment asked for.
     pub(crate) fn options(
@@ -357,14 +373,9 @@ impl JudgeArgs {
         }
         let case_timeout = match self.case_timeout.as_deref() {
             None => None,
-            Some(t) => match crate::ast::parse_duration(t) {
-                Some(ms) if ms > 0 => Some(std::time::Duration::from_millis(ms.unsigned_abs())),
-                _ => {
-                    return Err(usage_error(&format!(
-                        "--case-timeout `{t}` is not a positive duration (e.g. 500ms, 10s, 2m)"
-                    )));
-                }
-            },
+            Some(t) => duration("--case-timeout", t, false, "500ms, 10s, 2m")?
+                .to_std()
+                .ok(),
         };
         Ok(crate::check::CheckOptions {
             perspectives: check::perspectives(&self.perspectives),

@@ -113,21 +113,6 @@ enum ClockArg {
     Event,
 }
 
-/// A duration flag's value (`15m`, `24h`, …), zero only when `zero` allows it.
-fn duration(
-    flag: &str,
-    text: &str,
-    zero: bool,
-    examples: &str,
-) -> Result<chrono::Duration, ExitStatus> {
-    match crate::ast::parse_duration(text) {
-        Some(ms) if ms > 0 || (zero && ms == 0) => Ok(chrono::Duration::milliseconds(ms)),
-        _ => Err(usage_error(&format!(
-            "{flag} `{text}` is not a duration (e.g. {examples})"
-        ))),
-    }
-}
-
 fn state_file(p: &Path) -> PathBuf {
     if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') {
         p.join("watch.sqlite")
@@ -208,12 +193,12 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
         ));
     }
     let close_idle = match &args.close_idle {
-        Some(d) => Some(duration("--close-idle", d, false, "30m, 24h, 7d")?),
+        Some(d) => Some(super::duration("--close-idle", d, false, "30m, 24h, 7d")?),
         None => None,
     };
     let linger = match args.linger.as_str() {
         "0" => None,
-        d => Some(duration("--linger", d, true, "0, 15m, 1h")?).filter(|d| !d.is_zero()),
+        d => Some(super::duration("--linger", d, true, "0, 15m, 1h")?).filter(|d| !d.is_zero()),
     };
     let token = token(args)?;
     if let Some(addr) = &args.listen

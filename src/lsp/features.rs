@@ -563,25 +563,7 @@ pub fn formatting(
 
 // ------------------------------------------------------------------ completion
 
-const SECTIONS: &[&str] = &[
-    "facts",
-    "params",
-    "roles",
-    "resources",
-    "calendar",
-    "clock",
-    "validity",
-    "priority",
-    "decisions",
-    "ends",
-    "events",
-    "flow",
-    "constraints",
-    "standards",
-    "exemptions",
-    "mapping",
-    "links",
-];
+use crate::syntax::SECTION_WORDS as SECTIONS;
 const HEADER: &[&str] = &["version", "owner", "effective", "applies when", "use"];
 const STATEMENTS: &[&str] = &[
     "step", "inform", "instruct", "decide", "when", "else", "end", "parallel", "branch", "repeat",

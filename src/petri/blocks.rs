@@ -514,16 +514,6 @@ impl Blocks {
         })
     }
 
-    /// How many blocks the net has (for tests and diagnostics).
-    pub fn len(&self) -> usize {
-        self.blocks.len()
-    }
-
-    /// Whether the structure has no block (never, for a structure [`Blocks::of`] returns).
-    pub fn is_empty(&self) -> bool {
-        self.blocks.is_empty()
-    }
-
     fn owns(&self, block: usize, label: Option<u32>) -> bool {
         label.is_some_and(|l| {
             self.alphabet[block]

@@ -11,7 +11,8 @@ use super::Rule;
 use crate::diagnostic::{Diagnostic, edit_distance as distance};
 use crate::source::{SourceFile, Span};
 
-const SECTION_WORDS: &[&str] = &[
+/// The section keywords of a procedure, in the order the language documents them.
+pub const SECTION_WORDS: &[&str] = &[
     "facts",
     "params",
     "roles",

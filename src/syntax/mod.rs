@@ -6,6 +6,8 @@
 
 mod error;
 
+pub use error::SECTION_WORDS;
+
 use pest::Parser as _;
 use pest_derive::Parser;
 
