@@ -83,16 +83,24 @@ fn element(source: &SourceFile, e: &BytesStart<'_>, span: Span) -> Result<Elemen
         let a =
             a.map_err(|err| located(source, span.start, format!("invalid attribute: {err}")))?;
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-        let value = a
-            .unescape_value()
-            .map_err(|err| {
-                located(
-                    source,
-                    span.start,
-                    format!("invalid attribute `{key}`: {err}"),
-                )
-            })?
-            .into_owned();
+        let value = a.unescape_value().map_err(|err| {
+            located(
+                source,
+                span.start,
+                format!("invalid attribute `{key}`: {err}"),
+            )
+        })?;
+        // XML turns the line breaks and tabs of an attribute value into spaces; those
+        // written as character references are turned too, so that no id or name can
+        // break a line of the draft (a comment naming it, say).
+        let value = if value.chars().any(char::is_control) {
+            value
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect()
+        } else {
+            value.into_owned()
+        };
         attributes.push((key, value));
     }
     Ok(Element {

@@ -888,3 +888,33 @@ fn fuzz_formatting_a_comment_among_doc_comments_is_idempotent() {
         "{d:?}"
     );
 }
+
+/// `bpmn` target: a process id with a line break in it (a modeller's file edited by
+/// hand) was written into the draft's first comment line as it was, so the draft's
+/// second line began in the middle of the id and did not parse. Attribute values are now
+/// read as XML reads them: line breaks and tabs (also written as `&#10;`) become spaces.
+/// The fixture is the crashing input (a mutated shipped diagram).
+#[test]
+fn fuzz_an_id_with_a_line_break_gives_a_draft_that_parses() {
+    let check = |text: String| {
+        let source = procedo::SourceFile::new("x.bpmn", text);
+        let import = procedo::bpmn::import(&source, None, "x.bpmn").unwrap();
+        let draft = procedo::SourceFile::new("draft.proc", import.draft.clone());
+        assert!(procedo::ast::lower(&draft).is_ok(), "{}", import.draft);
+        import.draft
+    };
+    let bytes = std::fs::read("tests/robustness/bpmn_id_line_break.bpmn").unwrap();
+    let draft = check(String::from_utf8_lossy(&bytes).into_owned());
+    assert!(
+        draft.starts_with(
+            "# Draft procedure imported by `procedo import` from x.bpmn (process `Process_Compl  ntReview`).\n"
+        ),
+        "{draft}"
+    );
+    let by_reference = String::from_utf8_lossy(&bytes).replace("Compl\r\nnt", "Compl&#10;&#9;nt");
+    let draft = check(by_reference);
+    assert!(
+        draft.contains("(process `Process_Compl  ntReview`)"),
+        "{draft}"
+    );
+}
