@@ -319,7 +319,18 @@ pub struct Auditor<'p> {
     /// How the log writes times (format, zone), for facts of type timestamp.
     pub(crate) times: Option<crate::log::LogOptions>,
     pub(crate) always: Calendar,
+    /// Assessments already made, by the facts they were made from (see [`Assessed`]).
+    memo: std::sync::Mutex<HashMap<Vec<(String, String)>, Assessed>>,
 }
+
+/// An assessment with its values laid out for evaluation, or the facts' errors (field,
+/// message). Cases that record the same facts share one: an assessment is a function of
+/// the facts alone, and `watch` judges each prefix of a case again at every event.
+type Assessed =
+    Result<std::sync::Arc<(Assessment, crate::eval::Prepared)>, std::sync::Arc<[(String, String)]>>;
+
+/// Assessments kept by [`Auditor`] (emptied when full).
+const MEMO_MAX: usize = 4_096;
 
 /// Every file of a procedure with what it uses, used files first.
 pub(crate) fn files(p: &Procedure) -> Vec<&ast::File> {
@@ -361,6 +372,7 @@ impl<'p> Auditor<'p> {
             at_risk_share: 0.8,
             times: None,
             always: Calendar::always(),
+            memo: Default::default(),
         };
         let mut reports_to: BTreeMap<String, String> = BTreeMap::new();
         for f in files(p) {
@@ -472,6 +484,34 @@ impl<'p> Auditor<'p> {
 
     /// A fact value as the assessor reads it: a timestamp fact in the log's own format
     /// (and zone) is rewritten as RFC 3339.
+    /// The assessment of the facts `fields` (column, text), made once for all cases
+    /// that record the same ones.
+    fn assessed(&self, fields: &[(String, String)]) -> Assessed {
+        if let Ok(memo) = self.memo.lock()
+            && let Some(x) = memo.get(fields)
+        {
+            return x.clone();
+        }
+        let made: Assessed = match self
+            .assessor
+            .facts_from_text(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())), &[])
+        {
+            Ok(f) => {
+                let a = self.assessor.assess(f);
+                let prepared = crate::eval::Prepared::new(&a);
+                Ok(std::sync::Arc::new((a, prepared)))
+            }
+            Err(errs) => Err(errs.into_iter().map(|e| (e.field, e.message)).collect()),
+        };
+        if let Ok(mut memo) = self.memo.lock() {
+            if memo.len() >= MEMO_MAX {
+                memo.clear();
+            }
+            memo.insert(fields.to_vec(), made.clone());
+        }
+        made
+    }
+
     fn fact_text(&self, fact: &str, value: &str) -> String {
         if let Some(opts) = &self.times
             && self
@@ -868,7 +908,8 @@ pub(crate) struct CaseView<'a> {
     pub times: Vec<Option<DateTime<Utc>>>,
     by_step: HashMap<&'a str, Vec<usize>, crate::log::FastHash>,
     /// Assessments by the number of fact-setting events before the moment.
-    assessments: Vec<Option<Assessment>>,
+    /// (Each with its values laid out for evaluating flow expressions.)
+    assessments: Vec<Option<std::sync::Arc<(Assessment, crate::eval::Prepared)>>>,
     /// Event indices that set a fact.
     fact_events: Vec<usize>,
     fact_errors: Vec<(Option<usize>, String)>,
@@ -879,8 +920,6 @@ pub(crate) struct CaseView<'a> {
     /// Recorded outcomes (step, outcome) in case order, and the event of each.
     pub outcomes: Vec<(String, String)>,
     outcome_at: Vec<usize>,
-    /// The assessments' values laid out for evaluation, one per assessment.
-    prepared: Vec<Option<crate::eval::Prepared>>,
     /// The moment the case is judged at: `--as-of` for a running case, else its end.
     pub now: Option<DateTime<Utc>>,
     pub running: bool,
@@ -987,19 +1026,16 @@ impl<'a> CaseView<'a> {
             } else {
                 Some(fact_events[version - 1])
             };
-            match a
-                .assessor
-                .facts_from_text(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())), &[])
-            {
-                Ok(f) => assessments.push(Some(a.assessor.assess(f))),
+            match a.assessed(&fields) {
+                Ok(x) => assessments.push(Some(x)),
                 Err(errs) => {
                     let last = version == fact_events.len();
-                    for e in errs {
+                    for (field, message) in errs.iter() {
                         // A required fact not recorded yet may come with a later event:
                         // it is missing only if the case never records it. A value that
                         // cannot be read is reported where it is recorded, once.
-                        let missing = e.message.contains("is missing");
-                        let text = format!("fact `{}`: {}", e.field, e.message);
+                        let missing = message.contains("is missing");
+                        let text = format!("fact `{field}`: {message}");
                         if (last || !missing) && !fact_errors.iter().any(|(_, t)| *t == text) {
                             fact_errors.push((at, text));
                         }
@@ -1016,10 +1052,6 @@ impl<'a> CaseView<'a> {
                 outcome_at.push(i);
             }
         }
-        let prepared = assessments
-            .iter()
-            .map(|x| x.as_ref().map(crate::eval::Prepared::new))
-            .collect();
         let last = times.iter().rev().flatten().next().copied();
         let mut view = CaseView {
             trace,
@@ -1032,7 +1064,6 @@ impl<'a> CaseView<'a> {
             override_findings: Vec::new(),
             outcomes,
             outcome_at,
-            prepared,
             now: as_of.or(last),
             running: as_of.is_some(),
             flow: (0..trace.events.len()).collect(),
@@ -1073,6 +1104,7 @@ impl<'a> CaseView<'a> {
         self.assessments
             .get(self.version_at(i))
             .and_then(Option::as_ref)
+            .map(|x| &x.0)
     }
 
     /// How many fact changes are in force at event `i` (the index of its assessment).
@@ -1112,8 +1144,8 @@ impl<'a> CaseView<'a> {
         f: impl FnOnce(&Situation<'_>) -> R,
     ) -> Option<R> {
         let version = self.version_at(i);
-        let assessment = self.assessments.get(version)?.as_ref()?;
-        let prepared = self.prepared.get(version).and_then(Option::as_ref);
+        let (assessment, prepared) = &**self.assessments.get(version)?.as_ref()?;
+        let prepared = Some(prepared);
         let level = self.priority_at(i);
         let assessed = assessment
             .priority

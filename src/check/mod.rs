@@ -35,6 +35,17 @@ use crate::model::Procedure;
 use crate::petri::Net;
 use crate::petri::align::{Aligner, Guards, Key, UNKNOWN};
 
+/// A case's control-flow result, the decisions its alignment passed, and (running) the
+/// steps its path still requires.
+type CaseFlow = (CaseResult, Vec<Pass>, Option<Vec<String>>);
+
+/// Ties the lifetime of a case's view to the case's trace (a closure alone cannot say it).
+fn prepare_fn<'t, F>(f: F) -> F
+where
+    F: Fn((&'t Trace, &'t Vec<usize>)) -> (Option<crate::audit::CaseView<'t>>, Key),
+{
+    f
+}
 /// What to check and how.
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
@@ -246,29 +257,37 @@ impl<'a> Checker<'a> {
         let prefix = self.opts.as_of.is_some();
         // The case as the perspectives read it, and what its facts require at each
         // decision, case by case in parallel.
-        let prepared: Vec<(Option<crate::audit::CaseView<'_>>, Key)> = traces
-            .par_iter()
-            .zip(flows.par_iter())
-            .map(|(t, flow)| {
-                let view = auditor.and_then(|a| a.view(t)).map(|mut v| {
-                    v.flow = flow.clone();
-                    v
-                });
-                let required = match auditor {
-                    Some(a) => a.required_branches(view.as_ref(), flow, &decisions),
-                    None => Vec::new(),
-                };
-                let acts: Vec<&str> = flow
-                    .iter()
-                    .map(|&i| t.events[i].activity.as_str())
-                    .collect();
-                let key = (self.aligner.encode(&acts), Guards { required, prefix });
-                (view, key)
-            })
-            .collect();
+        // One case (as `watch` judges them) is checked on the caller's thread: handing it
+        // to the pool and waiting for it costs more than the work.
+        let one = traces.len() <= 1;
+        let prepare = prepare_fn(|(t, flow): (&Trace, &Vec<usize>)| {
+            let view = auditor.and_then(|a| a.view(t)).map(|mut v| {
+                v.flow = flow.clone();
+                v
+            });
+            let required = match auditor {
+                Some(a) => a.required_branches(view.as_ref(), flow, &decisions),
+                None => Vec::new(),
+            };
+            let acts: Vec<&str> = flow
+                .iter()
+                .map(|&i| t.events[i].activity.as_str())
+                .collect();
+            let key = (self.aligner.encode(&acts), Guards { required, prefix });
+            (view, key)
+        });
+        let prepared: Vec<(Option<crate::audit::CaseView<'_>>, Key)> = if one {
+            traces.iter().zip(flows.iter()).map(prepare).collect()
+        } else {
+            traces
+                .par_iter()
+                .zip(flows.par_iter())
+                .map(prepare)
+                .collect()
+        };
         let (views, keys): (Vec<_>, Vec<Key>) = prepared.into_iter().unzip();
         self.aligner.prepare(&keys);
-        let mut results = Vec::with_capacity(traces.len());
+        let mut results: Vec<CaseFlow> = Vec::with_capacity(traces.len());
         for ((t, flow), key) in traces.iter().zip(&flows).zip(&keys) {
             let outcome = self.aligner.outcome(key);
             let r = crate::conformance::result(
@@ -333,43 +352,56 @@ impl<'a> Checker<'a> {
             results.push((r, passes, still));
         }
         let as_of = self.opts.as_of;
-        let verdicts: Vec<Verdict> = views
-            .into_par_iter()
-            .zip(results.into_par_iter())
-            .zip(traces.par_iter())
-            .map(|((view, (mut r, passes, still)), t)| match auditor {
-                Some(a) => {
-                    let mut audit = a.audit_view(t, view, &r, &passes, still, as_of);
-                    a.merge(&mut r, &mut audit);
-                    crate::conformance::attribute(&mut r.findings, t, &self.roles);
-                    for o in &mut audit.obligations {
-                        o.actor = crate::conformance::responsible(
-                            t,
-                            &self.roles,
-                            &o.step,
-                            &[],
-                            o.event_index,
-                        );
-                    }
-                    Verdict {
-                        result: r,
-                        running: audit.running,
-                        priority: audit.priority,
-                        validity: audit.validity,
-                        obligations: audit.obligations,
-                        branches: a.branches_taken(&passes),
-                    }
+        let judge = |((view, (mut r, passes, still)), t): (
+            (Option<crate::audit::CaseView<'_>>, CaseFlow),
+            &Trace,
+        )| match auditor {
+            Some(a) => {
+                let mut audit = a.audit_view(t, view, &r, &passes, still, as_of);
+                a.merge(&mut r, &mut audit);
+                crate::conformance::attribute(&mut r.findings, t, &self.roles);
+                for o in &mut audit.obligations {
+                    o.actor = crate::conformance::responsible(
+                        t,
+                        &self.roles,
+                        &o.step,
+                        &[],
+                        o.event_index,
+                    );
                 }
-                None => Verdict {
+                Verdict {
                     result: r,
-                    running: false,
-                    priority: None,
-                    validity: None,
-                    obligations: Vec::new(),
-                    branches: Vec::new(),
-                },
-            })
-            .collect();
+                    running: audit.running,
+                    priority: audit.priority,
+                    validity: audit.validity,
+                    obligations: audit.obligations,
+                    branches: a.branches_taken(&passes),
+                }
+            }
+            None => Verdict {
+                result: r,
+                running: false,
+                priority: None,
+                validity: None,
+                obligations: Vec::new(),
+                branches: Vec::new(),
+            },
+        };
+        let verdicts: Vec<Verdict> = if one {
+            views
+                .into_iter()
+                .zip(results)
+                .zip(traces.iter())
+                .map(judge)
+                .collect()
+        } else {
+            views
+                .into_par_iter()
+                .zip(results.into_par_iter())
+                .zip(traces.par_iter())
+                .map(judge)
+                .collect()
+        };
         traces
             .into_iter()
             .zip(flows)

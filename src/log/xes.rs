@@ -68,13 +68,26 @@ const ATTRIBUTE_TAGS: [&[u8]; 7] = [
 
 /// An attribute element's key (unescaped) and its raw value, which is unescaped only
 /// when the attribute is wanted ([`unescaped`]): most of a log's attributes are not.
-fn key_value<'a>(e: &'a BytesStart<'_>) -> Result<(Option<String>, Option<Attribute<'a>>), String> {
+/// The key is borrowed from the element unless it has escapes.
+fn key_value<'a>(
+    e: &'a BytesStart<'_>,
+) -> Result<(Option<std::borrow::Cow<'a, str>>, Option<Attribute<'a>>), String> {
     let mut key = None;
     let mut value = None;
     for a in e.attributes() {
         let a = a.map_err(|err| format!("bad XML attribute: {err}"))?;
         match a.key.as_ref() {
-            b"key" => key = Some(unescaped(&a)?),
+            b"key" => {
+                key = Some(match a.value {
+                    std::borrow::Cow::Borrowed(raw) if !raw.contains(&b'&') => {
+                        std::borrow::Cow::Borrowed(
+                            std::str::from_utf8(raw)
+                                .map_err(|err| format!("bad XML attribute value: {err}"))?,
+                        )
+                    }
+                    _ => std::borrow::Cow::Owned(unescaped(&a)?),
+                })
+            }
             b"value" => value = Some(a),
             _ => {}
         }
@@ -197,13 +210,16 @@ pub(crate) fn read_xes_into(
                         if in_event {
                             if opts.wants(&k) {
                                 if let Some(v) = nonblank(&raw)? {
-                                    if sample && !columns.contains(&k) {
-                                        columns.insert(k.clone());
+                                    if sample && !columns.contains(&*k) {
+                                        columns.insert(k.to_string());
                                     }
                                     event_attrs.push((keys.get(&k), v));
                                 }
-                            } else if sample && !columns.contains(&k) && nonblank(&raw)?.is_some() {
-                                columns.insert(k);
+                            } else if sample
+                                && !columns.contains(&*k)
+                                && nonblank(&raw)?.is_some()
+                            {
+                                columns.insert(k.into_owned());
                             }
                         } else if k == "concept:name" {
                             if let Some(v) = nonblank(&raw)? {
