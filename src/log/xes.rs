@@ -74,9 +74,13 @@ fn key_value<'a>(
 ) -> Result<(Option<std::borrow::Cow<'a, str>>, Option<Attribute<'a>>), String> {
     let mut key = None;
     let mut value = None;
-    for a in e.attributes() {
+    // quick-xml's own check for repeated attributes allocates for every element: only
+    // the two read here are checked, below.
+    for a in e.attributes().with_checks(false) {
         let a = a.map_err(|err| format!("bad XML attribute: {err}"))?;
         match a.key.as_ref() {
+            b"key" if key.is_some() => return Err(twice("key")),
+            b"value" if value.is_some() => return Err(twice("value")),
             b"key" => {
                 key = Some(match a.value {
                     std::borrow::Cow::Borrowed(raw) if !raw.contains(&b'&') => {
@@ -93,6 +97,10 @@ fn key_value<'a>(
         }
     }
     Ok((key, value))
+}
+
+fn twice(name: &str) -> String {
+    format!("bad XML attribute: `{name}` is given twice in one element")
 }
 
 fn unescaped(a: &Attribute<'_>) -> Result<String, String> {
@@ -215,9 +223,7 @@ pub(crate) fn read_xes_into(
                                     }
                                     event_attrs.push((keys.get(&k), v));
                                 }
-                            } else if sample
-                                && !columns.contains(&*k)
-                                && nonblank(&raw)?.is_some()
+                            } else if sample && !columns.contains(&*k) && nonblank(&raw)?.is_some()
                             {
                                 columns.insert(k.into_owned());
                             }
