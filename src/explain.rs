@@ -246,12 +246,12 @@ fn obligation_line(o: &Obligation) -> String {
         "deadline" | "acknowledgement" | "monitoring" | "escalation"
     );
     match &o.due {
-        Some(d) => s.push_str(&format!(", due {d}")),
+        Some(d) => s.push_str(&format!(", due {}", d.to_rfc3339())),
         None if timed => s.push_str(", no due time yet (its clock is paused)"),
         None => {}
     }
     if let Some(d) = &o.done {
-        s.push_str(&format!(", done {d}"));
+        s.push_str(&format!(", done {}", d.to_rfc3339()));
     }
     format!("{s} [procedure line {}]", o.line)
 }

@@ -396,7 +396,7 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, passes: &[Pass], audit
             from: None,
             due: None,
             risk_from: None,
-            done: event.and_then(|i| case.time_text(i)),
+            done: event.and_then(|i| case.event(i).timestamp),
             event_index: event,
             status: super::Status::Met,
             taken: d.labels.get(pass.branch).cloned(),

@@ -18,7 +18,7 @@ pub mod time;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
 use crate::ast::{self, Anchor, AnchorPos, Section, StepAttr, Stmt};
@@ -95,6 +95,17 @@ impl Status {
     }
 }
 
+/// A time as RFC 3339 text with its offset (`2026-03-06T09:00:00+00:00`).
+fn rfc3339<S: serde::Serializer>(
+    t: &Option<DateTime<FixedOffset>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.to_rfc3339()),
+        None => s.serialize_none(),
+    }
+}
+
 /// One thing the procedure required of the case, and whether it was done.
 #[derive(Debug, Clone, Serialize)]
 pub struct Obligation {
@@ -106,15 +117,17 @@ pub struct Obligation {
     pub required: String,
     /// The procedure line behind it.
     pub line: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub due: Option<String>,
+    /// When its clock started.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339")]
+    pub from: Option<DateTime<FixedOffset>>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339")]
+    pub due: Option<DateTime<FixedOffset>>,
     /// When a limit not met yet becomes at risk (the declared share of it passed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub risk_from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub done: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339")]
+    pub risk_from: Option<DateTime<FixedOffset>>,
+    /// When it was done (the time of the event that met it, as recorded).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339")]
+    pub done: Option<DateTime<FixedOffset>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_index: Option<usize>,
     pub status: Status,

@@ -1,7 +1,7 @@
 //! Time limits and escalation, informing and instructing, monitoring, and resources:
 //! each step's demands checked on the events that record it.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 
 use super::{Audit, Auditor, CaseView, Obligation, Status, StepRule, dur, list};
 use crate::audit::codes::FindingCode;
@@ -10,6 +10,11 @@ use crate::eval::Value;
 
 fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339()
+}
+
+/// An obligation's time: UTC, written with its `+00:00` offset.
+fn fixed(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.fixed_offset()
 }
 
 /// Whether the case took (or, when no branch is recorded yet, is bound for) another
@@ -128,7 +133,7 @@ fn at_risk(share: f64, case: &CaseView<'_>, o: &Obligation, audit: &mut Audit) {
                 "{} is not met yet and is past {:.0}% of its limit (due {})",
                 o.required,
                 share * 100.0,
-                o.due.clone().unwrap_or_default()
+                o.due.map(|d| d.to_rfc3339()).unwrap_or_default()
             ),
         );
         f.line = Some(o.line);
@@ -184,10 +189,10 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
         step: rule.name.clone(),
         required: format!("`{}` {text}", rule.name),
         line: rule.line,
-        from: Some(rfc(t0)),
-        due: due.map(rfc),
-        risk_from: risk_from.map(rfc),
-        done: done.map(rfc),
+        from: Some(fixed(t0)),
+        due: due.map(fixed),
+        risk_from: risk_from.map(fixed),
+        done: done.map(fixed),
         event_index: done_i,
         status,
         taken: None,
@@ -303,10 +308,10 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
                 dur(point_ms)
             ),
             line: e.line,
-            from: Some(rfc(t0)),
-            due: Some(rfc(point)),
+            from: Some(fixed(t0)),
+            due: Some(fixed(point)),
             risk_from: None,
-            done: recorded.and_then(|j| case.times[j]).map(rfc),
+            done: recorded.and_then(|j| case.times[j]).map(fixed),
             event_index: recorded,
             status,
             taken: None,
@@ -445,7 +450,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         ));
     }
     for o in &mut told {
-        o.from = case.times[i].map(rfc);
+        o.from = case.times[i].map(fixed);
     }
     if !acts.is_empty() {
         push(
@@ -482,10 +487,10 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         step: rule.name.clone(),
         required: format!("`{}` acknowledged within {}", rule.name, dur(ack_ms)),
         line,
-        from: Some(rfc(t0)),
-        due: Some(rfc(due)),
-        risk_from: Some(rfc(risk)),
-        done: done.map(rfc),
+        from: Some(fixed(t0)),
+        due: Some(fixed(due)),
+        risk_from: Some(fixed(risk)),
+        done: done.map(fixed),
         event_index: ack,
         status,
         taken: None,
@@ -636,12 +641,12 @@ fn monitor(a: &Auditor<'_>, case: &CaseView<'_>, m: &super::MonitorRule, audit: 
             m.until.names().first().map_or("", |n| n.text.as_str())
         ),
         line: m.line,
-        from: Some(rfc(t0)),
-        due: Some(rfc(next_due)),
+        from: Some(fixed(t0)),
+        due: Some(fixed(next_due)),
         risk_from: (case.running && !until_done).then(|| {
-            rfc(prev.0 + Duration::milliseconds((allowed as f64 * a.at_risk_share) as i64))
+            fixed(prev.0 + Duration::milliseconds((allowed as f64 * a.at_risk_share) as i64))
         }),
-        done: updates.last().map(|(_, t)| rfc(*t)),
+        done: updates.last().map(|(_, t)| fixed(*t)),
         event_index: updates.last().map(|(i, _)| *i),
         status,
         taken: None,
@@ -690,7 +695,7 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
         Some(i),
         status,
     );
-    o.from = t.map(rfc);
+    o.from = t.map(fixed);
     audit.obligations.push(o);
 }
 

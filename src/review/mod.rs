@@ -625,7 +625,7 @@ struct Opp<'a> {
     deviated: bool,
     actor: Option<&'a str>,
     event: Option<usize>,
-    time: Option<&'a str>,
+    time: Option<std::borrow::Cow<'a, str>>,
     code: &'static str,
 }
 
@@ -786,7 +786,7 @@ impl<'p> Reviewer<'p> {
                         .and_then(|f| f.actor.as_deref())
                         .or(e.resource.as_deref()),
                     event: Some(i),
-                    time: on_it.and_then(|f| f.time.as_deref()),
+                    time: on_it.and_then(|f| f.time.as_deref()).map(Into::into),
                     code: on_it.map_or("control-flow", |f| f.code.as_str()),
                 });
             }
@@ -805,7 +805,7 @@ impl<'p> Reviewer<'p> {
                         deviated: true,
                         actor: f.actor.as_deref(),
                         event: f.event_index,
-                        time: f.time.as_deref(),
+                        time: f.time.as_deref().map(Into::into),
                         code: f.code.as_str(),
                     });
                 };
@@ -827,7 +827,7 @@ impl<'p> Reviewer<'p> {
                         deviated: o.status == Status::Violated,
                         actor: o.actor.as_deref(),
                         event: o.event_index,
-                        time: o.from.as_deref(),
+                        time: o.from.map(|t| t.to_rfc3339().into()),
                         code: code_of(o.kind),
                     });
                     if o.kind == "decision"
@@ -885,7 +885,7 @@ impl<'p> Reviewer<'p> {
                     team: team_col.as_deref().and_then(|col| {
                         column_value(&c.trace, col, f.event_index, f.actor.as_deref())
                     }),
-                    time: f.time.as_deref(),
+                    time: f.time.as_deref().map(Into::into),
                 });
             }
         }
@@ -1009,7 +1009,7 @@ impl<'p> Reviewer<'p> {
                             code: o.code.to_string(),
                             line: crit.line,
                             event: o.event.map(|i| i + 1),
-                            time: o.time.map(str::to_string),
+                            time: o.time.as_deref().map(str::to_string),
                         });
                     }
                 }

@@ -685,9 +685,8 @@ fn utc(t: DateTime<chrono::FixedOffset>) -> DateTime<Utc> {
     t.with_timezone(&Utc)
 }
 
-fn parse(t: Option<&String>) -> Option<DateTime<Utc>> {
-    t.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(utc)
+fn parse(t: Option<&DateTime<chrono::FixedOffset>>) -> Option<DateTime<Utc>> {
+    t.copied().map(utc)
 }
 
 /// The next instant after `now` at which an open obligation's status changes with no
@@ -741,7 +740,7 @@ fn obligation_alert(
                 o.required,
                 o.due
                     .as_ref()
-                    .map_or(String::new(), |d| format!(" (due {d})"))
+                    .map_or(String::new(), |d| format!(" (due {})", d.to_rfc3339()))
             ),
         ),
         (Status::Violated, kind) => {

@@ -441,6 +441,45 @@ fn an_xes_element_over_the_bound_stops_the_read_naming_its_offset() {
     );
 }
 
+/// An attribute element naming its key or value twice is malformed XML: the read stops
+/// saying so, in the trace; other attributes may repeat (they are not read), and a key
+/// written with escapes is read unescaped.
+#[test]
+fn an_xes_attribute_with_its_key_given_twice_stops_the_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = |attr: &str| {
+        format!(
+            "<log><trace><string key=\"concept:name\" value=\"c1\"/><event>{attr}\
+             <date key=\"time:timestamp\" value=\"2026-01-01T10:00:00Z\"/></event></trace></log>"
+        )
+    };
+    for (attr, which) in [
+        (r#"<string key="concept:name" key="x" value="A"/>"#, "key"),
+        (
+            r#"<string key="concept:name" value="A" value="B"/>"#,
+            "value",
+        ),
+    ] {
+        let path = write(&dir, "twice.xes", log(attr).as_bytes());
+        let err = read(&path, &LogOptions::default()).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "{}: trace 1: bad XML attribute: `{which}` is given twice in one element",
+                path.display()
+            )
+        );
+    }
+    let path = write(
+        &dir,
+        "ok.xes",
+        log(r#"<string id="1" id="2" key="concept&#58;name" value="A &amp; B"/>"#).as_bytes(),
+    );
+    let (cases, rejected, _) = read(&path, &LogOptions::default()).unwrap();
+    assert!(rejected.is_empty());
+    assert_eq!(cases, vec![("c1".to_string(), vec!["A & B".to_string()])]);
+}
+
 /// The same log (case `a` with five events, `b` with one) in each format.
 fn five_and_one(dir: &tempfile::TempDir, format: &str) -> std::path::PathBuf {
     let events = [
