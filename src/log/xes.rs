@@ -151,6 +151,8 @@ pub(crate) fn read_xes_into(
     let mut trace_attrs: Attributes = Vec::new();
     let mut keys = Interner::default();
     let mut event_no = 0usize;
+    // The position of an attribute among its event's.
+    let mut attr_pos = 0usize;
     // The memory the trace's events take (about).
     let mut trace_bytes = 0usize;
     // Events seen in the whole log: the columns are gathered from the first ones.
@@ -201,6 +203,7 @@ pub(crate) fn read_xes_into(
                     event_no += 1;
                     events_seen += 1;
                     event_attrs.clear();
+                    attr_pos = 0;
                 } else if ATTRIBUTE_TAGS.contains(&name) && in_trace {
                     let (key, value) =
                         key_value(e).map_err(|m| format!("{file}: trace {trace_no}: {m}"))?;
@@ -216,12 +219,17 @@ pub(crate) fn read_xes_into(
                     if let (Some(k), Some(raw)) = (key, value) {
                         let sample = events_seen <= super::COLUMN_SAMPLE;
                         if in_event {
-                            if opts.wants(&k) {
+                            // Events mostly have the same keys in the same order: the key
+                            // at this position is compared before it is looked up.
+                            attr_pos += 1;
+                            if let Some(interned) =
+                                keys.wanted_at(attr_pos - 1, &k, |x| opts.wants(x))
+                            {
                                 if let Some(v) = nonblank(&raw)? {
                                     if sample && !columns.contains(&*k) {
                                         columns.insert(k.to_string());
                                     }
-                                    event_attrs.push((keys.get(&k), v));
+                                    event_attrs.push((interned, v));
                                 }
                             } else if sample && !columns.contains(&*k) && nonblank(&raw)?.is_some()
                             {
