@@ -386,8 +386,10 @@ impl Bloom {
     }
 }
 
-/// A case id's hash: an FxHash-style word-at-a-time mix from a per-process random seed,
-/// with a full avalanche at the end (the Bloom filter takes its low bits).
+/// A case id's hash: a word-at-a-time folded-multiply mix from a per-process random
+/// seed, with a full avalanche at the end (the Bloom filter takes its low bits). Ids
+/// that are alike (`INC0001234`, `INC0001243`) must not collide: two cases with one hash
+/// look like one scattered case, and both are held to the end of the read.
 fn hash(s: &str) -> u64 {
     hash_bytes(case_seed(), s.as_bytes())
 }
@@ -404,7 +406,14 @@ fn case_seed() -> u64 {
 
 fn hash_bytes(seed: u64, b: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    // The high half of the 128-bit product folded into the low: every bit of the word
+    // reaches every bit of the hash. (A plain multiply carries only upwards, and words
+    // that differ in their high bytes then collide with ones that differ in the next
+    // word's low bytes.)
+    let mix = |h: u64, w: u64| {
+        let p = u128::from(h ^ w) * u128::from(K);
+        (p as u64) ^ ((p >> 64) as u64)
+    };
     let mut h = mix(seed, b.len() as u64);
     let mut words = b.chunks_exact(8);
     for w in &mut words {
