@@ -23,9 +23,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         net.transitions.iter().map(|t| &t.label).collect::<Vec<_>>(),
         "transition labels kept"
     );
+    // Six searches of an instrumented build: 2,000 states each keeps an input well under
+    // a second (at 20,000, a net of 50 transitions took 2 s alone and passed the 20 s
+    // timeout beside other work).
     let mut aligner = procedo::petri::align::Aligner::new(&net);
-    aligner.state_limit = 20_000;
-    aligner.empty_state_limit = 20_000;
+    aligner.state_limit = 2_000;
+    aligner.empty_state_limit = 2_000;
     let labels: Vec<&str> = net
         .transitions
         .iter()
