@@ -859,10 +859,16 @@ pub(crate) fn make_event(
     opts: &LogOptions,
     assumed: &mut usize,
 ) -> Result<Event, Bad> {
-    let mut parts = Vec::with_capacity(opts.activity.len());
-    for key in &opts.activity {
+    // The activity columns' values joined with `+`, built in place.
+    let mut activity = String::new();
+    for (i, key) in opts.activity.iter().enumerate() {
         match attribute(&attrs, key) {
-            Some(v) => parts.push(v),
+            Some(v) => {
+                if i > 0 {
+                    activity.push('+');
+                }
+                activity.push_str(v);
+            }
             None => {
                 return Err(Bad {
                     kind: "no-activity",
@@ -872,10 +878,6 @@ pub(crate) fn make_event(
             }
         }
     }
-    let activity = match parts[..] {
-        [one] => one.to_string(),
-        _ => parts.join("+"),
-    };
     let timestamp = match attribute(&attrs, &opts.timestamp) {
         Some(t) => Some(event_time(t, opts, assumed).map_err(|e| Bad {
             kind: e.kind(),
