@@ -434,15 +434,26 @@ impl<'a> Monitor<'a> {
             });
         }
         let t = e.timestamp.map(utc);
-        if let (Some(t), Some(c)) = (t, self.clock)
-            && t < c
-        {
-            self.stats.late += 1;
-        }
+        let late = matches!((t, self.clock), (Some(t), Some(c)) if t < c);
         if self.opts.event_clock
             && let Some(t) = t
         {
             self.advance(t, false, out);
+            // The timers before the event may have closed its own case (its linger or
+            // idle time ended first): the event comes after the final verdict.
+            if !self.open.contains_key(&case) && self.closing.contains(&case) {
+                self.reject("case-closed");
+                return Err(LineError {
+                    kind: "case-closed",
+                    reason: format!(
+                        "case `{case}` closed before this event's time; its verdict is final"
+                    ),
+                    fatal: false,
+                });
+            }
+        }
+        if late {
+            self.stats.late += 1;
         }
         // The log readers' bounds on one case hold here too: events beyond them are
         // rejected where they are, the case goes on being judged.
