@@ -994,78 +994,81 @@ fn fuzz_an_id_with_a_line_break_gives_a_draft_that_parses() {
 }
 
 /// `watch_events` target: on the events' clock, an event of a finished case that lingers
-/// came after its linger had ended; the timers fired before the event closed the case,
+/// came after its linger had ended. The timers due before the event closed the case,
 /// then the event opened it again, and it closed a second time with a second final
-/// verdict. The event is now rejected as `case-closed`. The fixture is the crashing input
-/// (mutated fixture events; its first byte is the target's flag), given to the monitor
-/// as the target gives it: the events' clock, finished cases lingering an hour.
+/// verdict. The event is now rejected as `case-closed`. Through the binary: a small day
+/// made for it, and the crashing input (mutated fixture events; its first byte was the
+/// target's flag: the events' clock, an hour's linger).
 #[test]
 fn fuzz_a_case_closes_once_in_watch() {
-    use procedo::check::{CheckOptions, Checker};
-    use procedo::watch::{Changes, Monitor, Options};
-    let text = std::fs::read_to_string("tests/audit/perspectives.proc").unwrap();
-    let built = procedo::model::build_text(Path::new("tests/audit"), "perspectives.proc", &text);
-    let procedure = built.procedure.unwrap();
-    let net = procedo::petri::compile::compile(&procedure);
-    let flags = procedo::log::LogFlags {
-        paths: vec![std::path::PathBuf::from("events.jsonl")],
-        assume_utc: true,
-        ..Default::default()
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |name: &str, events: &[u8]| {
+        let input = d.join(format!("{name}.jsonl"));
+        std::fs::write(&input, events).unwrap();
+        let verdicts = d.join(format!("{name}.verdicts.jsonl"));
+        let (code, _, err) = crate::procedo(&[
+            "watch",
+            "-p",
+            "tests/audit/perspectives.proc",
+            "--state",
+            d.join(format!("{name}.state")).to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--no-follow",
+            "--clock",
+            "event",
+            "--linger",
+            "1h",
+            "--close-at-end",
+            "--assume-utc",
+            "--alerts",
+            d.join(format!("{name}.alerts.jsonl")).to_str().unwrap(),
+            "--verdicts",
+            verdicts.to_str().unwrap(),
+        ]);
+        let ids: Vec<String> = std::fs::read_to_string(&verdicts)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["case_id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        (code, err, ids)
     };
-    let read = procedo::log::log_options(Some(&procedure), &flags).unwrap();
-    let opts = CheckOptions {
-        max_states: Some(5_000),
-        ..CheckOptions::default()
+    let event = |case: &str, step: &str, time: &str| {
+        format!(
+            "{{\"case:concept:name\": \"{case}\", \"concept:name\": \"{step}\", \"time:timestamp\": \"{time}\"}}\n"
+        )
     };
-    let mut checker = Checker::new(&net, Some(&procedure), opts, None).unwrap();
-    let log_opts = procedo::log::LogOptions {
-        format: Some(procedo::log::LogFormat::Jsonl),
-        keep_attributes: false,
-        extra: checker.columns().into_iter().collect(),
-        ..read
-    };
-    checker.read_times_as(&log_opts);
-    checker.limit_cache(1_000);
-    let mut monitor = Monitor::new(
-        checker,
-        procedo::log::LineReader::new(log_opts),
-        Options {
-            close_idle: None,
-            linger: Some(chrono::Duration::hours(1)),
-            event_clock: true,
-        },
+    let day = [
+        event("a", "log", "2026-03-02T09:00:00Z"),
+        event("a", "advise", "2026-03-02T09:01:00Z"),
+        event("a", "note", "2026-03-02T09:02:00Z"),
+        event("a", "close", "2026-03-02T09:03:00Z"),
+        // Inside the hour's linger: taken.
+        event("a", "note", "2026-03-02T09:30:00Z"),
+        // After it: the case closed at 10:30, its verdict is final.
+        event("a", "close", "2026-03-02T11:00:00Z"),
+    ]
+    .concat();
+    let (code, err, ids) = run("day", day.as_bytes());
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(ids, ["a"], "{err}");
+    assert!(
+        err.contains(":+6: case `a` closed before this event's time; its verdict is final"),
+        "{err}"
     );
-    let bytes = std::fs::read("tests/robustness/watch_closed_twice.bin").unwrap();
-    let mut changes = Changes::default();
-    let mut closed: Vec<String> = Vec::new();
-    let mut rejected_closed = Vec::new();
-    for line in bytes[1..].split(|&b| b == b'\n') {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let Ok(text) = std::str::from_utf8(line) else {
-            continue;
-        };
-        let gone = closed.clone();
-        if let Err(e) = monitor.event(text, &mut |c| gone.iter().any(|x| x == c), &mut changes)
-            && e.kind == "case-closed"
-        {
-            rejected_closed.push(e.reason);
-        }
-        closed.extend(changes.closed.drain(..).map(|c| c.case));
-    }
-    monitor.close_all(&mut changes);
-    closed.extend(changes.closed.drain(..).map(|c| c.case));
-    let mut once = closed.clone();
+    assert!(err.contains("watched 5 events (1 rejected)"), "{err}");
+    let crash = std::fs::read("tests/robustness/watch_closed_twice.bin").unwrap();
+    let (_, err, ids) = run("crash", &crash[1..]);
+    let mut once = ids.clone();
     once.sort();
     once.dedup();
-    assert_eq!(once.len(), closed.len(), "a case closes once: {closed:?}");
-    // The event in the year 4052 of a case that had finished at 09:03 and lingered an hour.
+    assert_eq!(once.len(), ids.len(), "a case closes once: {ids:?}");
     assert!(
-        rejected_closed.contains(
-            &"case `unknown-counts-as-true` closed before this event's time; its verdict is final"
-                .to_string()
-        ),
-        "{rejected_closed:?}"
+        err.contains("case `unknown-counts-as-true` closed before this event's time"),
+        "{err}"
     );
 }
