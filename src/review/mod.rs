@@ -885,7 +885,7 @@ impl<'p> Reviewer<'p> {
                     team: team_col.as_deref().and_then(|col| {
                         column_value(&c.trace, col, f.event_index, f.actor.as_deref())
                     }),
-                    time: f.time.as_deref().map(Into::into),
+                    time: f.time.as_deref(),
                 });
             }
         }
