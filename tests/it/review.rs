@@ -25,8 +25,12 @@ fn simulated(seed: u64, format: &str) -> (PathBuf, PathBuf) {
         "csv" => "csv",
         _ => "xes",
     };
-    let log = tmp(&format!("sim-{seed}.{ext}"));
-    let truth = tmp(&format!("sim-{seed}-{ext}.truth.jsonl"));
+    // Files of their own for each call: tests run in parallel, and two that simulated the
+    // same seed into one file could read it half written.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = tmp(&format!("sim-{seed}-{n}.{ext}"));
+    let truth = tmp(&format!("sim-{seed}-{n}-{ext}.truth.jsonl"));
     let seed_s = seed.to_string();
     let (code, out, err) = procedo(&[
         "simulate",
