@@ -949,11 +949,11 @@ impl<'n> Aligner<'n> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// a then (b or silent skip) then c.
-    fn net() -> Net {
+    pub(crate) fn net() -> Net {
         let mut n = Net::default();
         let p: Vec<usize> = (0..4).map(|i| n.add_place(format!("p{i}"))).collect();
         n.initial[p[0]] = 1;

@@ -852,15 +852,7 @@ mod tests {
 
     /// a, then b or a silent skip, then c.
     fn choice() -> Net {
-        let mut n = Net::default();
-        let p: Vec<usize> = (0..4).map(|i| n.add_place(format!("p{i}"))).collect();
-        n.initial[p[0]] = 1;
-        n.final_marking[p[3]] = 1;
-        n.add_transition("a", Some("a".into()), vec![p[0]], vec![p[1]]);
-        n.add_transition("b", Some("b".into()), vec![p[1]], vec![p[2]]);
-        n.add_transition("skip", None, vec![p[1]], vec![p[2]]);
-        n.add_transition("c", Some("c".into()), vec![p[2]], vec![p[3]]);
-        n
+        crate::petri::align::tests::net()
     }
 
     fn both(net: &Net, trace: &[&str]) -> (u64, u64) {

@@ -426,12 +426,10 @@ impl<'a> Monitor<'a> {
             }
         };
         if !self.open.contains_key(&case) && (self.closing.contains(&case) || closed(&case)) {
-            self.reject("case-closed");
-            return Err(LineError {
-                kind: "case-closed",
-                reason: format!("case `{case}` has already closed; its verdict is final"),
-                fatal: false,
-            });
+            return Err(self.refuse(
+                "case-closed",
+                format!("case `{case}` has already closed; its verdict is final"),
+            ));
         }
         let t = e.timestamp.map(utc);
         let late = matches!((t, self.clock), (Some(t), Some(c)) if t < c);
@@ -442,14 +440,10 @@ impl<'a> Monitor<'a> {
             // The timers before the event may have closed its own case (its linger or
             // idle time ended first): the event comes after the final verdict.
             if !self.open.contains_key(&case) && self.closing.contains(&case) {
-                self.reject("case-closed");
-                return Err(LineError {
-                    kind: "case-closed",
-                    reason: format!(
-                        "case `{case}` closed before this event's time; its verdict is final"
-                    ),
-                    fatal: false,
-                });
+                return Err(self.refuse(
+                    "case-closed",
+                    format!("case `{case}` closed before this event's time; its verdict is final"),
+                ));
             }
         }
         if late {
@@ -477,12 +471,7 @@ impl<'a> Monitor<'a> {
                 None
             };
             if let Some((kind, reason)) = too {
-                self.reject(kind);
-                return Err(LineError {
-                    kind,
-                    reason,
-                    fatal: false,
-                });
+                return Err(self.refuse(kind, reason));
             }
         }
         self.stats.events += 1;
@@ -499,6 +488,16 @@ impl<'a> Monitor<'a> {
         let now = self.now_for(&case);
         self.judge(&case, now, out);
         Ok(())
+    }
+
+    /// Counts an event the monitor itself rejects (not fatal), and says why.
+    fn refuse(&mut self, kind: &'static str, reason: String) -> Rejection {
+        self.reject(kind);
+        LineError {
+            kind,
+            reason,
+            fatal: false,
+        }
     }
 
     /// Counts a rejected event by its kind (the monitor's own rejections, and lines its
