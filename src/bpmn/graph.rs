@@ -803,19 +803,7 @@ impl Graph {
                     .with_help("add an end event to name the end state")
                     .with_source(source),
                 );
-                let end = Node {
-                    kind: Kind::End,
-                    id: format!("{}#end", n.id),
-                    name: None,
-                    span: n.span,
-                    lane: n.lane,
-                    doc: None,
-                    timers: Vec::new(),
-                    subprocess: None,
-                    notes: Vec::new(),
-                };
-                self.nodes.push(end);
-                let e = self.nodes.len() - 1;
+                let e = self.made_up(k, "#end", Kind::End);
                 self.edges.push(Edge {
                     from: k,
                     to: e,
