@@ -4,8 +4,8 @@
 //! XES is streamed trace by trace (memory grows with the largest case). CSV and JSON
 //! Lines hold one event per row, cases possibly spread through the file. They are read
 //! in two passes (three when needed): the first finds the cases whose rows are not all
-//! in one run, with a fixed-size Bloom filter of finished runs; for those cases only, a
-//! second pass counts their events; the last pass builds events and hands each case on
+//! in one run, with a Bloom filter of finished runs (a few KiB, at most about 11 MiB);
+//! for those cases only, a second pass counts their events; the last pass builds events and hands each case on
 //! when its run ends (contiguous cases) or its count is reached (scattered cases), in
 //! order of first appearance. Memory follows the cases in flight, not the log. Every
 //! record is either part of a case or rejected with its location; [`ReadStats`]
@@ -357,32 +357,57 @@ type OpenCases = HashMap<String, (usize, Vec<Event>, usize), CaseHash>;
 /// Cases by order of first appearance; `None` while a case is still open.
 type ReadyQueue = BTreeMap<usize, Option<(String, Vec<Event>)>>;
 
-/// A fixed-size Bloom filter of case-id hashes (8 MiB, about 0.1% false positives at
-/// a few million cases).
-struct Bloom(Vec<u64>);
+/// A Bloom filter of case-id hashes that grows in stages (a scalable Bloom filter):
+/// it starts at 8 KiB and adds a stage four times larger whenever the newest holds
+/// `1/BITS_PER_ITEM` of its bits, up to a last stage of 8 MiB that takes every later
+/// insert. A short log costs a few KiB, a long one at most about 11 MiB; about 0.2%
+/// false positives per stage while under capacity, more once the last stage is full.
+struct Bloom {
+    stages: Vec<Vec<u64>>,
+    /// Inserts into the newest stage.
+    in_newest: u64,
+}
 
 impl Bloom {
-    const BITS: u64 = 1 << 26;
+    const FIRST_BITS: u64 = 1 << 16;
+    const LAST_BITS: u64 = 1 << 26;
+    const BITS_PER_ITEM: u64 = 24;
 
     fn new() -> Self {
-        Bloom(vec![0; (Self::BITS / 64) as usize])
+        Bloom {
+            stages: vec![vec![0; (Self::FIRST_BITS / 64) as usize]],
+            in_newest: 0,
+        }
     }
 
-    fn positions(h: u64) -> [u64; 3] {
+    fn positions(h: u64, bits: u64) -> [u64; 3] {
         let h2 = h.rotate_left(31).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        [0u64, 1, 2].map(|i| h.wrapping_add(i.wrapping_mul(h2)) % Self::BITS)
+        [0u64, 1, 2].map(|i| h.wrapping_add(i.wrapping_mul(h2)) % bits)
     }
 
     fn insert(&mut self, h: u64) {
-        for p in Self::positions(h) {
-            self.0[(p / 64) as usize] |= 1 << (p % 64);
+        let bits = self.stages.last().map_or(0, |s| s.len() as u64 * 64);
+        if bits < Self::LAST_BITS && self.in_newest * Self::BITS_PER_ITEM >= bits {
+            let next = (bits * 4).min(Self::LAST_BITS);
+            self.stages.push(vec![0; (next / 64) as usize]);
+            self.in_newest = 0;
+        }
+        self.in_newest += 1;
+        if let Some(stage) = self.stages.last_mut() {
+            let bits = stage.len() as u64 * 64;
+            for p in Self::positions(h, bits) {
+                stage[(p / 64) as usize] |= 1 << (p % 64);
+            }
         }
     }
 
     fn maybe_contains(&self, h: u64) -> bool {
-        Self::positions(h)
-            .iter()
-            .all(|p| self.0[(p / 64) as usize] & (1 << (p % 64)) != 0)
+        self.stages.iter().any(|stage| {
+            let bits = stage.len() as u64 * 64;
+            Self::positions(h, bits)
+                .iter()
+                .all(|p| stage[(p / 64) as usize] & (1 << (p % 64)) != 0)
+        })
     }
 }
 
@@ -991,7 +1016,7 @@ fn read_rows(
     columns: &mut KeySet,
 ) -> Result<(), String> {
     // Pass 1: which cases are scattered (their events not all in one run of rows)?
-    // A Bloom filter of finished runs keeps this pass's memory fixed; a false
+    // A Bloom filter of finished runs keeps this pass's memory bounded; a false
     // positive only makes a contiguous case take the counted path below.
     let mut finished_runs = Bloom::new();
     let mut scattered: std::collections::HashSet<u64, CaseHash> = Default::default();
@@ -1444,6 +1469,39 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn the_bloom_filter_grows_in_stages_never_forgets_and_stops_at_its_last_stage() {
+        let mut bloom = Bloom::new();
+        assert_eq!(bloom.stages.len(), 1);
+        assert_eq!(
+            bloom.stages[0].len() * 8,
+            8 << 10,
+            "a short log costs 8 KiB"
+        );
+        let ids: Vec<u64> = (0..3_000_000u64)
+            .map(|i| hash(&format!("INC{i:07}")))
+            .collect();
+        for (n, &h) in ids.iter().enumerate() {
+            bloom.insert(h);
+            // 65,536 bits take 2,731 inserts at 24 bits each; the next starts a stage.
+            if n == 2_730 || n == 2_731 {
+                assert_eq!(bloom.stages.len(), n - 2_729);
+            }
+        }
+        assert!(
+            ids.iter().all(|&h| bloom.maybe_contains(h)),
+            "no false negative"
+        );
+        let bytes: usize = bloom.stages.iter().map(|s| s.len() * 8).sum();
+        // 8 KiB, 32 KiB, 128 KiB, 512 KiB, 2 MiB, 8 MiB: then the last stage takes all.
+        assert_eq!(bloom.stages.len(), 6);
+        assert_eq!(bytes, (8 + 32 + 128 + 512 + 2048 + 8192) << 10);
+        let absent = (0..100_000u64)
+            .filter(|i| bloom.maybe_contains(hash(&format!("CASE-{i}"))))
+            .count();
+        assert!(absent < 2_000, "{absent} false positives in 100,000");
     }
 
     #[test]
