@@ -34,5 +34,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     let (net, _) = procedo::bpmn::to_net(&source, None).expect("read once, read twice");
     assert_eq!(net.initial.iter().map(|&t| t as usize).sum::<usize>(), 1);
-    assert_eq!(net.final_marking.iter().map(|&t| t as usize).sum::<usize>(), 1);
+    assert_eq!(
+        net.final_marking.iter().map(|&t| t as usize).sum::<usize>(),
+        1
+    );
 });

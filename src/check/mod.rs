@@ -33,7 +33,7 @@ use crate::conformance::{ActivityMap, CaseResult};
 use crate::log::{LogOptions, ReadStats, Rejected, Trace, read_log};
 use crate::model::Procedure;
 use crate::petri::Net;
-use crate::petri::align::{Aligner, Guards, Key, UNKNOWN};
+use crate::petri::align::{Aligner, Guards, Key, Outcome, UNKNOWN};
 
 /// A case's control-flow result, the decisions its alignment passed, and (running) the
 /// steps its path still requires.
@@ -42,7 +42,9 @@ type CaseFlow = (CaseResult, Vec<Pass>, Option<Vec<String>>);
 /// Ties the lifetime of a case's view to the case's trace (a closure alone cannot say it).
 fn prepare_fn<'t, F>(f: F) -> F
 where
-    F: Fn((&'t Trace, &'t Vec<usize>)) -> (Option<crate::audit::CaseView<'t>>, Key),
+    F: Fn(
+        ((&'t Trace, &'t Vec<usize>), &'t Option<DateTime<Utc>>),
+    ) -> (Option<crate::audit::CaseView<'t>>, Key),
 {
     f
 }
@@ -244,65 +246,103 @@ impl<'a> Checker<'a> {
 
     /// Checks a batch of cases (activities as recorded); verdicts come back in order.
     pub fn check_batch(&mut self, traces: Vec<Trace>) -> Vec<Checked> {
+        let as_of = self.opts.as_of;
+        let as_ofs = vec![as_of; traces.len()];
+        self.check_batch_at(traces, &as_ofs)
+    }
+
+    /// Checks a batch of cases, each as of its own instant (`None`: as finished), in
+    /// parallel; verdicts come back in order. `watch` judges the cases of a batch of
+    /// events this way ([`crate::watch::Monitor::prepare`]).
+    pub fn check_batch_at(
+        &mut self,
+        traces: Vec<Trace>,
+        as_ofs: &[Option<DateTime<Utc>>],
+    ) -> Vec<Checked> {
+        assert_eq!(traces.len(), as_ofs.len(), "one instant per case");
         let mut traces = traces;
-        let flows: Vec<Vec<usize>> = traces
-            .iter_mut()
-            .map(|t| match &self.map {
-                Some(m) => m.prepare(t),
-                None => (0..t.events.len()).collect(),
-            })
-            .collect();
+        let map = self.map.as_ref();
+        let flow_of = |t: &mut Trace| match map {
+            Some(m) => m.prepare(t),
+            None => (0..t.events.len()).collect(),
+        };
+        let flows: Vec<Vec<usize>> = if traces.len() < 64 {
+            traces.iter_mut().map(flow_of).collect()
+        } else {
+            traces.par_iter_mut().map(flow_of).collect()
+        };
         let auditor = self.auditor.as_ref();
         let decisions = self.aligner.decisions().to_vec();
-        let prefix = self.opts.as_of.is_some();
         // The case as the perspectives read it, and what its facts require at each
         // decision, case by case in parallel.
         // One case (as `watch` judges them) is checked on the caller's thread: handing it
         // to the pool and waiting for it costs more than the work.
         let one = traces.len() <= 1;
-        let prepare = prepare_fn(|(t, flow): (&Trace, &Vec<usize>)| {
-            let view = auditor.and_then(|a| a.view(t)).map(|mut v| {
-                v.flow = flow.clone();
-                v
-            });
-            let required = match auditor {
-                Some(a) => a.required_branches(view.as_ref(), flow, &decisions),
-                None => Vec::new(),
-            };
-            let acts: Vec<&str> = flow
-                .iter()
-                .map(|&i| t.events[i].activity.as_str())
-                .collect();
-            let key = (self.aligner.encode(&acts), Guards { required, prefix });
-            (view, key)
-        });
+        let prepare = prepare_fn(
+            |((t, flow), as_of): ((&Trace, &Vec<usize>), &Option<DateTime<Utc>>)| {
+                let prefix = as_of.is_some();
+                let view = auditor.and_then(|a| a.view(t)).map(|mut v| {
+                    v.flow = flow.clone();
+                    v
+                });
+                let required = match auditor {
+                    Some(a) => a.required_branches(view.as_ref(), flow, &decisions),
+                    None => Vec::new(),
+                };
+                let acts: Vec<&str> = flow
+                    .iter()
+                    .map(|&i| t.events[i].activity.as_str())
+                    .collect();
+                let key = (self.aligner.encode(&acts), Guards { required, prefix });
+                (view, key)
+            },
+        );
         let prepared: Vec<(Option<crate::audit::CaseView<'_>>, Key)> = if one {
-            traces.iter().zip(flows.iter()).map(prepare).collect()
+            traces
+                .iter()
+                .zip(flows.iter())
+                .zip(as_ofs)
+                .map(prepare)
+                .collect()
         } else {
             traces
                 .par_iter()
                 .zip(flows.par_iter())
+                .zip(as_ofs.par_iter())
                 .map(prepare)
                 .collect()
         };
         let (views, keys): (Vec<_>, Vec<Key>) = prepared.into_iter().unzip();
         self.aligner.prepare(&keys);
-        let mut results: Vec<CaseFlow> = Vec::with_capacity(traces.len());
-        for ((t, flow), key) in traces.iter().zip(&flows).zip(&keys) {
-            let outcome = self.aligner.outcome(key);
-            let r = crate::conformance::result(
-                &mut self.aligner,
-                self.net,
-                t,
-                flow,
-                outcome.as_ref(),
-                self.opts.with_alignment,
-            );
-            let al = outcome.ok();
+        // The alignments, from the cache (sequential); the rest case by case in parallel.
+        self.aligner.empty_cost();
+        let cached: Vec<Option<Outcome>> = if keys.len() < 64 {
+            keys.iter().map(|k| self.aligner.cached(k)).collect()
+        } else {
+            let aligner = &self.aligner;
+            keys.par_iter().map(|k| aligner.cached(k)).collect()
+        };
+        let outcomes: Vec<Outcome> = cached
+            .into_iter()
+            .zip(&keys)
+            .map(|(c, k)| c.unwrap_or_else(|| self.aligner.outcome(k)))
+            .collect();
+        let aligner = &self.aligner;
+        let net = self.net;
+        let with_alignment = self.opts.with_alignment;
+        let case_flow = |t: &Trace,
+                         flow: &Vec<usize>,
+                         key: &Key,
+                         as_of: &Option<DateTime<Utc>>,
+                         outcome: &Outcome|
+         -> CaseFlow {
+            let r =
+                crate::conformance::result(aligner, net, t, flow, outcome.as_ref(), with_alignment);
+            let al = outcome.as_ref().ok();
             let passes: Vec<Pass> = match (&al, auditor) {
                 (Some(al), Some(a)) => {
                     let positions = flow.len() + 1;
-                    crate::conformance::decision_passes(&self.aligner, al)
+                    crate::conformance::decision_passes(aligner, al)
                         .into_iter()
                         .filter_map(|(d, branch, position)| {
                             let decide = a.decide_index(decisions.get(d)?)?;
@@ -325,7 +365,7 @@ impl<'a> Checker<'a> {
                 _ => Vec::new(),
             };
             // What a running case's path still requires after its last event.
-            let still: Option<Vec<String>> = match (&al, self.opts.as_of) {
+            let still: Option<Vec<String>> = match (&al, as_of) {
                 (Some(al), Some(_)) => {
                     let last = al.moves.iter().rposition(|m| {
                         matches!(
@@ -340,7 +380,7 @@ impl<'a> Checker<'a> {
                             .skip(last.map_or(0, |k| k + 1))
                             .filter_map(|m| match *m {
                                 crate::petri::align::Move::Model { transition } => {
-                                    self.net.transitions[transition].label.clone()
+                                    net.transitions[transition].label.clone()
                                 }
                                 _ => None,
                             })
@@ -349,57 +389,55 @@ impl<'a> Checker<'a> {
                 }
                 _ => None,
             };
-            results.push((r, passes, still));
-        }
-        let as_of = self.opts.as_of;
-        let judge = |((view, (mut r, passes, still)), t): (
-            (Option<crate::audit::CaseView<'_>>, CaseFlow),
-            &Trace,
-        )| match auditor {
-            Some(a) => {
-                let mut audit = a.audit_view(t, view, &r, &passes, still, as_of);
-                a.merge(&mut r, &mut audit);
-                crate::conformance::attribute(&mut r.findings, t, &self.roles);
-                for o in &mut audit.obligations {
-                    o.actor = crate::conformance::responsible(
-                        t,
-                        &self.roles,
-                        &o.step,
-                        &[],
-                        o.event_index,
-                    );
+            (r, passes, still)
+        };
+        let judge = |i: usize, view: Option<crate::audit::CaseView<'_>>| -> Verdict {
+            let (t, as_of) = (&traces[i], &as_ofs[i]);
+            let (mut r, passes, still) = case_flow(t, &flows[i], &keys[i], as_of, &outcomes[i]);
+            match auditor {
+                Some(a) => {
+                    let mut audit = a.audit_view(t, view, &r, &passes, still, *as_of);
+                    a.merge(&mut r, &mut audit);
+                    crate::conformance::attribute(&mut r.findings, t, &self.roles);
+                    for o in &mut audit.obligations {
+                        o.actor = crate::conformance::responsible(
+                            t,
+                            &self.roles,
+                            &o.step,
+                            &[],
+                            o.event_index,
+                        );
+                    }
+                    Verdict {
+                        result: r,
+                        running: audit.running,
+                        priority: audit.priority,
+                        validity: audit.validity,
+                        obligations: audit.obligations,
+                        branches: a.branches_taken(&passes),
+                    }
                 }
-                Verdict {
+                None => Verdict {
                     result: r,
-                    running: audit.running,
-                    priority: audit.priority,
-                    validity: audit.validity,
-                    obligations: audit.obligations,
-                    branches: a.branches_taken(&passes),
-                }
+                    running: false,
+                    priority: None,
+                    validity: None,
+                    obligations: Vec::new(),
+                    branches: Vec::new(),
+                },
             }
-            None => Verdict {
-                result: r,
-                running: false,
-                priority: None,
-                validity: None,
-                obligations: Vec::new(),
-                branches: Vec::new(),
-            },
         };
         let verdicts: Vec<Verdict> = if one {
             views
                 .into_iter()
-                .zip(results)
-                .zip(traces.iter())
-                .map(judge)
+                .enumerate()
+                .map(|(i, v)| judge(i, v))
                 .collect()
         } else {
             views
                 .into_par_iter()
-                .zip(results.into_par_iter())
-                .zip(traces.par_iter())
-                .map(judge)
+                .enumerate()
+                .map(|(i, v)| judge(i, v))
                 .collect()
         };
         traces

@@ -113,8 +113,9 @@ pub fn check_case(
 
 /// The verdict on one case from its alignment, or from what the search knew when it
 /// stopped (`not-aligned`, with the bounds of the optimal cost).
+/// The aligner's [`Aligner::empty_cost`] must have been asked before (fitness reads it).
 pub fn result(
-    aligner: &mut Aligner<'_>,
+    aligner: &Aligner<'_>,
     net: &Net,
     trace: &Trace,
     flow: &[usize],
@@ -142,7 +143,7 @@ pub fn result(
             };
         }
     };
-    let fitness = aligner.fitness(al, flow.len());
+    let fitness = aligner.fitness_known(al, flow.len());
     let findings = findings(al, net, trace, flow);
     let alignment = if with_alignment {
         rows(al, net, trace, flow)

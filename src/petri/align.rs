@@ -471,6 +471,15 @@ impl<'n> Aligner<'n> {
 
     /// Like [`Aligner::align_with`], with what the search knew when it stopped: the
     /// bounds of the optimal cost (the upper one completed with the net's cheapest run).
+    /// The alignment of `key` if the cache has one (as [`Aligner::outcome`] gives it;
+    /// a search that gave up is left to it, which adds its bounds).
+    pub fn cached(&self, key: &Key) -> Option<Outcome> {
+        match self.cache.get(key)? {
+            Ok(a) => Some(Ok(a.clone())),
+            Err(_) => None,
+        }
+    }
+
     pub fn outcome(&mut self, key: &Key) -> Outcome {
         let a = match self.cache.get(key) {
             Some(a) => a.clone(),
@@ -542,7 +551,14 @@ impl<'n> Aligner<'n> {
 
     /// pm4py's fitness: 1 − deviations / (events + visible moves of the cheapest run).
     pub fn fitness(&mut self, alignment: &Alignment, events: usize) -> f64 {
-        let worst = self.empty_cost().unwrap_or(0) / DEVIATION + events as u64;
+        self.empty_cost();
+        self.fitness_known(alignment, events)
+    }
+
+    /// [`Aligner::fitness`] once [`Aligner::empty_cost`] has been asked (else the
+    /// empty run counts as costing nothing): callable from many threads at once.
+    pub fn fitness_known(&self, alignment: &Alignment, events: usize) -> f64 {
+        let worst = self.empty_cost.unwrap_or(0) / DEVIATION + events as u64;
         if worst == 0 {
             1.0
         } else {

@@ -670,3 +670,139 @@ fn a_webhook_gets_every_alert_at_least_once_through_failures() {
         assert!(ids.contains(w), "{w} never reached the webhook");
     }
 }
+
+/// One replay through the monitor, as `watch --clock event` runs it: every event in
+/// order, judged ahead in batches of `batch` lines (`None`: one by one, never ahead).
+/// Returns what it said, line by line, and how many judgements made ahead it took.
+fn replay(
+    proc: &str,
+    lines: &[String],
+    linger: Option<Duration>,
+    batch: Option<usize>,
+) -> (Vec<String>, u64) {
+    use procedo::watch::{Changes, Monitor, Options};
+    let p = load_procedure(Path::new(proc));
+    let net = procedo::petri::compile::compile(&p);
+    let read = log_options(
+        Some(&p),
+        &LogFlags {
+            paths: vec![PathBuf::from("events.jsonl")],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut checker = Checker::new(&net, Some(&p), CheckOptions::default(), None).unwrap();
+    let log_opts = LogOptions {
+        format: Some(procedo::log::LogFormat::Jsonl),
+        extra: checker.columns().into_iter().collect(),
+        // Small enough that some cases have events rejected as too many.
+        max_events_per_case: 14,
+        max_case_bytes: 20_000,
+        ..read
+    };
+    checker.read_times_as(&log_opts);
+    let mut monitor = Monitor::new(
+        checker,
+        procedo::log::LineReader::new(log_opts),
+        Options {
+            close_idle: None,
+            linger,
+            event_clock: true,
+            one_by_one: batch.is_none(),
+        },
+    );
+    let mut said = Vec::new();
+    let mut closed = std::collections::HashSet::new();
+    for chunk in lines.chunks(batch.unwrap_or(lines.len())) {
+        if batch.is_some() {
+            monitor.prepare(&chunk.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        for l in chunk {
+            let mut changes = Changes::default();
+            let r = monitor.event(l, &mut |c| closed.contains(c), &mut changes);
+            said.push(format!("{:?}", r.err().map(|e| (e.kind, e.reason))));
+            for a in &changes.alerts {
+                said.push(serde_json::to_string(a).unwrap());
+            }
+            for c in changes.closed {
+                said.push(format!(
+                    "closed {} {} {:?} {}",
+                    c.case,
+                    c.at,
+                    c.why,
+                    serde_json::to_string(&c.verdict).unwrap()
+                ));
+                closed.insert(c.case);
+            }
+        }
+    }
+    let mut changes = Changes::default();
+    monitor.close_all(&mut changes);
+    for c in changes.closed {
+        said.push(format!(
+            "end {} {}",
+            c.case,
+            serde_json::to_string(&c.verdict).unwrap()
+        ));
+    }
+    (said, monitor.taken_ahead())
+}
+
+#[test]
+fn judging_ahead_in_batches_says_exactly_what_judging_event_by_event_says() {
+    let dir = tempfile::tempdir().unwrap();
+    for proc in &PROCEDURES[..2] {
+        let (_, sorted) = day(dir.path(), proc, 120, 5);
+        let mut lines: Vec<String> = std::fs::read_to_string(&sorted)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        // What a judgement made ahead can miss: an event repeated long after (its case
+        // has closed, or it changes the case's events), a line that does not read, and
+        // cases with more events than allowed (some rejected mid-batch).
+        let n = lines.len();
+        for k in (0..n).step_by(29) {
+            let again = lines[k].clone();
+            lines.insert((k + 300).min(lines.len()), again);
+        }
+        lines.insert(n / 2, "{not json".to_string());
+        // An event too large for its case, rejected while the events after it are taken:
+        // a judgement made ahead with it in the case must not be taken.
+        for k in (0..lines.len()).step_by(41) {
+            let mut v: Value = match serde_json::from_str(&lines[k]) {
+                Ok(v) => v,
+                Err(_) => continue,
+            };
+            v["padding"] = Value::String("x".repeat(30_000));
+            lines.insert(k + 1, v.to_string());
+        }
+        for linger in [None, Some(Duration::minutes(20))] {
+            let (one_by_one, none) = replay(proc, &lines, linger, None);
+            assert_eq!(none, 0);
+            assert!(
+                one_by_one.iter().any(|l| l.contains("case-too-long"))
+                    && one_by_one.iter().any(|l| l.contains("case-too-large"))
+                    && one_by_one.iter().any(|l| l.contains("case-closed"))
+                    && one_by_one.iter().any(|l| l.contains("unreadable")),
+                "{proc}: the replay has every kind of miss: {:?}",
+                one_by_one
+                    .iter()
+                    .filter_map(|l| l.split('"').nth(1))
+                    .collect::<std::collections::BTreeSet<_>>()
+            );
+            for batch in [2, 7, 64, 1000] {
+                let (ahead, taken) = replay(proc, &lines, linger, Some(batch));
+                assert!(
+                    taken as usize > lines.len() / 2,
+                    "{proc} batch {batch}: {taken} of {} taken ahead",
+                    lines.len()
+                );
+                assert_eq!(ahead.len(), one_by_one.len(), "{proc} batch {batch}");
+                for (a, b) in ahead.iter().zip(&one_by_one) {
+                    assert_eq!(a, b, "{proc} batch {batch} linger {linger:?}");
+                }
+            }
+        }
+    }
+}
