@@ -204,9 +204,8 @@ pub fn check_log(extension: &str, data: &[u8]) {
 /// `watch`'s events: each line of the input (after the flag byte) is one event given to
 /// the monitor, as the CLI gives them; bit 0 of the flag replays on the events' clock,
 /// bit 1 lets finished cases linger, bit 2 moves the clock an hour on after each event
-/// (timers fire), bit 3 judges one by one (else the lines are judged ahead eight at a
-/// time, [`procedo::watch::Monitor::prepare`]). Every line is taken or rejected with its
-/// kind and reason; every case taken closes once, with a verdict.
+/// (timers fire). Every line is taken or rejected with its kind and reason; every case
+/// taken closes once, with a verdict.
 pub fn watch_events(data: &[u8]) {
     use procedo::check::{CheckOptions, Checker};
     use procedo::watch::{Changes, Monitor, Options};
@@ -250,25 +249,15 @@ pub fn watch_events(data: &[u8]) {
             close_idle: None,
             linger: (flag & 2 != 0).then(|| chrono::Duration::hours(1)),
             event_clock: flag & 1 != 0,
-            // Bit 3: judged one by one (else lines are judged ahead in batches of 8).
-            one_by_one: flag & 8 != 0,
         },
     );
     let mut changes = Changes::default();
     let mut lines = 0u64;
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut closed: Vec<String> = Vec::new();
-    let all: Vec<&[u8]> = body
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .collect();
-    for (k, line) in all.iter().enumerate() {
-        if k % 8 == 0 {
-            let next: Vec<&str> = all[k..(k + 8).min(all.len())]
-                .iter()
-                .filter_map(|l| std::str::from_utf8(l).ok())
-                .collect();
-            monitor.prepare(&next);
+    for line in body.split(|&b| b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
         }
         lines += 1;
         let Ok(text) = std::str::from_utf8(line) else {
@@ -279,18 +268,11 @@ pub fn watch_events(data: &[u8]) {
         let gone = closed.clone();
         match monitor.event(text, &mut |c| gone.iter().any(|x| x == c), &mut changes) {
             Ok(()) => {
-                assert_eq!(
-                    changes.accepted.len(),
-                    before + 1,
-                    "a taken event is recorded"
-                );
+                assert_eq!(changes.accepted.len(), before + 1, "a taken event is recorded");
                 taken.insert(changes.accepted[before].0.clone());
             }
             Err(e) => {
-                assert!(
-                    !e.kind.is_empty() && !e.reason.is_empty(),
-                    "a rejection says why"
-                );
+                assert!(!e.kind.is_empty() && !e.reason.is_empty(), "a rejection says why");
                 if e.fatal {
                     return;
                 }

@@ -252,9 +252,8 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks a batch of cases, each as of its own instant (`None`: as finished), in
-    /// parallel; verdicts come back in order. `watch` judges the cases of a batch of
-    /// events this way ([`crate::watch::Monitor::prepare`]).
-    pub fn check_batch_at(
+    /// parallel; verdicts come back in order.
+    fn check_batch_at(
         &mut self,
         traces: Vec<Trace>,
         as_ofs: &[Option<DateTime<Utc>>],

@@ -151,11 +151,15 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     if args.status {
         return status(&db, args.format);
     }
-    // One case is checked on this thread; the events judged ahead on the events'
-    // clock are checked on every core (`Monitor::prepare`).
-    match watch(args, &db, color) {
+    // Each event checks one case: inside a pool's own thread, the checker's parallel
+    // steps run inline instead of handing each one case across threads.
+    let one = |args: &Args| match watch(args, &db, color) {
         Ok(s) => s,
         Err(s) => s,
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool.install(|| one(args)),
+        Err(_) => one(args),
     }
 }
 
@@ -251,7 +255,6 @@ fn watch(args: &Args, db: &Path, color: bool) -> Result<ExitStatus, ExitStatus> 
             close_idle,
             linger,
             event_clock: args.clock == ClockArg::Event,
-            one_by_one: false,
         },
     );
     let append = |p: &Path| {

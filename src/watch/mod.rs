@@ -23,16 +23,16 @@
 pub mod run;
 pub mod store;
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{Obligation, Status};
-use crate::check::{Checked, Checker, Verdict};
+use crate::check::{Checker, Verdict};
 use crate::codes::{FindingCode, Severity};
-use crate::log::{Event, LineError, LineReader, Trace};
+use crate::log::{Event, LineError, LineReader};
 
 /// What an alert says has become true.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,10 +153,6 @@ pub struct Options {
     /// The clock is the events' own time (a replay): before an event is taken, every
     /// timer before its time fires.
     pub event_clock: bool,
-    /// Judge every case on the calling thread, one judgement at a time, never ahead
-    /// ([`Monitor::prepare`], timers due together, the final checks at the end): the
-    /// reference the judgements made ahead are tested against.
-    pub one_by_one: bool,
 }
 
 #[derive(Default)]
@@ -170,30 +166,23 @@ struct Open {
     at_risk: usize,
     /// The size of its events' texts, against the per-case bound.
     bytes: usize,
-    /// Events taken into it so far (with `last`, what a judgement made ahead was made
-    /// for: see [`Monitor::prepare`]).
-    pushes: usize,
 }
 
 /// A case's events as held between judgements: the first whole (it carries the case
 /// attributes), the others compact (activity and actor shared between cases, values
 /// boxed), so that many open cases fit in little memory.
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct Held {
     first: Option<Event>,
     rest: Vec<Compact>,
 }
 
-#[derive(Clone)]
 struct Compact {
     activity: Arc<str>,
     timestamp: Option<DateTime<chrono::FixedOffset>>,
     resource: Option<Arc<str>>,
     attributes: Box<[(Arc<str>, Box<str>)]>,
 }
-
-/// Checks done with that are freed together.
-const SPENT: usize = 512;
 
 /// Names (activities, actors) shared between held events, at most this many.
 const NAMES_KEPT: usize = 100_000;
@@ -228,16 +217,6 @@ impl Held {
                 .map(|(k, v)| (k, v.into_boxed_str()))
                 .collect(),
         });
-    }
-
-    /// Event `e` as [`Held::events`] gives it back once pushed after `first` (the
-    /// case's first event, if it has one).
-    fn form(reader: &LineReader, first: Option<&Event>, mut e: Event) -> Event {
-        reader.trim(first, &mut e);
-        if first.is_some() {
-            e.attributes.retain(|(k, _)| !reader.is_structural(k));
-        }
-        e
     }
 
     /// The events, whole again, in arrival order.
@@ -293,125 +272,7 @@ pub struct Monitor<'a> {
     closing: HashSet<String>,
     /// Activity and actor names shared by held events.
     names: HashMap<Box<str>, Arc<str>>,
-    /// The lines given to [`Monitor::prepare`] not taken yet, in order.
-    ahead: VecDeque<Ahead>,
-    /// Checks done with, freed together on another thread ([`Monitor::spend`]).
-    spent: Vec<Checked>,
-    /// Judgements made ahead that were taken.
-    taken_ahead: u64,
     pub stats: Stats,
-}
-
-/// A line read, and its case judged after it, ahead of [`Monitor::event`] (see
-/// [`Monitor::prepare`]).
-struct Ahead {
-    text: String,
-    /// Whether its case was taken to have events already when it was read.
-    seen: bool,
-    read: Option<(String, Event)>,
-    /// The judgement of its case after it: made for the case holding this many events,
-    /// as of this instant.
-    judged: Option<(usize, DateTime<Utc>, Appraisal)>,
-}
-
-/// A check made ahead for an open case's timer.
-enum Made {
-    Judged(Box<Appraisal>),
-    /// The final check of a case the timer closes.
-    Last(Box<Checked>),
-}
-
-/// What a judgement of a case found, before taking out what was raised already: a
-/// function of the case's events and the instant only, so that it can be made ahead
-/// and in parallel.
-struct Appraisal {
-    checked: Checked,
-    /// The events' times, as checked (in the case's order).
-    times: Vec<Option<DateTime<Utc>>>,
-    /// Obligations whose status calls for an alert: (the alert's id without the case,
-    /// the obligation's index).
-    candidates: Vec<(String, usize)>,
-    /// Unexpected steps (ids without the case).
-    unexpected: Vec<Alert>,
-    at_risk: usize,
-    /// It has reached an end with nothing pending.
-    finished: bool,
-    /// The next instant its judgement changes with no new event.
-    next: Option<DateTime<Utc>>,
-    /// When made ahead for a case that closes as it finishes: its final check.
-    last: Option<Checked>,
-}
-
-/// Appraises case `id` as checked as of `now`.
-fn appraise(id: &str, now: DateTime<Utc>, checked: Checked) -> Appraisal {
-    let v = &checked.verdict;
-    let times: Vec<Option<DateTime<Utc>>> = checked
-        .trace
-        .events
-        .iter()
-        .map(|e| e.timestamp.map(utc))
-        .collect();
-    let mut seen: HashMap<(&str, &str, usize), usize> = HashMap::new();
-    let mut next: Option<DateTime<Utc>> = None;
-    let mut at_risk = 0;
-    let mut pending = false;
-    let mut candidates = Vec::new();
-    for (i, o) in v.obligations.iter().enumerate() {
-        let n = seen.entry((o.kind, o.step.as_str(), o.line)).or_default();
-        *n += 1;
-        if matches!(o.status, Status::Pending | Status::AtRisk) {
-            pending = true;
-            if let Some(t) = wake(o, now)
-                && next.is_none_or(|x| t < x)
-            {
-                next = Some(t);
-            }
-        }
-        if o.status == Status::AtRisk {
-            at_risk += 1;
-        }
-        if let Some(kind) = alert_kind(o) {
-            let id = format!("{}/{}/{}/{n}/{}", o.kind, o.step, o.line, kind.as_str());
-            candidates.push((id, i));
-        }
-    }
-    let mut unexpected = Vec::new();
-    for f in &v.result.findings {
-        if matches!(
-            f.code,
-            FindingCode::UnexpectedStep | FindingCode::WrongOrder
-        ) {
-            let at = f
-                .event_index
-                .and_then(|i| times.get(i).copied().flatten())
-                .unwrap_or(now);
-            unexpected.push(Alert {
-                seq: 0,
-                id: format!("unexpected/{}/{}", f.step, at.to_rfc3339()),
-                case: id.to_string(),
-                kind: AlertKind::UnexpectedStep,
-                obligation: None,
-                step: f.step.clone(),
-                line: f.line,
-                at,
-                raised: now,
-                due: None,
-                actor: f.actor.clone(),
-                message: f.message.clone(),
-            });
-        }
-    }
-    let finished = !v.running && !pending;
-    Appraisal {
-        checked,
-        times,
-        candidates,
-        unexpected,
-        at_risk,
-        finished,
-        next,
-        last: None,
-    }
 }
 
 /// A rejected event: why, and whether it stops the run (a set-up problem).
@@ -428,9 +289,6 @@ impl<'a> Monitor<'a> {
             clock: None,
             closing: HashSet::new(),
             names: HashMap::new(),
-            ahead: VecDeque::new(),
-            spent: Vec::new(),
-            taken_ahead: 0,
             stats: Stats::default(),
         }
     }
@@ -441,11 +299,6 @@ impl<'a> Monitor<'a> {
 
     pub fn open_cases(&self) -> usize {
         self.open.len()
-    }
-
-    /// How many judgements made ahead ([`Monitor::prepare`]) were taken.
-    pub fn taken_ahead(&self) -> u64 {
-        self.taken_ahead
     }
 
     /// Obligations at risk, over the open cases, when each was last judged.
@@ -495,7 +348,6 @@ impl<'a> Monitor<'a> {
                 sent: sent.into_iter().collect(),
                 last,
                 bytes: lines.iter().map(String::len).sum(),
-                pushes: lines.len(),
                 ..Open::default()
             },
         );
@@ -531,16 +383,6 @@ impl<'a> Monitor<'a> {
     /// Moves the clock to `to` (never back), firing every timer before it (and at it,
     /// when `inclusive`) in time order, each judged as of its own instant.
     pub fn advance(&mut self, to: DateTime<Utc>, inclusive: bool, out: &mut Changes) {
-        // The timers due now, judged ahead in parallel: a case's events do not change
-        // while the clock moves, and each judgement made ahead is taken only for the
-        // events and the instant it was made for.
-        let due: Vec<(DateTime<Utc>, String)> = self
-            .timers
-            .iter()
-            .take_while(|(t, _)| *t < to || (*t == to && inclusive))
-            .cloned()
-            .collect();
-        let mut ahead = self.judge_open_ahead(&due);
         while let Some((t, id)) = self.timers.first().cloned() {
             if t > to || (t == to && !inclusive) {
                 break;
@@ -557,78 +399,13 @@ impl<'a> Monitor<'a> {
                     continue;
                 }
             };
-            let pushes = open.pushes;
-            let made = ahead
-                .remove(&(t, id.clone()))
-                .filter(|(n, _)| *n == pushes)
-                .map(|(_, made)| made);
-            match (kind, made) {
-                (Timer::Idle, Some(Made::Last(c))) => {
-                    self.close_with(&id, t, CloseReason::Idle, Some(*c), out)
-                }
-                (Timer::Close, Some(Made::Last(c))) => {
-                    self.close_with(&id, t, CloseReason::Finished, Some(*c), out)
-                }
-                (Timer::Judge, Some(Made::Judged(a))) => {
-                    self.judge_with(&id, t, Some((pushes, t, *a)), out)
-                }
-                (Timer::Idle, _) => self.close(&id, t, CloseReason::Idle, out),
-                (Timer::Close, _) => self.close(&id, t, CloseReason::Finished, out),
-                (Timer::Judge, _) => self.judge(&id, t, out),
+            match kind {
+                Timer::Idle => self.close(&id, t, CloseReason::Idle, out),
+                Timer::Close => self.close(&id, t, CloseReason::Finished, out),
+                Timer::Judge => self.judge(&id, t, out),
             }
         }
         self.clock = Some(self.clock.map_or(to, |c| c.max(to)));
-    }
-
-    /// Judges ahead, in parallel, the open cases whose timers are `due` (at least two):
-    /// a judgement as of the timer's instant, or the final check of a case the timer
-    /// closes. Each is keyed by the timer and given with the case's events taken.
-    fn judge_open_ahead(
-        &mut self,
-        due: &[(DateTime<Utc>, String)],
-    ) -> HashMap<(DateTime<Utc>, String), (usize, Made)> {
-        use rayon::prelude::*;
-        let mut out = HashMap::new();
-        if due.len() < 2 || self.opts.one_by_one {
-            return out;
-        }
-        // Each timer, its case, the instant to judge it as of (`None`: its final check).
-        type Ask<'a> = (&'a (DateTime<Utc>, String), &'a Open, Option<DateTime<Utc>>);
-        let asks: Vec<Ask<'_>> = due
-            .iter()
-            .filter_map(|d| {
-                let o = self.open.get(&d.1)?;
-                match o.timer {
-                    Some((t, Timer::Judge)) if t == d.0 => Some((d, o, Some(t))),
-                    Some((t, _)) if t == d.0 => Some((d, o, None)),
-                    _ => None,
-                }
-            })
-            .collect();
-        let reader = &self.reader;
-        let traces: Vec<Trace> = asks
-            .par_iter()
-            .map(|(d, o, _)| reader.ordered(&d.1, o.events.events()))
-            .collect();
-        let at: Vec<Option<DateTime<Utc>>> = asks.iter().map(|a| a.2).collect();
-        let keys: Vec<((DateTime<Utc>, String), usize)> = asks
-            .iter()
-            .map(|(d, o, _)| ((*d).clone(), o.pushes))
-            .collect();
-        let checked = self.checker.check_batch_at(traces, &at);
-        let made: Vec<Made> = checked
-            .into_par_iter()
-            .zip(keys.par_iter())
-            .zip(at.par_iter())
-            .map(|((c, ((_, id), _)), at)| match at {
-                Some(t) => Made::Judged(Box::new(appraise(id, *t, c))),
-                None => Made::Last(Box::new(c)),
-            })
-            .collect();
-        for ((key, pushes), m) in keys.into_iter().zip(made) {
-            out.insert(key, (pushes, m));
-        }
-        out
     }
 
     /// Takes one event (a JSON object as one line of a JSON Lines log). `closed(case)`
@@ -640,30 +417,13 @@ impl<'a> Monitor<'a> {
         closed: &mut dyn FnMut(&str) -> bool,
         out: &mut Changes,
     ) -> Result<(), Rejection> {
-        let mut pre = match self.ahead.front() {
-            Some(a) if a.text == text => self.ahead.pop_front(),
-            Some(_) => {
-                self.ahead.clear();
-                None
-            }
-            None => None,
-        };
         let open = &self.open;
-        // Read ahead, as now: its case then had events exactly when it has now.
-        let read = pre.as_mut().and_then(|p| {
-            p.read
-                .take()
-                .filter(|(c, _)| open.contains_key(c) == p.seen)
-        });
-        let (case, e) = match read {
-            Some(x) => x,
-            None => match self.reader.read_seen(text, &|c| open.contains_key(c)) {
-                Ok(x) => x,
-                Err(err) => {
-                    self.reject(err.kind);
-                    return Err(err);
-                }
-            },
+        let (case, e) = match self.reader.read_seen(text, &|c| open.contains_key(c)) {
+            Ok(x) => x,
+            Err(err) => {
+                self.reject(err.kind);
+                return Err(err);
+            }
         };
         if !self.open.contains_key(&case) && (self.closing.contains(&case) || closed(&case)) {
             return Err(self.refuse(
@@ -721,130 +481,13 @@ impl<'a> Monitor<'a> {
         });
         open.events.push(&self.reader, &mut self.names, e);
         open.bytes += text.len();
-        open.pushes += 1;
         if let Some(t) = t {
             open.last = Some(open.last.map_or(t, |l| l.max(t)));
         }
         out.accepted.push((case.clone(), text.to_string()));
         let now = self.now_for(&case);
-        let judged = pre.and_then(|p| p.judged);
-        self.judge_with(&case, now, judged, out);
+        self.judge(&case, now, out);
         Ok(())
-    }
-
-    /// Reads `lines` (the next ones [`Monitor::event`] will be given, in order) and
-    /// judges each one's case after it, ahead and in parallel ([`Checker::check_batch_at`]).
-    /// Only on the events' clock, where the instant of each judgement follows from the
-    /// events alone. [`Monitor::event`] then takes a judgement made ahead only when its
-    /// case holds the events it was made for (none rejected or closed in between) and
-    /// the instant is the same, else judges again: the alerts and verdicts are the ones
-    /// judging event by event gives.
-    pub fn prepare(&mut self, lines: &[&str]) {
-        self.ahead.clear();
-        if !self.opts.event_clock || self.opts.one_by_one || lines.len() < 2 {
-            return;
-        }
-        let open = &self.open;
-        let reader = &mut self.reader;
-        let mut clock = self.clock;
-        // Each case as it would be after the lines so far: its events as judging reads
-        // them (`Held::events`), how many were taken, its last time.
-        type Simulated = (Vec<Event>, usize, Option<DateTime<Utc>>);
-        let mut cases: HashMap<String, Simulated> = HashMap::new();
-        // Per judgement: the line, the case, its events taken, the instant, how many of
-        // the case's events above it reads.
-        let mut jobs: Vec<(usize, String, usize, DateTime<Utc>, usize)> = Vec::new();
-        for (i, text) in lines.iter().enumerate() {
-            let has = |c: &str| cases.contains_key(c) || open.contains_key(c);
-            let mut ahead = Ahead {
-                text: text.to_string(),
-                seen: false,
-                read: None,
-                judged: None,
-            };
-            if let Ok((case, e)) = reader.read_seen(text, &has) {
-                ahead.seen = has(&case);
-                let t = e.timestamp.map(utc);
-                if let Some(t) = t {
-                    clock = Some(clock.map_or(t, |c| c.max(t)));
-                }
-                let entry = cases
-                    .entry(case.clone())
-                    .or_insert_with(|| match open.get(&case) {
-                        Some(o) => (o.events.events(), o.pushes, o.last),
-                        None => (Vec::new(), 0, None),
-                    });
-                let held = Held::form(reader, entry.0.first(), e.clone());
-                entry.0.push(held);
-                entry.1 += 1;
-                if let Some(t) = t {
-                    entry.2 = Some(entry.2.map_or(t, |l| l.max(t)));
-                }
-                let now = match (clock, entry.2) {
-                    (Some(c), Some(l)) => c.max(l),
-                    (Some(c), None) => c,
-                    (None, Some(l)) => l,
-                    (None, None) => DateTime::<Utc>::UNIX_EPOCH,
-                };
-                jobs.push((i, case.clone(), entry.1, now, entry.0.len()));
-                ahead.read = Some((case, e));
-            }
-            self.ahead.push_back(ahead);
-        }
-        use rayon::prelude::*;
-        let nows: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| Some(j.3)).collect();
-        let reader = &self.reader;
-        let traces: Vec<Trace> = jobs
-            .par_iter()
-            .map(|(_, case, _, _, n)| {
-                let events = cases.get(case).map_or(&[][..], |c| &c.0[..*n]);
-                reader.ordered(case, events.to_vec())
-            })
-            .collect();
-        drop(cases);
-        // A case that closes as it finishes is checked once more, as finished.
-        let closes = self.opts.linger.is_none();
-        let mut copies: Vec<Option<Trace>> = if closes {
-            traces.par_iter().map(|t| Some(t.clone())).collect()
-        } else {
-            Vec::new()
-        };
-        let checked = self.checker.check_batch_at(traces, &nows);
-        let mut appraised: Vec<Appraisal> = checked
-            .into_par_iter()
-            .zip(jobs.par_iter())
-            .map(|(c, (_, case, _, now, _))| appraise(case, *now, c))
-            .collect();
-        let finishing: Vec<usize> = (0..appraised.len())
-            .filter(|&k| closes && appraised[k].finished)
-            .collect();
-        let last: Vec<Trace> = finishing
-            .iter()
-            .filter_map(|&k| copies.get_mut(k).and_then(Option::take))
-            .collect();
-        if last.len() == finishing.len() {
-            let finals = self
-                .checker
-                .check_batch_at(last, &vec![None; finishing.len()]);
-            for (k, c) in finishing.into_iter().zip(finals) {
-                appraised[k].last = Some(c);
-            }
-        }
-        for ((i, _, pushes, now, _), a) in jobs.into_iter().zip(appraised) {
-            if let Some(ahead) = self.ahead.get_mut(i) {
-                ahead.judged = Some((pushes, now, a));
-            }
-        }
-    }
-
-    /// Frees a check done with: a batch of them at a time, on the thread pool, not on
-    /// the thread that judges.
-    fn spend(&mut self, c: Checked) {
-        self.spent.push(c);
-        if self.spent.len() >= SPENT {
-            let spent = std::mem::take(&mut self.spent);
-            rayon::spawn(move || drop(spent));
-        }
     }
 
     /// Counts an event the monitor itself rejects (not fatal), and says why.
@@ -870,88 +513,102 @@ impl<'a> Monitor<'a> {
 
     /// Closes every open case (the input has ended), each with its final verdict.
     pub fn close_all(&mut self, out: &mut Changes) {
-        use rayon::prelude::*;
         let mut ids: Vec<String> = self.open.keys().cloned().collect();
         ids.sort();
-        if self.opts.one_by_one {
-            for id in ids {
-                let now = self.now_for(&id);
-                self.close(&id, now, CloseReason::EndOfInput, out);
-            }
-            return;
-        }
-        // The final checks, in parallel.
-        let reader = &self.reader;
-        let open = &self.open;
-        let traces: Vec<Trace> = ids
-            .par_iter()
-            .map(|id| {
-                reader.ordered(
-                    id,
-                    open.get(id).map(|o| o.events.events()).unwrap_or_default(),
-                )
-            })
-            .collect();
-        let finals = self.checker.check_batch_at(traces, &vec![None; ids.len()]);
-        for (id, last) in ids.into_iter().zip(finals) {
+        for id in ids {
             let now = self.now_for(&id);
-            self.close_with(&id, now, CloseReason::EndOfInput, Some(last), out);
+            self.close(&id, now, CloseReason::EndOfInput, out);
         }
     }
 
     /// Judges case `id` as of `now`: raises what has become true, closes it when it
     /// has finished with nothing pending, else sets its next timer.
     fn judge(&mut self, id: &str, now: DateTime<Utc>, out: &mut Changes) {
-        self.judge_with(id, now, None, out);
-    }
-
-    /// [`Monitor::judge`], with a judgement made ahead: taken when it was made for the
-    /// case as it is (the same events) and the same instant, else made again.
-    fn judge_with(
-        &mut self,
-        id: &str,
-        now: DateTime<Utc>,
-        ahead: Option<(usize, DateTime<Utc>, Appraisal)>,
-        out: &mut Changes,
-    ) {
         let Some(open) = self.open.get(id) else {
             return;
         };
-        let a = match ahead {
-            Some((pushes, at, a)) if pushes == open.pushes && at == now => {
-                self.taken_ahead += 1;
-                a
-            }
-            _ => {
-                let trace = self.reader.ordered(id, open.events.events());
-                appraise(id, now, self.checker.check_as_of(trace, Some(now)))
-            }
+        let trace = self.reader.ordered(id, open.events.events());
+        let checked = self.checker.check_as_of(trace, Some(now));
+        let v = &checked.verdict;
+        let Some(open) = self.open.get(id) else {
+            return;
         };
+        let mut raised = Vec::new();
+        let times: Vec<Option<DateTime<Utc>>> = checked
+            .trace
+            .events
+            .iter()
+            .map(|e| e.timestamp.map(utc))
+            .collect();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut next: Option<DateTime<Utc>> = None;
+        let mut at_risk = 0;
+        let mut pending = false;
+        for o in &v.obligations {
+            let key = format!("{}/{}/{}", o.kind, o.step, o.line);
+            let n = seen.entry(key.clone()).or_default();
+            *n += 1;
+            let key = format!("{key}/{n}");
+            if matches!(o.status, Status::Pending | Status::AtRisk) {
+                pending = true;
+                if let Some(t) = wake(o, now)
+                    && next.is_none_or(|x| t < x)
+                {
+                    next = Some(t);
+                }
+            }
+            if o.status == Status::AtRisk {
+                at_risk += 1;
+            }
+            if let Some(kind) = alert_kind(o)
+                && !open.sent.contains(&format!("{key}/{}", kind.as_str()))
+                && let Some(a) = obligation_alert(id, &key, o, now, &times)
+            {
+                raised.push(a);
+            }
+        }
+        for f in &v.result.findings {
+            if matches!(
+                f.code,
+                FindingCode::UnexpectedStep | FindingCode::WrongOrder
+            ) {
+                let at = f
+                    .event_index
+                    .and_then(|i| times.get(i).copied().flatten())
+                    .unwrap_or(now);
+                raised.push(Alert {
+                    seq: 0,
+                    id: format!("unexpected/{}/{}", f.step, at.to_rfc3339()),
+                    case: id.to_string(),
+                    kind: AlertKind::UnexpectedStep,
+                    obligation: None,
+                    step: f.step.clone(),
+                    line: f.line,
+                    at,
+                    raised: now,
+                    due: None,
+                    actor: f.actor.clone(),
+                    message: f.message.clone(),
+                });
+            }
+        }
+        let finished = !v.running && !pending;
         let Some(open) = self.open.get_mut(id) else {
             return;
         };
-        open.at_risk = a.at_risk;
-        let obligations = &a.checked.verdict.obligations;
-        let raised = a
-            .candidates
-            .into_iter()
-            .filter(|(key, _)| !open.sent.contains(key))
-            .filter_map(|(key, i)| obligation_alert(id, key, obligations.get(i)?, now, &a.times))
-            .chain(a.unexpected)
-            .collect::<Vec<_>>();
-        for mut alert in raised {
-            if open.sent.insert(alert.id.clone()) {
-                alert.id = format!("{id}/{}", alert.id);
+        open.at_risk = at_risk;
+        for mut a in raised {
+            if open.sent.insert(a.id.clone()) {
+                a.id = format!("{id}/{}", a.id);
                 self.stats.alerts += 1;
-                out.alerts.push(alert);
+                out.alerts.push(a);
             }
         }
-        let timer = if a.finished {
+        let timer = if finished {
             match self.opts.linger {
                 Some(d) => Some((open.last.unwrap_or(now).max(now) + d, Timer::Close)),
                 None => {
-                    self.spend(a.checked);
-                    self.close_with(id, now, CloseReason::Finished, a.last, out);
+                    self.close(id, now, CloseReason::Finished, out);
                     return;
                 }
             }
@@ -960,9 +617,9 @@ impl<'a> Monitor<'a> {
                 .opts
                 .close_idle
                 .and_then(|d| open.last.map(|l| (l + d, Timer::Idle)));
-            match (a.next.map(|t| (t, Timer::Judge)), idle) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, y) => x.or(y),
+            match (next.map(|t| (t, Timer::Judge)), idle) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             }
         };
         if let Some((old, _)) = open.timer.take() {
@@ -972,37 +629,19 @@ impl<'a> Monitor<'a> {
             open.timer = Some((t, k));
             self.timers.insert((t, id.to_string()));
         }
-        self.spend(a.checked);
     }
 
     /// Closes case `id` with its final verdict; a final verdict with errors raises
     /// `closed-with-findings`.
     fn close(&mut self, id: &str, now: DateTime<Utc>, why: CloseReason, out: &mut Changes) {
-        self.close_with(id, now, why, None, out);
-    }
-
-    /// [`Monitor::close`], with the final check made ahead (of the same events).
-    fn close_with(
-        &mut self,
-        id: &str,
-        now: DateTime<Utc>,
-        why: CloseReason,
-        last: Option<Checked>,
-        out: &mut Changes,
-    ) {
         let Some(open) = self.open.remove(id) else {
             return;
         };
         if let Some((t, _)) = open.timer {
             self.timers.remove(&(t, id.to_string()));
         }
-        let checked = match last {
-            Some(c) => c,
-            None => {
-                let trace = self.reader.ordered(id, open.events.events());
-                self.checker.check_as_of(trace, None)
-            }
-        };
+        let trace = self.reader.ordered(id, open.events.events());
+        let checked = self.checker.check_as_of(trace, None);
         let v = checked.verdict;
         let errors: Vec<&str> = v
             .result
@@ -1084,7 +723,7 @@ fn alert_kind(o: &Obligation) -> Option<AlertKind> {
 /// The alert an obligation's status calls for, if any (with the id without the case).
 fn obligation_alert(
     case: &str,
-    id: String,
+    key: &str,
     o: &Obligation,
     now: DateTime<Utc>,
     times: &[Option<DateTime<Utc>>],
@@ -1140,7 +779,7 @@ fn obligation_alert(
     };
     Some(Alert {
         seq: 0,
-        id,
+        id: format!("{key}/{}", kind.as_str()),
         case: case.to_string(),
         kind,
         obligation: Some(o.kind.to_string()),

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::store::{Delivered, Position, Store};
-use super::{Alert, Monitor};
+use super::{Alert, Changes, Monitor};
 
 /// The longest event line taken; a longer one is rejected (counted, with its place).
 pub const MAX_LINE: usize = 1 << 20;
@@ -474,24 +474,6 @@ pub fn run(
         }
         if settings.clock == Clock::Wall {
             monitor.advance(Utc::now(), true, &mut changes);
-        } else {
-            // On the events' clock, the lines already here (up to a batch) are judged
-            // ahead, in parallel; the loop below takes them in order.
-            while queue.len() < BATCH
-                && let Ok(m) = rx.try_recv()
-            {
-                enqueue(&mut queue, m);
-            }
-            let lines: Vec<&str> = queue
-                .iter()
-                .take(BATCH)
-                .take_while(|m| matches!(m, Msg::Line { .. }))
-                .filter_map(|m| match m {
-                    Msg::Line { text: Ok(t), .. } => Some(t.as_str()),
-                    _ => None,
-                })
-                .collect();
-            monitor.prepare(&lines);
         }
         while let Some(m) = queue.pop_front() {
             match m {
@@ -626,9 +608,7 @@ pub fn run(
                 pending_sinks.push((s.name.clone(), s.delivered));
             }
             pending_sinks.retain(|(n, _)| n != "webhook");
-            // (freed on another thread: the verdicts of a batch's closed cases)
-            let done = std::mem::take(&mut changes);
-            rayon::spawn(move || drop(done));
+            changes = Changes::default();
             for (reply, r) in replies.drain(..) {
                 let _ = reply.send(r);
             }
