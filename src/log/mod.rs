@@ -460,7 +460,7 @@ fn hash_bytes(seed: u64, b: &[u8]) -> u64 {
 
 /// Hashes case ids (strings) with [`hash_bytes`]; integers (hashes already) as they are.
 #[derive(Default)]
-struct CaseHasher(u64);
+pub(crate) struct CaseHasher(u64);
 
 impl Hasher for CaseHasher {
     fn finish(&self) -> u64 {
@@ -478,7 +478,9 @@ impl Hasher for CaseHasher {
     }
 }
 
-type CaseHash = std::hash::BuildHasherDefault<CaseHasher>;
+/// Hash maps keyed by case ids (or other text from the input): seeded per process, so
+/// that an input cannot choose colliding keys. `watch` keys its open cases with it.
+pub(crate) type CaseHash = std::hash::BuildHasherDefault<CaseHasher>;
 
 /// A field name, borrowed from the input when it has no escapes.
 struct Key<'a>(std::borrow::Cow<'a, str>);

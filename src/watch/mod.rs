@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{Obligation, Status};
 use crate::check::{Checker, Verdict};
 use crate::codes::{FindingCode, Severity};
-use crate::log::{Event, LineError, LineReader};
+use crate::log::{CaseHash, Event, LineError, LineReader};
 
 /// What an alert says has become true.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -159,7 +159,7 @@ pub struct Options {
 struct Open {
     events: Held,
     /// Alert ids (without the case) already raised.
-    sent: HashSet<String>,
+    sent: HashSet<String, CaseHash>,
     timer: Option<(DateTime<Utc>, Timer)>,
     last: Option<DateTime<Utc>>,
     /// Obligations at risk when last judged.
@@ -265,11 +265,11 @@ pub struct Monitor<'a> {
     checker: Checker<'a>,
     reader: LineReader,
     opts: Options,
-    open: HashMap<String, Open>,
+    open: HashMap<String, Open, CaseHash>,
     timers: BTreeSet<(DateTime<Utc>, String)>,
     clock: Option<DateTime<Utc>>,
     /// Cases closed since the caller last stored what closed ([`Monitor::stored`]).
-    closing: HashSet<String>,
+    closing: HashSet<String, CaseHash>,
     /// Activity and actor names shared by held events.
     names: HashMap<Box<str>, Arc<str>>,
     pub stats: Stats,
@@ -284,10 +284,10 @@ impl<'a> Monitor<'a> {
             checker,
             reader,
             opts,
-            open: HashMap::new(),
+            open: HashMap::default(),
             timers: BTreeSet::new(),
             clock: None,
-            closing: HashSet::new(),
+            closing: HashSet::default(),
             names: HashMap::new(),
             stats: Stats::default(),
         }
@@ -540,15 +540,15 @@ impl<'a> Monitor<'a> {
             .iter()
             .map(|e| e.timestamp.map(utc))
             .collect();
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        // An obligation's occurrence among those of its kind, step and line (its alert
+        // ids' `n`); the ids are only written for obligations that call for an alert.
+        let mut seen: HashMap<(&str, &str, usize), usize> = HashMap::new();
         let mut next: Option<DateTime<Utc>> = None;
         let mut at_risk = 0;
         let mut pending = false;
         for o in &v.obligations {
-            let key = format!("{}/{}/{}", o.kind, o.step, o.line);
-            let n = seen.entry(key.clone()).or_default();
+            let n = seen.entry((o.kind, o.step.as_str(), o.line)).or_default();
             *n += 1;
-            let key = format!("{key}/{n}");
             if matches!(o.status, Status::Pending | Status::AtRisk) {
                 pending = true;
                 if let Some(t) = wake(o, now)
@@ -560,11 +560,13 @@ impl<'a> Monitor<'a> {
             if o.status == Status::AtRisk {
                 at_risk += 1;
             }
-            if let Some(kind) = alert_kind(o)
-                && !open.sent.contains(&format!("{key}/{}", kind.as_str()))
-                && let Some(a) = obligation_alert(id, &key, o, now, &times)
-            {
-                raised.push(a);
+            if let Some(kind) = alert_kind(o) {
+                let alert = format!("{}/{}/{}/{n}/{}", o.kind, o.step, o.line, kind.as_str());
+                if !open.sent.contains(&alert)
+                    && let Some(a) = obligation_alert(id, alert, o, now, &times)
+                {
+                    raised.push(a);
+                }
             }
         }
         for f in &v.result.findings {
@@ -720,10 +722,11 @@ fn alert_kind(o: &Obligation) -> Option<AlertKind> {
     })
 }
 
-/// The alert an obligation's status calls for, if any (with the id without the case).
+/// The alert an obligation's status calls for, if any, with `id` (without the case; its
+/// last part the alert's kind, as [`alert_kind`] gives it).
 fn obligation_alert(
     case: &str,
-    key: &str,
+    id: String,
     o: &Obligation,
     now: DateTime<Utc>,
     times: &[Option<DateTime<Utc>>],
@@ -779,7 +782,7 @@ fn obligation_alert(
     };
     Some(Alert {
         seq: 0,
-        id: format!("{key}/{}", kind.as_str()),
+        id,
         case: case.to_string(),
         kind,
         obligation: Some(o.kind.to_string()),
