@@ -49,11 +49,26 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// A UTF-8 byte-order mark at the start is dropped (spans count from after it).
+    /// A UTF-8 byte-order mark at the start is dropped (spans count from after it). A
+    /// carriage return not followed by a line feed (an old Mac line end, which the
+    /// grammar reads as one) becomes a line feed, byte for byte: the parser, the line
+    /// numbers of diagnostics, `fmt` and the language server then agree on the lines.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         let mut text: String = text.into();
         if text.starts_with('\u{feff}') {
             text.drain(..'\u{feff}'.len_utf8());
+        }
+        if text.contains('\r') {
+            let mut out = String::with_capacity(text.len());
+            let mut chars = text.chars().peekable();
+            while let Some(c) = chars.next() {
+                out.push(if c == '\r' && chars.peek() != Some(&'\n') {
+                    '\n'
+                } else {
+                    c
+                });
+            }
+            text = out;
         }
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));

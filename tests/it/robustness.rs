@@ -963,6 +963,58 @@ fn fuzz_formatting_a_comment_among_doc_comments_is_idempotent() {
     );
 }
 
+/// `frontend` target: a carriage return not followed by a line feed inside a comment.
+/// The grammar reads it as a line end (pest's `NEWLINE`), so the next line was the
+/// procedure's header; `fmt` read the comment to the line feed, kept the header inside
+/// it, and its output no longer parsed (its safety net refused: "internal error", file
+/// unchanged). Diagnostics numbered lines by line feeds too. A lone carriage return is
+/// now a line feed when a source is read. The fixture is the crashing input (a mutated
+/// test procedure, not UTF-8: read as the target reads it).
+#[test]
+fn fuzz_a_lone_carriage_return_ends_a_line_for_fmt_and_diagnostics_too() {
+    let bytes = std::fs::read("tests/robustness/frontend_lone_carriage_return.proc").unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    assert!(text.contains("not exist%\rprocedure test.use_transitive"));
+    let source = procedo::SourceFile::new("fuzz.proc", text);
+    assert!(procedo::ast::lower(&source).is_ok());
+    let formatted = procedo::fmt::format_checked(&source).unwrap();
+    assert!(
+        formatted.contains("not exist%\nprocedure test.use_transitive"),
+        "{formatted}"
+    );
+    let again =
+        procedo::fmt::format_checked(&procedo::SourceFile::new("fuzz.proc", formatted.clone()));
+    assert_eq!(again.unwrap(), formatted);
+
+    // Through the binary: the header after a lone carriage return is on line 2, `fmt`
+    // rewrites the line end and the result checks clean.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cr.proc");
+    std::fs::write(
+        &path,
+        "# a comment\rprocedure t.x \"X\"\n\nends\n  done \"Done\"\n\nflow\n  step log \"Log\"\n  end done\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = crate::procedo(&["lint", p]);
+    assert!(
+        err.contains("cr.proc:2:11") || out.contains("cr.proc:2:11"),
+        "{code} {out} {err}"
+    );
+    let (code, out, _) = crate::procedo(&["fmt", "--check", p]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("would reformat"), "{out}");
+    let (code, _, err) = crate::procedo(&["fmt", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("# a comment\nprocedure t.x \"X\"\n")
+    );
+    let (code, _, _) = crate::procedo(&["fmt", "--check", p]);
+    assert_eq!(code, 0);
+}
+
 /// `bpmn` target: a process id with a line break in it (a modeller's file edited by
 /// hand) was written into the draft's first comment line as it was, so the draft's
 /// second line began in the middle of the id and did not parse. Attribute values are now
