@@ -42,9 +42,7 @@ type CaseFlow = (CaseResult, Vec<Pass>, Option<Vec<String>>);
 /// Ties the lifetime of a case's view to the case's trace (a closure alone cannot say it).
 fn prepare_fn<'t, F>(f: F) -> F
 where
-    F: Fn(
-        ((&'t Trace, &'t Vec<usize>), &'t Option<DateTime<Utc>>),
-    ) -> (Option<crate::audit::CaseView<'t>>, Key),
+    F: Fn((&'t Trace, &'t Vec<usize>)) -> (Option<crate::audit::CaseView<'t>>, Key),
 {
     f
 }
@@ -246,19 +244,6 @@ impl<'a> Checker<'a> {
 
     /// Checks a batch of cases (activities as recorded); verdicts come back in order.
     pub fn check_batch(&mut self, traces: Vec<Trace>) -> Vec<Checked> {
-        let as_of = self.opts.as_of;
-        let as_ofs = vec![as_of; traces.len()];
-        self.check_batch_at(traces, &as_ofs)
-    }
-
-    /// Checks a batch of cases, each as of its own instant (`None`: as finished), in
-    /// parallel; verdicts come back in order.
-    fn check_batch_at(
-        &mut self,
-        traces: Vec<Trace>,
-        as_ofs: &[Option<DateTime<Utc>>],
-    ) -> Vec<Checked> {
-        assert_eq!(traces.len(), as_ofs.len(), "one instant per case");
         let mut traces = traces;
         let map = self.map.as_ref();
         let flow_of = |t: &mut Trace| match map {
@@ -272,49 +257,42 @@ impl<'a> Checker<'a> {
         };
         let auditor = self.auditor.as_ref();
         let decisions = self.aligner.decisions().to_vec();
+        let as_of = self.opts.as_of;
+        let prefix = as_of.is_some();
         // The case as the perspectives read it, and what its facts require at each
         // decision, case by case in parallel.
         // One case (as `watch` judges them) is checked on the caller's thread: handing it
         // to the pool and waiting for it costs more than the work.
         let one = traces.len() <= 1;
-        let prepare = prepare_fn(
-            |((t, flow), as_of): ((&Trace, &Vec<usize>), &Option<DateTime<Utc>>)| {
-                let prefix = as_of.is_some();
-                let view = auditor.and_then(|a| a.view(t)).map(|mut v| {
-                    v.flow = flow.clone();
-                    v
-                });
-                let required = match auditor {
-                    Some(a) => a.required_branches(view.as_ref(), flow, &decisions),
-                    None => Vec::new(),
-                };
-                let acts: Vec<&str> = flow
-                    .iter()
-                    .map(|&i| t.events[i].activity.as_str())
-                    .collect();
-                let key = (self.aligner.encode(&acts), Guards { required, prefix });
-                (view, key)
-            },
-        );
-        let prepared: Vec<(Option<crate::audit::CaseView<'_>>, Key)> = if one {
-            traces
+        let prepare = prepare_fn(|(t, flow): (&Trace, &Vec<usize>)| {
+            let view = auditor.and_then(|a| a.view(t)).map(|mut v| {
+                v.flow = flow.clone();
+                v
+            });
+            let required = match auditor {
+                Some(a) => a.required_branches(view.as_ref(), flow, &decisions),
+                None => Vec::new(),
+            };
+            let acts: Vec<&str> = flow
                 .iter()
-                .zip(flows.iter())
-                .zip(as_ofs)
-                .map(prepare)
-                .collect()
+                .map(|&i| t.events[i].activity.as_str())
+                .collect();
+            let key = (self.aligner.encode(&acts), Guards { required, prefix });
+            (view, key)
+        });
+        let prepared: Vec<(Option<crate::audit::CaseView<'_>>, Key)> = if one {
+            traces.iter().zip(flows.iter()).map(prepare).collect()
         } else {
             traces
                 .par_iter()
                 .zip(flows.par_iter())
-                .zip(as_ofs.par_iter())
                 .map(prepare)
                 .collect()
         };
         let (views, keys): (Vec<_>, Vec<Key>) = prepared.into_iter().unzip();
         self.aligner.prepare(&keys);
         // The alignments, from the cache (sequential); the rest case by case in parallel.
-        self.aligner.empty_cost();
+        let empty_cost = self.aligner.empty_cost();
         let cached: Vec<Option<Outcome>> = if keys.len() < 64 {
             keys.iter().map(|k| self.aligner.cached(k)).collect()
         } else {
@@ -329,14 +307,15 @@ impl<'a> Checker<'a> {
         let aligner = &self.aligner;
         let net = self.net;
         let with_alignment = self.opts.with_alignment;
-        let case_flow = |t: &Trace,
-                         flow: &Vec<usize>,
-                         key: &Key,
-                         as_of: &Option<DateTime<Utc>>,
-                         outcome: &Outcome|
-         -> CaseFlow {
-            let r =
-                crate::conformance::result(aligner, net, t, flow, outcome.as_ref(), with_alignment);
+        let case_flow = |t: &Trace, flow: &Vec<usize>, key: &Key, outcome: &Outcome| -> CaseFlow {
+            let r = crate::conformance::result(
+                net,
+                empty_cost,
+                t,
+                flow,
+                outcome.as_ref(),
+                with_alignment,
+            );
             let al = outcome.as_ref().ok();
             let passes: Vec<Pass> = match (&al, auditor) {
                 (Some(al), Some(a)) => {
@@ -391,11 +370,11 @@ impl<'a> Checker<'a> {
             (r, passes, still)
         };
         let judge = |i: usize, view: Option<crate::audit::CaseView<'_>>| -> Verdict {
-            let (t, as_of) = (&traces[i], &as_ofs[i]);
-            let (mut r, passes, still) = case_flow(t, &flows[i], &keys[i], as_of, &outcomes[i]);
+            let t = &traces[i];
+            let (mut r, passes, still) = case_flow(t, &flows[i], &keys[i], &outcomes[i]);
             match auditor {
                 Some(a) => {
-                    let mut audit = a.audit_view(t, view, &r, &passes, still, *as_of);
+                    let mut audit = a.audit_view(t, view, &r, &passes, still, as_of);
                     a.merge(&mut r, &mut audit);
                     crate::conformance::attribute(&mut r.findings, t, &self.roles);
                     for o in &mut audit.obligations {

@@ -108,15 +108,23 @@ pub fn check_case(
     let encoded = aligner.encode(&activities);
     let key = (encoded, crate::petri::align::Guards::default());
     let outcome = aligner.outcome(&key);
-    result(aligner, net, trace, flow, outcome.as_ref(), with_alignment)
+    let empty_cost = aligner.empty_cost();
+    result(
+        net,
+        empty_cost,
+        trace,
+        flow,
+        outcome.as_ref(),
+        with_alignment,
+    )
 }
 
 /// The verdict on one case from its alignment, or from what the search knew when it
 /// stopped (`not-aligned`, with the bounds of the optimal cost).
-/// The aligner's [`Aligner::empty_cost`] must have been asked before (fitness reads it).
+/// `empty_cost` is the aligner's [`Aligner::empty_cost`] (fitness reads it).
 pub fn result(
-    aligner: &Aligner<'_>,
     net: &Net,
+    empty_cost: Option<u64>,
     trace: &Trace,
     flow: &[usize],
     al: Result<&Alignment, &GaveUp>,
@@ -143,7 +151,7 @@ pub fn result(
             };
         }
     };
-    let fitness = aligner.fitness_known(al, flow.len());
+    let fitness = Aligner::fitness_given(empty_cost, al, flow.len());
     let findings = findings(al, net, trace, flow);
     let alignment = if with_alignment {
         rows(al, net, trace, flow)

@@ -5,9 +5,9 @@
 //! Lines hold one event per row, cases possibly spread through the file. They are read
 //! in two passes (three when needed): the first finds the cases whose rows are not all
 //! in one run, with a Bloom filter of finished runs (a few KiB, at most about 11 MiB);
-//! for those cases only, a second pass counts their events; the last pass builds events and hands each case on
-//! when its run ends (contiguous cases) or its count is reached (scattered cases), in
-//! order of first appearance. Memory follows the cases in flight, not the log. Every
+//! for those cases only, a second pass counts their events; the last pass builds events
+//! and hands each case on when its run ends (contiguous cases) or its count is reached
+//! (scattered cases), in order of first appearance. Memory follows the cases in flight, not the log. Every
 //! record is either part of a case or rejected with its location; [`ReadStats`]
 //! reconciles the counts and says what the log carries (times, actors, columns).
 //!

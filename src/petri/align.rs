@@ -469,8 +469,6 @@ impl<'n> Aligner<'n> {
         self.outcome(key).ok()
     }
 
-    /// Like [`Aligner::align_with`], with what the search knew when it stopped: the
-    /// bounds of the optimal cost (the upper one completed with the net's cheapest run).
     /// The alignment of `key` if the cache has one (as [`Aligner::outcome`] gives it;
     /// a search that gave up is left to it, which adds its bounds).
     pub fn cached(&self, key: &Key) -> Option<Outcome> {
@@ -480,6 +478,8 @@ impl<'n> Aligner<'n> {
         }
     }
 
+    /// Like [`Aligner::align_with`], with what the search knew when it stopped: the
+    /// bounds of the optimal cost (the upper one completed with the net's cheapest run).
     pub fn outcome(&mut self, key: &Key) -> Outcome {
         let a = match self.cache.get(key) {
             Some(a) => a.clone(),
@@ -551,14 +551,13 @@ impl<'n> Aligner<'n> {
 
     /// pm4py's fitness: 1 − deviations / (events + visible moves of the cheapest run).
     pub fn fitness(&mut self, alignment: &Alignment, events: usize) -> f64 {
-        self.empty_cost();
-        self.fitness_known(alignment, events)
+        Self::fitness_given(self.empty_cost(), alignment, events)
     }
 
-    /// [`Aligner::fitness`] once [`Aligner::empty_cost`] has been asked (else the
-    /// empty run counts as costing nothing): callable from many threads at once.
-    pub fn fitness_known(&self, alignment: &Alignment, events: usize) -> f64 {
-        let worst = self.empty_cost.unwrap_or(0) / DEVIATION + events as u64;
+    /// [`Aligner::fitness`] with the net's [`Aligner::empty_cost`] given (asked once
+    /// before checking cases in parallel).
+    pub fn fitness_given(empty_cost: Option<u64>, alignment: &Alignment, events: usize) -> f64 {
+        let worst = empty_cost.unwrap_or(0) / DEVIATION + events as u64;
         if worst == 0 {
             1.0
         } else {
