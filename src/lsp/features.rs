@@ -1132,7 +1132,13 @@ fn rename_changes(
         let mut yamls = BTreeSet::new();
         for g in &groups {
             let Some(f) = g.first() else { continue };
-            if (f.key == t.key || f.scope.contains(&t.key))
+            // A document that is not a file has no tests beside it.
+            let on_disk = f
+                .uri
+                .as_ref()
+                .is_some_and(|u| u.as_str().starts_with("file:"));
+            if on_disk
+                && (f.key == t.key || f.scope.contains(&t.key))
                 && let Some(y) = test_yaml(&f.key)
             {
                 yamls.insert(y);

@@ -187,11 +187,15 @@ impl Workspace {
             .collect()
     }
 
-    /// The URI of a canonical path: the open document's own URI when it is open.
+    /// The URI of a canonical path: the open document's own URI when it is open. A
+    /// document that is not a file is keyed by its URI's text (see `Loader::detached`).
     pub fn uri_of(&self, key: &Path) -> Option<Uri> {
         self.docs
             .values()
-            .find(|d| d.path.as_deref().is_some_and(|p| canonical(p) == key))
+            .find(|d| match d.path.as_deref() {
+                Some(p) => canonical(p) == key,
+                None => Path::new(d.uri.as_str()) == key,
+            })
             .map(|d| d.uri.clone())
             .or_else(|| path_to_uri(key))
     }
@@ -221,8 +225,8 @@ impl Workspace {
         let overlay = self.overlay();
         let uri_of = |p: &Path| self.uri_of(p);
         let Some(path) = &doc.path else {
-            // Not a file: no root, no `use`s.
-            let mut loader = Loader::new(PathBuf::from("."));
+            // Not a file: no root, no `use`s, nothing read from disk.
+            let mut loader = Loader::detached();
             let unit = loader.load_text(doc.uri.as_str(), &doc.text);
             return finish(unit, Config::default(), PathBuf::from("."), &uri_of);
         };

@@ -62,6 +62,9 @@ pub struct Loader {
     cache: BTreeMap<PathBuf, Arc<Unit>>,
     /// Texts read instead of the files on disk, by canonical path (an editor's unsaved buffers).
     overlay: BTreeMap<PathBuf, String>,
+    /// Text that is not a file (an editor's unsaved buffer): it has no folder, so its
+    /// `use`s cannot be resolved and nothing is read from disk.
+    detached: bool,
 }
 
 impl Loader {
@@ -73,6 +76,20 @@ impl Loader {
             canonical_root,
             cache: BTreeMap::new(),
             overlay: BTreeMap::new(),
+            detached: false,
+        }
+    }
+
+    /// A loader for text that is not a file: the unit's key is its name as given (not a
+    /// path under any folder), and every `use` in it is reported as not resolvable
+    /// instead of being looked up relative to the current directory.
+    pub fn detached() -> Self {
+        Loader {
+            root: PathBuf::new(),
+            canonical_root: PathBuf::new(),
+            cache: BTreeMap::new(),
+            overlay: BTreeMap::new(),
+            detached: true,
         }
     }
 
@@ -237,6 +254,13 @@ impl Loader {
 
     /// Resolves a `use` path to (display name, canonical path), confined to the root.
     fn resolve_use(&self, text: &str) -> Result<(String, PathBuf), (String, String)> {
+        if self.detached {
+            return Err((
+                format!("`use \"{text}\"` cannot be resolved: this document is not saved as a file"),
+                "`use` paths are read from the procedures root a file lives in; save the document there"
+                    .to_string(),
+            ));
+        }
         let rel = Path::new(text);
         let escapes = || {
             (

@@ -42,8 +42,14 @@ fn read_frame(r: &mut impl BufRead) -> Option<Value> {
 
 impl Client {
     fn start() -> Client {
+        Client::start_in(Path::new("."))
+    }
+
+    /// A server whose working directory is `dir`.
+    fn start_in(dir: &Path) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_procedo"))
             .arg("lsp")
+            .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -966,6 +972,57 @@ fn lsp_survives_malformed_messages() {
         "{:?}",
         c.pending
     );
+    c.stop();
+}
+
+#[test]
+fn lsp_an_unsaved_document_answers_with_its_own_uri_and_reads_nothing_from_disk() {
+    // The server runs in a procedures root holding `lib.proc`; the unsaved buffer `use`s
+    // it. A buffer has no folder: its `use` is reported, not read from the server's
+    // working directory, and its locations carry its own URI (not a made-up `file:` one).
+    let (_dir, root) = fixture();
+    let mut c = Client::start_in(&root);
+    let doc = "untitled:Untitled-1";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": doc, "languageId": "procedo", "version": 1, "text": MAIN}}),
+    );
+    let diags = c.diagnostics(doc);
+    let uses: Vec<&Value> = diags
+        .iter()
+        .filter(|d| d["code"] == "use-not-found")
+        .collect();
+    assert_eq!(uses.len(), 1, "{diags:?}");
+    assert_eq!(range(&uses[0]["range"]), (4, 6, 4, 16));
+    assert!(
+        uses[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not saved as a file"),
+        "{diags:?}"
+    );
+    // The role from `by handler`: defined in the buffer itself.
+    let d = c.at("textDocument/definition", doc, 21, 8);
+    assert_eq!(d["result"]["uri"], doc, "{d}");
+    assert_eq!(range(&d["result"]["range"]), (12, 2, 12, 9));
+    // Its references: the definition and both `by` lines, all in the buffer.
+    let r = c.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": doc}, "position": {"line": 12, "character": 4},
+               "context": {"includeDeclaration": true}}),
+    );
+    let locs = r["result"].as_array().unwrap();
+    assert_eq!(locs.len(), 3, "{r}");
+    assert!(locs.iter().all(|l| l["uri"] == doc), "{r}");
+    // A rename edits the buffer only.
+    let r = c.request(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": doc}, "position": {"line": 12, "character": 4},
+               "newName": "call_handler"}),
+    );
+    let changes = r["result"]["changes"].as_object().unwrap();
+    assert_eq!(changes.keys().collect::<Vec<_>>(), vec![doc], "{r}");
+    assert_eq!(changes[doc].as_array().unwrap().len(), 3, "{r}");
     c.stop();
 }
 
