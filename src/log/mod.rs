@@ -29,7 +29,6 @@ mod profile;
 mod xes;
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::Hasher;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -210,6 +209,7 @@ pub const MAX_OPEN_CASES: usize = 500_000;
 /// A set of attribute names with a fast hash (names are short and trusted to be few).
 pub type KeySet = std::collections::HashSet<String, FastHash>;
 
+pub(crate) use crate::hash::SeededHash as CaseHash;
 pub use crate::hash::{FastHash, Fnv};
 
 /// Event attributes that mark an event as outside control flow (an acknowledgement, an
@@ -416,71 +416,8 @@ impl Bloom {
 /// that are alike (`INC0001234`, `INC0001243`) must not collide: two cases with one hash
 /// look like one scattered case, and both are held to the end of the read.
 fn hash(s: &str) -> u64 {
-    hash_bytes(case_seed(), s.as_bytes())
+    crate::hash::seeded(s.as_bytes())
 }
-
-/// The per-process seed of case-id hashes (case ids come from the log: a fixed seed
-/// would let a log choose colliding ids).
-fn case_seed() -> u64 {
-    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *SEED.get_or_init(|| {
-        use std::hash::BuildHasher;
-        std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
-    })
-}
-
-fn hash_bytes(seed: u64, b: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    // The high half of the 128-bit product folded into the low: every bit of the word
-    // reaches every bit of the hash. (A plain multiply carries only upwards, and words
-    // that differ in their high bytes then collide with ones that differ in the next
-    // word's low bytes.)
-    let mix = |h: u64, w: u64| {
-        let p = u128::from(h ^ w) * u128::from(K);
-        (p as u64) ^ ((p >> 64) as u64)
-    };
-    let mut h = mix(seed, b.len() as u64);
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
-        h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
-    }
-    let rest = words.remainder();
-    if !rest.is_empty() {
-        let mut last = [0u8; 8];
-        last[..rest.len()].copy_from_slice(rest);
-        h = mix(h, u64::from_le_bytes(last));
-    }
-    // murmur3's finaliser
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
-/// Hashes case ids (strings) with [`hash_bytes`]; integers (hashes already) as they are.
-#[derive(Default)]
-pub(crate) struct CaseHasher(u64);
-
-impl Hasher for CaseHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = hash_bytes(self.0 ^ case_seed(), bytes);
-    }
-    fn write_u8(&mut self, i: u8) {
-        // (the end mark `str` adds after its bytes: already in the length mixed in)
-        self.0 ^= u64::from(i);
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 ^= i;
-    }
-}
-
-/// Hash maps keyed by case ids (or other text from the input): seeded per process, so
-/// that an input cannot choose colliding keys. `watch` keys its open cases with it.
-pub(crate) type CaseHash = std::hash::BuildHasherDefault<CaseHasher>;
 
 /// A field name, borrowed from the input when it has no escapes.
 struct Key<'a>(std::borrow::Cow<'a, str>);

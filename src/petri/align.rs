@@ -827,7 +827,8 @@ impl<'n> Aligner<'n> {
         }
         let h = |pos: usize| unmatched_after[pos] * costs.dev;
         let mut nodes: Vec<Node> = Vec::new();
-        let mut best: HashMap<GeneralState, (u64, u32)> = HashMap::new();
+        let mut best: HashMap<GeneralState, (u64, u32), crate::hash::SeededHash> =
+            HashMap::with_capacity_and_hasher(1024, Default::default());
         let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
         let start = Node {
             marking: self.net.initial.clone().into_boxed_slice(),
