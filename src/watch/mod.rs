@@ -187,8 +187,11 @@ struct Compact {
 /// Names (activities, actors) shared between held events, at most this many.
 const NAMES_KEPT: usize = 100_000;
 
+/// The names held events share (they come from the input: seeded hash).
+type Names = HashMap<Box<str>, Arc<str>, CaseHash>;
+
 impl Held {
-    fn push(&mut self, reader: &LineReader, names: &mut HashMap<Box<str>, Arc<str>>, mut e: Event) {
+    fn push(&mut self, reader: &LineReader, names: &mut Names, mut e: Event) {
         reader.trim(self.first.as_ref(), &mut e);
         if self.first.is_none() {
             self.first = Some(e);
@@ -271,7 +274,7 @@ pub struct Monitor<'a> {
     /// Cases closed since the caller last stored what closed ([`Monitor::stored`]).
     closing: HashSet<String, CaseHash>,
     /// Activity and actor names shared by held events.
-    names: HashMap<Box<str>, Arc<str>>,
+    names: Names,
     pub stats: Stats,
 }
 
@@ -288,7 +291,7 @@ impl<'a> Monitor<'a> {
             timers: BTreeSet::new(),
             clock: None,
             closing: HashSet::default(),
-            names: HashMap::new(),
+            names: Names::default(),
             stats: Stats::default(),
         }
     }
@@ -542,7 +545,8 @@ impl<'a> Monitor<'a> {
             .collect();
         // An obligation's occurrence among those of its kind, step and line (its alert
         // ids' `n`); the ids are only written for obligations that call for an alert.
-        let mut seen: HashMap<(&str, &str, usize), usize> = HashMap::new();
+        let mut seen: HashMap<(&str, &str, usize), usize, crate::hash::FastHash> =
+            HashMap::default();
         let mut next: Option<DateTime<Utc>> = None;
         let mut at_risk = 0;
         let mut pending = false;
