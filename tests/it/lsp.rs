@@ -976,7 +976,7 @@ fn lsp_survives_malformed_messages() {
 }
 
 #[test]
-fn lsp_an_unsaved_document_answers_with_its_own_uri_and_reads_nothing_from_disk() {
+fn fuzz_lsp_an_unsaved_document_answers_with_its_own_uri_and_reads_nothing_from_disk() {
     // The server runs in a procedures root holding `lib.proc`; the unsaved buffer `use`s
     // it. A buffer has no folder: its `use` is reported, not read from the server's
     // working directory, and its locations carry its own URI (not a made-up `file:` one).
