@@ -54,6 +54,12 @@ status_of() {
   grep -E '^#[0-9]+' "$2" | grep -Eo "$1: [0-9]+" | tail -n 1 | grep -Eo '[0-9]+' || true
 }
 
+# A run that ended early: `stopped` when it was interrupted (SIGINT: libFuzzer prints its
+# final figures and exits 72), else FAILED (a crash, timeout or out-of-memory).
+failed() {
+  if grep -q 'libFuzzer: run interrupted' "$1"; then echo stopped; else echo FAILED; fi
+}
+
 stat_of() { grep -Eo "stat::$1:[[:space:]]+[0-9]+" "$2" | grep -Eo '[0-9]+$' || true; }
 
 run_one() {
@@ -61,7 +67,7 @@ run_one() {
   mkdir -p "corpus-working-dirs/$t" "artifacts/$t"
   local log="logs/$t.log" start end result=clean
   start=$(date +%s)
-  fuzz_once "$t" -max_total_time="$secs" "$log" || result=FAILED
+  fuzz_once "$t" -max_total_time="$secs" "$log" || result=$(failed "$log")
   local execs rss cov ft
   execs=$(stat_of number_of_executed_units "$log")
   rss=$(stat_of peak_rss_mb "$log")
@@ -79,7 +85,7 @@ run_one() {
     local left=$((cap - ($(date +%s) - start - secs)))
     [ $((more / rate)) -gt "$left" ] && more=$((rate * left))
     [ "$more" -lt 1 ] && break
-    fuzz_once "$t" -runs="$more" "$log.more" || result=FAILED
+    fuzz_once "$t" -runs="$more" "$log.more" || result=$(failed "$log.more")
     local add; add=$(stat_of number_of_executed_units "$log.more")
     execs=$((execs + ${add:-0}))
     local r2; r2=$(stat_of peak_rss_mb "$log.more")
