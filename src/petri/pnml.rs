@@ -10,11 +10,17 @@ use quick_xml::events::Event as Xml;
 
 use super::Net;
 
+/// An attribute's value as XML reads it: its line breaks and tabs are spaces.
 fn attr(e: &quick_xml::events::BytesStart<'_>, name: &[u8]) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.as_ref() == name)
-        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+        .and_then(|a| a.unescape_value().ok())
+        .map(|v| {
+            v.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect()
+        })
 }
 
 /// Reads a PNML file into a net.
@@ -138,7 +144,14 @@ pub fn parse_pnml(text: &str) -> Result<Net, String> {
         let label = if t.invisible {
             None
         } else {
-            Some(t.name.clone().unwrap_or_else(|| t.id.clone()))
+            // A transition without a name is labelled by its id, read as a name is
+            // (trimmed), so that the net written and read back keeps the label.
+            Some(
+                t.name
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| t.id.trim().to_string()),
+            )
         };
         if trans_index.contains_key(&t.id) || place_index.contains_key(&t.id) {
             return Err(format!("`{}` is declared twice", t.id));

@@ -810,6 +810,55 @@ fn fuzz_a_net_whose_final_marking_has_no_tokens_is_refused() {
 }
 
 #[test]
+fn fuzz_a_transition_labelled_by_an_id_with_line_breaks_keeps_its_label_when_written() {
+    // The fuzzer's input: a transition whose id holds line breaks and mark-up and which
+    // has no name of its own, so its id is its label. The label was the id as written
+    // (leading line break and spaces); written as a name and read back, it was trimmed.
+    let bytes =
+        std::fs::read("tests/robustness/pnml_label_from_an_id_with_line_breaks.pnml").unwrap();
+    let net = procedo::petri::pnml::parse_pnml(&String::from_utf8_lossy(&bytes)).unwrap();
+    let again =
+        procedo::petri::pnml::parse_pnml(&procedo::petri::pnml::write_pnml(&net, "x")).unwrap();
+    let labels = |n: &procedo::petri::Net| {
+        n.transitions
+            .iter()
+            .map(|t| t.label.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(labels(&again), labels(&net));
+    assert!(
+        labels(&net)
+            .iter()
+            .flatten()
+            .any(|l| l.starts_with("<name>")
+                && l.contains("<text>p_8</text>")
+                && !l.contains('\n')),
+        "{:?}",
+        labels(&net)
+    );
+    // By hand: an id's line breaks and tabs are spaces (as XML reads an attribute), the
+    // label from an id is trimmed, and an empty name falls back to the id.
+    let text = "<pnml><net><page>\
+         <place id=\"start\"><initialMarking><text>1</text></initialMarking></place>\
+         <place id=\"end\"/>\
+         <transition id=\" Log&#10;call\t\"/>\
+         <transition id=\"t2\"><name><text>  </text></name></transition>\
+         <arc id=\"a1\" source=\"start\" target=\" Log&#10;call\t\"/>\
+         <arc id=\"a2\" source=\" Log call \" target=\"end\"/>\
+         <arc id=\"a3\" source=\"start\" target=\"t2\"/>\
+         <arc id=\"a4\" source=\"t2\" target=\"end\"/>\
+         </page></net></pnml>";
+    let net = procedo::petri::pnml::parse_pnml(text).unwrap();
+    assert_eq!(
+        labels(&net),
+        vec![Some("Log call".to_string()), Some("t2".to_string())]
+    );
+    let again =
+        procedo::petri::pnml::parse_pnml(&procedo::petri::pnml::write_pnml(&net, "x")).unwrap();
+    assert_eq!(labels(&again), labels(&net));
+}
+
+#[test]
 fn a_net_declaring_an_id_twice_is_refused() {
     let net = |extra: &str| {
         format!(
