@@ -1091,6 +1091,11 @@ pub fn expr_to_string(e: &Expr) -> String {
         ),
         ExprKind::Range(a, b) => format!("{}..{}", expr_to_string(a), expr_to_string(b)),
         ExprKind::Unary(UnaryOp::Not, x) => format!("not {}", wrap(x, 3)),
+        // A negation of a negation needs no brackets (`--x` reads back as it is): each
+        // pair would be a level of nesting, and the parser refuses more than 32.
+        ExprKind::Unary(UnaryOp::Neg, x) if matches!(x.kind, ExprKind::Unary(UnaryOp::Neg, _)) => {
+            format!("-{}", expr_to_string(x))
+        }
         ExprKind::Unary(UnaryOp::Neg, x) => format!("-{}", wrap(x, 8)),
         ExprKind::IsMissing { operand, negated } => {
             format!(

@@ -1012,6 +1012,39 @@ fn fuzz_formatting_a_comment_among_doc_comments_is_idempotent() {
     );
 }
 
+/// Defect 10: a table cell `em---…---ergency` (a subtraction, then 41 negations) parses,
+/// but `fmt` wrote each negation of a negation in brackets, `-(-(-(…)))`, past the 32
+/// levels of nesting the parser takes, and refused its own output.
+#[test]
+fn fuzz_a_chain_of_negations_formats_without_brackets() {
+    let bytes = std::fs::read("tests/robustness/frontend_many_negations.proc").unwrap();
+    let source =
+        procedo::SourceFile::new("fuzz.proc", String::from_utf8_lossy(&bytes).into_owned());
+    assert!(procedo::ast::lower(&source).is_ok());
+    let formatted = procedo::fmt::format_checked(&source).unwrap();
+    assert!(
+        formatted.contains(&format!("em - {}ergency", "-".repeat(41))),
+        "{formatted}"
+    );
+    let again =
+        procedo::fmt::format_checked(&procedo::SourceFile::new("fuzz.proc", formatted.clone()));
+    assert_eq!(again.unwrap(), formatted);
+    // By hand: a negation of a negation, and of a bracketed sum.
+    let e = |text: &str| {
+        let src = format!(
+            "procedure t.x \"X\"\n\nfacts\n  n: integer\n\nparams\n  k = {text}\n\nends\n  done \"Done\"\n\nflow\n  step log \"Log\"\n  end done\n"
+        );
+        let out = procedo::fmt::format_checked(&procedo::SourceFile::new("e.proc", src)).unwrap();
+        out.lines()
+            .find(|l| l.trim_start().starts_with("k ="))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(e("-(-(-n))"), "k = ---n");
+    assert_eq!(e("-(n + 1)"), "k = -(n + 1)");
+}
+
 /// `frontend` target: a carriage return not followed by a line feed inside a comment.
 /// The grammar reads it as a line end (pest's `NEWLINE`), so the next line was the
 /// procedure's header; `fmt` read the comment to the line feed, kept the header inside
