@@ -85,11 +85,8 @@ impl Loader {
     /// instead of being looked up relative to the current directory.
     pub fn detached() -> Self {
         Loader {
-            root: PathBuf::new(),
-            canonical_root: PathBuf::new(),
-            cache: BTreeMap::new(),
-            overlay: BTreeMap::new(),
             detached: true,
+            ..Loader::new(PathBuf::new())
         }
     }
 
