@@ -7,24 +7,45 @@
 
 use crate::ast::*;
 use crate::source::{SourceFile, Span};
+use crate::syntax::MAX_LINE_BYTES;
 
 /// Formats a parsed file.
 pub fn format(source: &SourceFile, parsed: &Parsed) -> String {
+    layout(source, parsed).0
+}
+
+/// Whether `text`, indented `indent` levels, is a line short enough to parse.
+fn fits(indent: usize, text: &str) -> bool {
+    2 * indent + text.len() <= MAX_LINE_BYTES
+}
+
+/// A line of the canonical layout longer than the parser allows: the source of the item
+/// written on it, and its length in bytes.
+struct TooLong {
+    span: Span,
+    len: usize,
+}
+
+/// Formats a parsed file, and reports the first line (if any) that came out longer than
+/// [`MAX_LINE_BYTES`].
+fn layout(source: &SourceFile, parsed: &Parsed) -> (String, Option<TooLong>) {
     let mut p = Printer {
         out: String::new(),
         source,
         comments: classify(source, &parsed.comments),
         next: 0,
         last_line: None,
+        too_long: None,
     };
     p.file(&parsed.file);
     p.flush_comments(usize::MAX, 0);
     let mut out = p.out.trim_end().to_string();
     out.push('\n');
-    out
+    (out, p.too_long)
 }
 
 struct LineComment {
+    span: Span,
     line: usize,
     own_line: bool,
     text: String,
@@ -40,6 +61,7 @@ fn classify(source: &SourceFile, comments: &[Comment]) -> Vec<LineComment> {
                 .map_or(0, |i| i + 1);
             let own_line = source.text()[line_start..c.span.start].trim().is_empty();
             LineComment {
+                span: c.span,
                 line,
                 own_line,
                 text: c.text.trim_end().to_string(),
@@ -54,6 +76,7 @@ struct Printer<'a> {
     comments: Vec<LineComment>,
     next: usize,
     last_line: Option<usize>,
+    too_long: Option<TooLong>,
 }
 
 impl Printer<'_> {
@@ -61,14 +84,13 @@ impl Printer<'_> {
     fn flush_comments(&mut self, before: usize, indent: usize) {
         while self.next < self.comments.len() && self.comments[self.next].line < before {
             let c = &self.comments[self.next];
-            let (line, text) = (c.line, c.text.clone());
+            let (line, text, span) = (c.line, c.text.clone(), c.span);
             if c.own_line {
                 self.blank_if_gap(line);
-                self.push_raw(indent, &text);
-            } else {
-                // A trailing comment whose line printed nothing of its own: keep it on a line.
-                self.push_raw(indent, &text);
             }
+            // An own-line comment, or a trailing comment whose line printed nothing of
+            // its own: either way it is kept on a line.
+            self.push_raw(indent, &text, span);
             self.last_line = Some(line);
             self.next += 1;
         }
@@ -90,11 +112,22 @@ impl Printer<'_> {
         }
     }
 
-    fn push_raw(&mut self, indent: usize, text: &str) {
+    fn push_raw(&mut self, indent: usize, text: &str, span: Span) {
+        let start = self.out.len();
         for _ in 0..indent {
             self.out.push_str("  ");
         }
         self.out.push_str(text);
+        self.end_line(start, span);
+    }
+
+    /// Ends the line that began at byte `start` of the output, noting it if it is too
+    /// long to parse.
+    fn end_line(&mut self, start: usize, span: Span) {
+        let len = self.out.len() - start;
+        if len > MAX_LINE_BYTES && self.too_long.is_none() {
+            self.too_long = Some(TooLong { span, len });
+        }
         self.out.push('\n');
     }
 
@@ -114,6 +147,7 @@ impl Printer<'_> {
         let end_line = self.source.line_of(span.end.max(span.start));
         self.flush_comments(line, comment_indent);
         self.blank_if_gap(line);
+        let start = self.out.len();
         for _ in 0..indent {
             self.out.push_str("  ");
         }
@@ -128,7 +162,7 @@ impl Printer<'_> {
             self.out.push_str(&t);
             self.next += 1;
         }
-        self.out.push('\n');
+        self.end_line(start, span);
         self.last_line = Some(end_line.max(line));
     }
 
@@ -162,9 +196,9 @@ impl Printer<'_> {
         self.blank_if_gap(first_doc_line);
         for d in docs {
             if d.is_empty() {
-                self.push_raw(indent, "##");
+                self.push_raw(indent, "##", span);
             } else {
-                self.push_raw(indent, &format!("## {d}"));
+                self.push_raw(indent, &format!("## {d}"), span);
             }
         }
         self.last_line = Some(line.saturating_sub(1));
@@ -635,15 +669,23 @@ impl Printer<'_> {
             .map(|i| i.name.text.len())
             .max()
             .unwrap_or(0);
-        for i in indicators {
-            self.docs(indent, &i.docs, i.span);
-            let s = format!(
+        let text = |i: &Indicator, width: usize| {
+            format!(
                 "{:width$} {} when {}",
                 i.name.text,
                 i.weight,
                 expr_to_string(&i.when)
-            );
-            self.line(indent, &s, i.span);
+            )
+        };
+        // Names are aligned unless that would make a line too long to parse.
+        let width = if indicators.iter().all(|i| fits(indent, &text(i, width))) {
+            width
+        } else {
+            0
+        };
+        for i in indicators {
+            self.docs(indent, &i.docs, i.span);
+            self.line(indent, &text(i, width), i.span);
         }
         let bs: Vec<String> = bands
             .bands
@@ -723,16 +765,22 @@ impl Printer<'_> {
                 widths[i] = widths[i].max(c.chars().count());
             }
         }
-        for (r, span) in rows {
+        let row = |r: &[String], aligned: bool| {
             let mut s = String::from("|");
             for (i, c) in r.iter().enumerate() {
-                let pad = widths[i] - c.chars().count();
                 s.push(' ');
                 s.push_str(c);
-                s.push_str(&" ".repeat(pad));
+                if aligned {
+                    s.push_str(&" ".repeat(widths[i] - c.chars().count()));
+                }
                 s.push_str(" |");
             }
-            self.line(indent, &s, *span);
+            s
+        };
+        // Columns are aligned unless that would make a row too long to parse.
+        let aligned = rows.iter().all(|(r, _)| fits(indent, &row(r, true)));
+        for (r, span) in rows {
+            self.line(indent, &row(r, aligned), *span);
         }
     }
 
@@ -1115,7 +1163,25 @@ pub fn expr_to_string(e: &Expr) -> String {
 /// the same tree with the same comments. Returns the syntax error if it does not parse.
 pub fn format_checked(source: &SourceFile) -> Result<String, Box<crate::diagnostic::Diagnostic>> {
     let parsed = crate::ast::lower(source).map_err(Box::new)?;
-    let out = format(source, &parsed);
+    let (out, too_long) = layout(source, &parsed);
+    if let Some(TooLong { span, len }) = too_long {
+        return Err(Box::new(
+            crate::diagnostic::Diagnostic::error(
+                "fmt-line-too-long",
+                format!(
+                    "cannot format `{}`: this item's canonical layout is a line of {len} bytes, \
+                     longer than the {MAX_LINE_BYTES} allowed",
+                    source.name()
+                ),
+            )
+            .with_label(span, "written on one line, this is too long")
+            .with_help(
+                "shorten it (fmt writes each tab in a string as `\\t`, and spaces around \
+                 operators); the file was left unchanged",
+            )
+            .with_source(source),
+        ));
+    }
     let again = SourceFile::new(source.name(), out.clone());
     let reparsed = crate::ast::lower(&again).map_err(|d| {
         Box::new(

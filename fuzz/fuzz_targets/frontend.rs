@@ -28,6 +28,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     let formatted = match procedo::fmt::format_checked(&source) {
         Ok(f) => f,
+        // The canonical layout of an item can be longer than the parser's line limit
+        // (a tab in a string is written `\t`): a located error, not a bug.
+        Err(d) if d.code == "fmt-line-too-long" && d.location().is_some() => return,
         Err(d) => panic!("fmt refused a file that parses: {}", d.message),
     };
     let again = procedo::fmt::format_checked(&SourceFile::new("fuzz.proc", formatted.clone()))

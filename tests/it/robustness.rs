@@ -1045,6 +1045,85 @@ fn fuzz_a_chain_of_negations_formats_without_brackets() {
     assert_eq!(e("-(n + 1)"), "k = -(n + 1)");
 }
 
+/// Defect 11: `fmt`'s canonical layout can be longer than what was written (a tab in a
+/// string is written `\t`, table columns are padded to align), and a line within the
+/// parser's 10,000-byte limit came out past it: `fmt` refused its own output with an
+/// "internal error". Now a table or an indicator list is left unaligned when aligning it
+/// would pass the limit, and a line that is too long whatever is done (here a title
+/// holding 128 tabs) is a located `fmt-line-too-long` error with the file left unchanged.
+#[test]
+fn fuzz_fmt_never_writes_a_line_too_long_to_parse() {
+    let bytes = std::fs::read("tests/robustness/frontend_fmt_line_too_long.proc").unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let source = procedo::SourceFile::new("fuzz.proc", text.clone());
+    assert!(procedo::ast::lower(&source).is_ok());
+    let d = procedo::fmt::format_checked(&source).unwrap_err();
+    assert_eq!(d.code, "fmt-line-too-long", "{d:?}");
+    assert!(
+        d.message
+            .contains("a line of 10008 bytes, longer than the 10000 allowed"),
+        "{}",
+        d.message
+    );
+    let at = d.labels[0].span.start;
+    assert_eq!(d.location().map(|(_, l, c)| (l, c)), Some((2, 11)));
+    assert!(text[at..].starts_with("test.use_transitive"), "{d:?}");
+    // Through the binary: an error (exit 2), the file untouched.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fuzz.proc");
+    std::fs::write(&file, &text).unwrap();
+    let (code, _, err) = crate::procedo(&["fmt", "--color", "never", file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("fmt-line-too-long"), "{err}");
+    assert!(!err.contains("internal error"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+
+    let formats_to_itself = |text: String| {
+        let out = procedo::fmt::format_checked(&procedo::SourceFile::new("wide.proc", text));
+        let out = out.unwrap();
+        let again =
+            procedo::fmt::format_checked(&procedo::SourceFile::new("wide.proc", out.clone()));
+        assert_eq!(again.unwrap(), out);
+        out
+    };
+    // By hand: two rows of a table whose long cells are in different columns. Aligned,
+    // each row would be over 12,000 bytes; the table is written unaligned, parses, and
+    // formats to itself.
+    let library =
+        std::fs::read_to_string("procedures/complaints/complaint_handling_two_stage.proc").unwrap();
+    let row = "    | true                  | serious, moderate | urgent   |";
+    assert!(library.contains(row));
+    let (x, y) = ("x".repeat(6000), "y".repeat(6000));
+    let wide = library.replace(
+        row,
+        &format!("    | \"{x}\" | serious | urgent |\n    | true | \"{y}\" | urgent |"),
+    );
+    let formatted = formats_to_itself(wide);
+    assert!(formatted.contains(&format!("    | \"{x}\" | serious | urgent |\n")));
+    assert!(formatted.contains(&format!("    | true | \"{y}\" | urgent |\n")));
+    assert!(formatted.contains("    | service_still_failing | harm | => level |\n"));
+    // The other tables are still aligned.
+    assert!(formatted.contains("    | minor             | high     | standard | standard |\n"));
+
+    // By hand: validity indicators, a long name on one and a long condition on another.
+    let police =
+        std::fs::read_to_string("procedures/complaints/complaint_handling_police.proc").unwrap();
+    let (eligible, out_of_time) = (
+        "  eligible         +20 when relation != other",
+        "  out_of_time      -30 when months_since_conduct > 12 and not good_reason_for_delay",
+    );
+    assert!(police.contains(eligible) && police.contains(out_of_time));
+    let name = format!("eligible_{}", "e".repeat(6000));
+    let wide = police.replace(eligible, &format!("  {name} +20 when relation != other"));
+    let wide = wide.replace(
+        out_of_time,
+        &format!("  out_of_time -30 when \"{y}\" == \"\""),
+    );
+    let formatted = formats_to_itself(wide);
+    assert!(formatted.contains(&format!("\n  {name} +20 when relation != other\n")));
+    assert!(formatted.contains(&format!("\n  out_of_time -30 when \"{y}\" == \"\"\n")));
+}
+
 /// `frontend` target: a carriage return not followed by a line feed inside a comment.
 /// The grammar reads it as a line end (pest's `NEWLINE`), so the next line was the
 /// procedure's header; `fmt` read the comment to the line feed, kept the header inside
