@@ -42,7 +42,7 @@ type CaseFlow = (CaseResult, Vec<Pass>, Option<Vec<String>>);
 /// Ties the lifetime of a case's view to the case's trace (a closure alone cannot say it).
 fn prepare_fn<'t, F>(f: F) -> F
 where
-    F: Fn((&'t Trace, &'t Vec<usize>)) -> (Option<crate::audit::CaseView<'t>>, Key),
+    F: Fn(((&'t Trace, &'t Vec<usize>), bool)) -> (Option<crate::audit::CaseView<'t>>, Key),
 {
     f
 }
@@ -236,15 +236,23 @@ impl<'a> Checker<'a> {
     /// Checks one case as of `as_of` (running if it has no end), whatever the options
     /// say; `None` checks it as finished. `watch` judges each open case this way.
     pub fn check_as_of(&mut self, trace: Trace, as_of: Option<DateTime<Utc>>) -> Checked {
-        let kept = std::mem::replace(&mut self.opts.as_of, as_of);
-        let c = self.check(trace);
-        self.opts.as_of = kept;
-        c
+        self.check_each_as_of(vec![(trace, as_of)])
+            .pop()
+            .expect("check_each_as_of gives one verdict per case")
     }
 
     /// Checks a batch of cases (activities as recorded); verdicts come back in order.
     pub fn check_batch(&mut self, traces: Vec<Trace>) -> Vec<Checked> {
-        let mut traces = traces;
+        let as_of = self.opts.as_of;
+        self.check_each_as_of(traces.into_iter().map(|t| (t, as_of)).collect())
+    }
+
+    /// Checks a batch of cases, each as of its own instant (as [`Checker::check_as_of`]
+    /// does one), in parallel; verdicts come back in order. `watch` works out the
+    /// judgements of a batch of events ahead this way.
+    pub fn check_each_as_of(&mut self, cases: Vec<(Trace, Option<DateTime<Utc>>)>) -> Vec<Checked> {
+        let (mut traces, as_ofs): (Vec<Trace>, Vec<Option<DateTime<Utc>>>) =
+            cases.into_iter().unzip();
         let map = self.map.as_ref();
         let flow_of = |t: &mut Trace| match map {
             Some(m) => m.prepare(t),
@@ -257,14 +265,14 @@ impl<'a> Checker<'a> {
         };
         let auditor = self.auditor.as_ref();
         let decisions = self.aligner.decisions().to_vec();
-        let as_of = self.opts.as_of;
-        let prefix = as_of.is_some();
+        // A running case (checked as of an instant) is aligned as a prefix.
+        let prefixes: Vec<bool> = as_ofs.iter().map(Option::is_some).collect();
         // The case as the perspectives read it, and what its facts require at each
         // decision, case by case in parallel.
         // One case (as `watch` judges them) is checked on the caller's thread: handing it
         // to the pool and waiting for it costs more than the work.
         let one = traces.len() <= 1;
-        let prepare = prepare_fn(|(t, flow): (&Trace, &Vec<usize>)| {
+        let prepare = prepare_fn(|((t, flow), prefix): ((&Trace, &Vec<usize>), bool)| {
             let view = auditor.and_then(|a| a.view(t)).map(|mut v| {
                 v.flow = flow.clone();
                 v
@@ -281,11 +289,17 @@ impl<'a> Checker<'a> {
             (view, key)
         });
         let prepared: Vec<(Option<crate::audit::CaseView<'_>>, Key)> = if one {
-            traces.iter().zip(flows.iter()).map(prepare).collect()
+            traces
+                .iter()
+                .zip(flows.iter())
+                .zip(prefixes.iter().copied())
+                .map(prepare)
+                .collect()
         } else {
             traces
                 .par_iter()
                 .zip(flows.par_iter())
+                .zip(prefixes.par_iter().copied())
                 .map(prepare)
                 .collect()
         };
@@ -343,8 +357,8 @@ impl<'a> Checker<'a> {
                 _ => Vec::new(),
             };
             // What a running case's path still requires after its last event.
-            let still: Option<Vec<String>> = match (&al, as_of) {
-                (Some(al), Some(_)) => {
+            let still: Option<Vec<String>> = match (&al, key.1.prefix) {
+                (Some(al), true) => {
                     let last = al.moves.iter().rposition(|m| {
                         matches!(
                             m,
@@ -374,7 +388,7 @@ impl<'a> Checker<'a> {
             let (mut r, passes, still) = case_flow(t, &flows[i], &keys[i], &outcomes[i]);
             match auditor {
                 Some(a) => {
-                    let mut audit = a.audit_view(t, view, &r, &passes, still, as_of);
+                    let mut audit = a.audit_view(t, view, &r, &passes, still, as_ofs[i]);
                     a.merge(&mut r, &mut audit);
                     crate::conformance::attribute(&mut r.findings, t, &self.roles);
                     for o in &mut audit.obligations {

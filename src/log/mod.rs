@@ -1359,6 +1359,19 @@ impl LineReader {
         Ok((case, e))
     }
 
+    /// [`LineReader::read_seen`] for a look ahead at an event that will be read again
+    /// when it is taken: nothing is counted.
+    pub fn read_ahead(
+        &mut self,
+        text: &str,
+        seen: &dyn Fn(&str) -> bool,
+    ) -> Result<(String, Event), LineError> {
+        let assumed = self.assumed;
+        let read = self.read_seen(text, seen);
+        self.assumed = assumed;
+        read
+    }
+
     /// Whether `key` is the case id, time or activity column.
     pub fn is_structural(&self, key: &str) -> bool {
         key == self.opts.case

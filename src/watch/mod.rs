@@ -23,16 +23,17 @@
 pub mod run;
 pub mod store;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{Obligation, Status};
-use crate::check::{Checker, Verdict};
+use crate::check::{Checked, Checker, Verdict};
 use crate::codes::{FindingCode, Severity};
 use crate::log::{CaseHash, Event, LineError, LineReader};
+use rayon::prelude::*;
 
 /// What an alert says has become true.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -171,12 +172,13 @@ struct Open {
 /// A case's events as held between judgements: the first whole (it carries the case
 /// attributes), the others compact (activity and actor shared between cases, values
 /// boxed), so that many open cases fit in little memory.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Held {
     first: Option<Event>,
     rest: Vec<Compact>,
 }
 
+#[derive(Clone)]
 struct Compact {
     activity: Arc<str>,
     timestamp: Option<DateTime<chrono::FixedOffset>>,
@@ -245,6 +247,11 @@ impl Held {
         self.first.is_none()
     }
 
+    /// How many events are held.
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
     fn last(&self) -> Option<DateTime<Utc>> {
         self.first
             .iter()
@@ -275,8 +282,41 @@ pub struct Monitor<'a> {
     closing: HashSet<String, CaseHash>,
     /// Activity and actor names shared by held events.
     names: Names,
+    /// For each of the events about to be taken, in order: the judgement worked out
+    /// ahead for it, or `None` where it was assumed to be rejected
+    /// ([`Monitor::foresee`]).
+    foreseen: VecDeque<Option<Foreseen>>,
     pub stats: Stats,
 }
+
+/// A judgement worked out ahead for an event: its case, the instant and the number of
+/// the case's events it assumed, and what judging them as of it called for.
+struct Foreseen {
+    case: String,
+    now: DateTime<Utc>,
+    count: usize,
+    judged: Judged,
+}
+
+/// What judging a case as of an instant calls for, from its check alone (so that it can
+/// be worked out ahead, in parallel).
+struct Judged {
+    /// The alerts it raises, their ids without the case.
+    alerts: Vec<Alert>,
+    /// The next instant its status changes with no new event.
+    next: Option<DateTime<Utc>>,
+    /// Obligations at risk.
+    at_risk: usize,
+    /// It has reached an end with nothing pending.
+    finished: bool,
+}
+
+/// Fewer events than this are judged one by one as they are taken: working them out
+/// ahead in parallel costs more than it saves.
+const FORESEE_MIN: usize = 64;
+
+/// How many judgements are worked out ahead together.
+const FORESEE_PART: usize = 128;
 
 /// A rejected event: why, and whether it stops the run (a set-up problem).
 pub type Rejection = LineError;
@@ -292,6 +332,7 @@ impl<'a> Monitor<'a> {
             clock: None,
             closing: HashSet::default(),
             names: Names::default(),
+            foreseen: VecDeque::new(),
             stats: Stats::default(),
         }
     }
@@ -374,12 +415,93 @@ impl<'a> Monitor<'a> {
     }
 
     fn now_for(&self, id: &str) -> DateTime<Utc> {
-        let last = self.open.get(id).and_then(|o| o.last);
-        match (self.clock, last) {
-            (Some(c), Some(l)) => c.max(l),
-            (Some(c), None) => c,
-            (None, Some(l)) => l,
-            (None, None) => DateTime::<Utc>::UNIX_EPOCH,
+        latest(self.clock, self.open.get(id).and_then(|o| o.last))
+    }
+
+    /// Whether judgements worked out ahead are waiting for the next events.
+    pub fn foreseeing(&self) -> bool {
+        !self.foreseen.is_empty()
+    }
+
+    /// Works out ahead, in parallel, the judgements that the events `texts` (the next
+    /// ones [`Monitor::event`] will take, in order) will call for, on the assumption
+    /// that the events go as far as can be told now (a line that cannot be read, or is
+    /// for a case already closed, is rejected; the others are accepted) and the clock
+    /// is the events' own (a replay). Each event then takes its judgement worked out
+    /// ahead only while every event before it in the batch has gone as assumed, and
+    /// only for the same case, instant and number of events; else it is judged as it
+    /// is taken. An assumption that fails costs time, never an answer. With the wall
+    /// clock nothing is worked out ahead (each event is judged at its arrival).
+    pub fn foresee(&mut self, texts: &[&str]) {
+        self.foreseen.clear();
+        if !self.opts.event_clock || texts.len() < FORESEE_MIN {
+            return;
+        }
+        // Each case touched: its events as they will be held, and its latest time.
+        let mut held: HashMap<String, (Held, Option<DateTime<Utc>>), CaseHash> = HashMap::default();
+        let mut clock = self.clock;
+        let mut jobs = Vec::with_capacity(texts.len());
+        let mut assumed = Vec::with_capacity(texts.len());
+        for text in texts {
+            let open = &self.open;
+            let seen = |c: &str| open.contains_key(c) || held.contains_key(c);
+            let case = match self.reader.read_ahead(text, &seen) {
+                Ok((case, _)) if !seen(&case) && self.closing.contains(&case) => None,
+                Ok((case, e)) => Some((case, e)),
+                Err(_) => None,
+            };
+            let Some((case, e)) = case else {
+                assumed.push(None);
+                continue;
+            };
+            let t = e.timestamp.map(utc);
+            if let Some(t) = t {
+                clock = Some(clock.map_or(t, |c| c.max(t)));
+            }
+            let (events, last) = held.entry(case.clone()).or_insert_with(|| {
+                open.get(&case)
+                    .map_or((Held::default(), None), |o| (o.events.clone(), o.last))
+            });
+            events.push(&self.reader, &mut self.names, e);
+            if let Some(t) = t {
+                *last = Some(last.map_or(t, |l| l.max(t)));
+            }
+            let now = latest(clock, *last);
+            let count = events.len();
+            jobs.push((self.reader.ordered(&case, events.events()), Some(now)));
+            assumed.push(Some((case, now, count)));
+        }
+        // In parts: a whole batch's case views held at once cost more in memory
+        // traffic than the parallel work saves. What each check calls for is worked
+        // out in parallel too, against the alerts its case has already raised.
+        let mut judged = Vec::with_capacity(jobs.len());
+        let mut jobs = jobs.into_iter().peekable();
+        let mut keys = assumed.iter().flatten();
+        while jobs.peek().is_some() {
+            let part: Vec<_> = jobs.by_ref().take(FORESEE_PART).collect();
+            let keys: Vec<_> = keys.by_ref().take(part.len()).collect();
+            let checked = self.checker.check_each_as_of(part);
+            let open = &self.open;
+            judged.par_extend(
+                checked
+                    .into_par_iter()
+                    .zip(keys)
+                    .map(|(c, (case, now, _))| {
+                        judge_check(case, *now, &c, open.get(case.as_str()).map(|o| &o.sent))
+                    }),
+            );
+        }
+        let mut judged = judged.into_iter();
+        for a in assumed {
+            let f = a.and_then(|(case, now, count)| {
+                Some(Foreseen {
+                    case,
+                    now,
+                    count,
+                    judged: judged.next()?,
+                })
+            });
+            self.foreseen.push_back(f);
         }
     }
 
@@ -420,6 +542,39 @@ impl<'a> Monitor<'a> {
         closed: &mut dyn FnMut(&str) -> bool,
         out: &mut Changes,
     ) -> Result<(), Rejection> {
+        let assumed = self.foreseen.pop_front();
+        match self.take(text, closed, out) {
+            Ok(case) => {
+                let foreseen = match assumed {
+                    Some(Some(f)) => Some(f),
+                    Some(None) => {
+                        // Assumed rejected, yet taken: the batch went otherwise.
+                        self.foreseen.clear();
+                        None
+                    }
+                    None => None,
+                };
+                let now = self.now_for(&case);
+                self.judge_with(&case, now, out, foreseen);
+                Ok(())
+            }
+            Err(e) => {
+                if matches!(assumed, Some(Some(_))) {
+                    // Assumed taken, yet rejected: the batch went otherwise.
+                    self.foreseen.clear();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes one event into its case (not yet judged), or rejects it; gives its case.
+    fn take(
+        &mut self,
+        text: &str,
+        closed: &mut dyn FnMut(&str) -> bool,
+        out: &mut Changes,
+    ) -> Result<String, Rejection> {
         let open = &self.open;
         let (case, e) = match self.reader.read_seen(text, &|c| open.contains_key(c)) {
             Ok(x) => x,
@@ -488,9 +643,7 @@ impl<'a> Monitor<'a> {
             open.last = Some(open.last.map_or(t, |l| l.max(t)));
         }
         out.accepted.push((case.clone(), text.to_string()));
-        let now = self.now_for(&case);
-        self.judge(&case, now, out);
-        Ok(())
+        Ok(case)
     }
 
     /// Counts an event the monitor itself rejects (not fatal), and says why.
@@ -527,78 +680,40 @@ impl<'a> Monitor<'a> {
     /// Judges case `id` as of `now`: raises what has become true, closes it when it
     /// has finished with nothing pending, else sets its next timer.
     fn judge(&mut self, id: &str, now: DateTime<Utc>, out: &mut Changes) {
+        self.judge_with(id, now, out, None);
+    }
+
+    /// Judges case `id` as [`Monitor::judge`] does, taking the judgement worked out
+    /// ahead if it is for this case, instant and number of events.
+    fn judge_with(
+        &mut self,
+        id: &str,
+        now: DateTime<Utc>,
+        out: &mut Changes,
+        foreseen: Option<Foreseen>,
+    ) {
         let Some(open) = self.open.get(id) else {
             return;
         };
-        let trace = self.reader.ordered(id, open.events.events());
-        let checked = self.checker.check_as_of(trace, Some(now));
-        let v = &checked.verdict;
-        let Some(open) = self.open.get(id) else {
-            return;
+        let count = open.events.len();
+        let judged = match foreseen {
+            Some(f) if f.case == id && f.now == now && f.count == count => f.judged,
+            other => {
+                if other.is_some() {
+                    // The batch went otherwise than assumed: none of the rest is used.
+                    self.foreseen.clear();
+                }
+                let trace = self.reader.ordered(id, open.events.events());
+                let checked = self.checker.check_as_of(trace, Some(now));
+                judge_check(id, now, &checked, Some(&open.sent))
+            }
         };
-        let mut raised = Vec::new();
-        let times: Vec<Option<DateTime<Utc>>> = checked
-            .trace
-            .events
-            .iter()
-            .map(|e| e.timestamp.map(utc))
-            .collect();
-        // An obligation's occurrence among those of its kind, step and line (its alert
-        // ids' `n`); the ids are only written for obligations that call for an alert.
-        let mut seen: HashMap<(&str, &str, usize), usize, crate::hash::FastHash> =
-            HashMap::default();
-        let mut next: Option<DateTime<Utc>> = None;
-        let mut at_risk = 0;
-        let mut pending = false;
-        for o in &v.obligations {
-            let n = seen.entry((o.kind, o.step.as_str(), o.line)).or_default();
-            *n += 1;
-            if matches!(o.status, Status::Pending | Status::AtRisk) {
-                pending = true;
-                if let Some(t) = wake(o, now)
-                    && next.is_none_or(|x| t < x)
-                {
-                    next = Some(t);
-                }
-            }
-            if o.status == Status::AtRisk {
-                at_risk += 1;
-            }
-            if let Some(kind) = alert_kind(o) {
-                let alert = format!("{}/{}/{}/{n}/{}", o.kind, o.step, o.line, kind.as_str());
-                if !open.sent.contains(&alert)
-                    && let Some(a) = obligation_alert(id, alert, o, now, &times)
-                {
-                    raised.push(a);
-                }
-            }
-        }
-        for f in &v.result.findings {
-            if matches!(
-                f.code,
-                FindingCode::UnexpectedStep | FindingCode::WrongOrder
-            ) {
-                let at = f
-                    .event_index
-                    .and_then(|i| times.get(i).copied().flatten())
-                    .unwrap_or(now);
-                raised.push(Alert {
-                    seq: 0,
-                    id: format!("unexpected/{}/{}", f.step, at.to_rfc3339()),
-                    case: id.to_string(),
-                    kind: AlertKind::UnexpectedStep,
-                    obligation: None,
-                    step: f.step.clone(),
-                    line: f.line,
-                    at,
-                    raised: now,
-                    due: None,
-                    actor: f.actor.clone(),
-                    message: f.message.clone(),
-                });
-            }
-        }
-        let finished = !v.running && !pending;
+        let Judged {
+            alerts: raised,
+            next,
+            at_risk,
+            finished,
+        } = judged;
         let Some(open) = self.open.get_mut(id) else {
             return;
         };
@@ -694,6 +809,97 @@ impl<'a> Monitor<'a> {
             why,
             verdict: v,
         });
+    }
+}
+
+/// What judging case `id` as of `now` calls for, from its check: the alerts it raises
+/// (ids without the case), leaving out those in `sent` (a case's alerts already raised,
+/// or some of them: the caller leaves out the rest), the next instant its status
+/// changes with no new event, how many obligations are at risk, and whether it has
+/// finished.
+fn judge_check(
+    id: &str,
+    now: DateTime<Utc>,
+    checked: &Checked,
+    sent: Option<&HashSet<String, CaseHash>>,
+) -> Judged {
+    let v = &checked.verdict;
+    let mut raised = Vec::new();
+    let times: Vec<Option<DateTime<Utc>>> = checked
+        .trace
+        .events
+        .iter()
+        .map(|e| e.timestamp.map(utc))
+        .collect();
+    // An obligation's occurrence among those of its kind, step and line (its alert
+    // ids' `n`); the ids are only written for obligations that call for an alert.
+    let mut seen: HashMap<(&str, &str, usize), usize, crate::hash::FastHash> = HashMap::default();
+    let mut next: Option<DateTime<Utc>> = None;
+    let mut at_risk = 0;
+    let mut pending = false;
+    for o in &v.obligations {
+        let n = seen.entry((o.kind, o.step.as_str(), o.line)).or_default();
+        *n += 1;
+        if matches!(o.status, Status::Pending | Status::AtRisk) {
+            pending = true;
+            if let Some(t) = wake(o, now)
+                && next.is_none_or(|x| t < x)
+            {
+                next = Some(t);
+            }
+        }
+        if o.status == Status::AtRisk {
+            at_risk += 1;
+        }
+        if let Some(kind) = alert_kind(o) {
+            let alert = format!("{}/{}/{}/{n}/{}", o.kind, o.step, o.line, kind.as_str());
+            if !sent.is_some_and(|s| s.contains(&alert))
+                && let Some(a) = obligation_alert(id, alert, o, now, &times)
+            {
+                raised.push(a);
+            }
+        }
+    }
+    for f in &v.result.findings {
+        if matches!(
+            f.code,
+            FindingCode::UnexpectedStep | FindingCode::WrongOrder
+        ) {
+            let at = f
+                .event_index
+                .and_then(|i| times.get(i).copied().flatten())
+                .unwrap_or(now);
+            raised.push(Alert {
+                seq: 0,
+                id: format!("unexpected/{}/{}", f.step, at.to_rfc3339()),
+                case: id.to_string(),
+                kind: AlertKind::UnexpectedStep,
+                obligation: None,
+                step: f.step.clone(),
+                line: f.line,
+                at,
+                raised: now,
+                due: None,
+                actor: f.actor.clone(),
+                message: f.message.clone(),
+            });
+        }
+    }
+    Judged {
+        alerts: raised,
+        next,
+        at_risk,
+        finished: !v.running && !pending,
+    }
+}
+
+/// The instant a case is judged at: the clock, or the case's latest event if later.
+fn latest(clock: Option<DateTime<Utc>>, last: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    match (clock, last) {
+        (Some(c), Some(l)) => c.max(l),
+        (Some(c), None) => c,
+        (None, Some(l)) => l,
+        (None, None) => DateTime::<Utc>::UNIX_EPOCH,
     }
 }
 

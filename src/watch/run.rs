@@ -23,6 +23,8 @@ use super::{Alert, Changes, Monitor};
 pub const MAX_LINE: usize = 1 << 20;
 /// Events committed together at most.
 pub const BATCH: usize = 2_000;
+/// Events whose judgements are worked out ahead together (a replay).
+const FORESEEN: usize = 256;
 
 /// Where events come from.
 pub enum Input {
@@ -474,6 +476,14 @@ pub fn run(
         }
         if settings.clock == Clock::Wall {
             monitor.advance(Utc::now(), true, &mut changes);
+        } else {
+            // A replay: take up to a batch of what is waiting, to work out judgements
+            // ahead.
+            while queue.len() < BATCH
+                && let Ok(m) = rx.try_recv()
+            {
+                enqueue(&mut queue, m);
+            }
         }
         while let Some(m) = queue.pop_front() {
             match m {
@@ -497,6 +507,18 @@ pub fn run(
                             }
                             if settings.clock == Clock::Wall {
                                 monitor.advance(Utc::now(), true, &mut changes);
+                            }
+                            if !monitor.foreseeing() {
+                                // The judgements of this event and those waiting after
+                                // it, worked out ahead in parallel.
+                                let texts: Vec<&str> = std::iter::once(t.as_str())
+                                    .chain(queue.iter().filter_map(|m| match m {
+                                        Msg::Line { text: Ok(t), .. } => Some(t.as_str()),
+                                        _ => None,
+                                    }))
+                                    .take(FORESEEN)
+                                    .collect();
+                                monitor.foresee(&texts);
                             }
                             let closed = &mut |c: &str| store.is_closed(c);
                             if let Err(e) = monitor.event(&t, closed, &mut changes) {

@@ -235,8 +235,8 @@ impl Store {
     /// Whether case `id` has closed (its final verdict is stored).
     pub fn is_closed(&self, id: &str) -> bool {
         self.conn
-            .query_row("SELECT 1 FROM closed WHERE case_id = ?1", [id], |_| Ok(()))
-            .optional()
+            .prepare_cached("SELECT 1 FROM closed WHERE case_id = ?1")
+            .and_then(|mut s| s.query_row([id], |_| Ok(())).optional())
             .ok()
             .flatten()
             .is_some()

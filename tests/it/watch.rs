@@ -670,3 +670,118 @@ fn a_webhook_gets_every_alert_at_least_once_through_failures() {
         assert!(ids.contains(w), "{w} never reached the webhook");
     }
 }
+
+/// `watch` works out the judgements of a batch of events ahead, in parallel, assuming
+/// each is accepted (or rejected) as far as can be told before it is taken. When events
+/// go otherwise (a case closes mid-batch and its late event is refused, an event passes
+/// its case's byte budget and a later one does not, a line cannot be read), nothing
+/// assumed may reach an answer: the monitor fed batch by batch with its look ahead gives
+/// exactly the alerts, rejections and final verdicts of the monitor fed event by event.
+#[test]
+fn judgements_worked_out_ahead_give_the_answers_of_judging_event_by_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let proc = PROCEDURES[0];
+    let (_, sorted) = day(dir.path(), proc, 150, 11);
+    let p = load_procedure(Path::new(proc));
+    let net = procedo::petri::compile::compile(&p);
+    let column = log_options(Some(&p), &LogFlags::default()).unwrap().case;
+    // The day, with: a line that cannot be read every 97 lines; a case's first event
+    // again 40 lines after its last (the case has closed: refused); and every 23rd event
+    // padded past its case's byte budget once the case holds a few events (refused,
+    // while the case's later, smaller events are taken).
+    let lines: Vec<String> = std::fs::read_to_string(&sorted)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let case_of = |l: &str| -> String {
+        let v: Value = serde_json::from_str(l).unwrap();
+        v[&column].as_str().unwrap().to_string()
+    };
+    let mut last: HashMap<String, usize> = HashMap::new();
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        let c = case_of(l);
+        first.entry(c.clone()).or_insert(i);
+        last.insert(c, i);
+    }
+    let mut late: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (c, &i) in last.iter().filter(|(c, _)| c.ends_with('7')) {
+        late.entry(i + 40)
+            .or_default()
+            .push(lines[first[c]].clone());
+    }
+    let mut input = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i % 97 == 50 {
+            input.push("{not json".to_string());
+        }
+        if i % 23 == 7 {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            v["note"] = Value::String("x".repeat(15_000));
+            input.push(v.to_string());
+        } else {
+            input.push(l.clone());
+        }
+        input.extend(late.remove(&i).unwrap_or_default());
+    }
+    let opts = LogOptions {
+        format: Some(procedo::log::LogFormat::Jsonl),
+        keep_attributes: true,
+        max_case_bytes: 20_000,
+        ..log_options(Some(&p), &LogFlags::default()).unwrap()
+    };
+    let run = |batch: usize| {
+        let mut checker = Checker::new(&net, Some(&p), CheckOptions::default(), None).unwrap();
+        checker.read_times_as(&opts);
+        let mut m = procedo::watch::Monitor::new(
+            checker,
+            procedo::log::LineReader::new(opts.clone()),
+            procedo::watch::Options {
+                close_idle: None,
+                linger: None,
+                event_clock: true,
+            },
+        );
+        let mut out = procedo::watch::Changes::default();
+        let mut rejected = Vec::new();
+        for (k, chunk) in input.chunks(batch).enumerate() {
+            let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            m.foresee(&texts);
+            for (i, t) in texts.iter().enumerate() {
+                if let Err(e) = m.event(t, &mut |_| false, &mut out) {
+                    rejected.push((k * batch + i, e.kind, e.reason));
+                }
+            }
+        }
+        m.close_all(&mut out);
+        let closed: Vec<String> = out
+            .closed
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} {:?} {}",
+                    c.case,
+                    c.at,
+                    c.why,
+                    serde_json::to_string(&c.verdict).unwrap()
+                )
+            })
+            .collect();
+        (out.alerts, rejected, closed)
+    };
+    // Batches of one are judged as they are taken (too few to work out ahead).
+    let (alerts, rejected, closed) = run(1);
+    let kinds = |k: &str| rejected.iter().filter(|r| r.1 == k).count();
+    assert!(kinds("unreadable-record") >= 20, "{rejected:?}");
+    assert!(kinds("case-closed") >= 10, "{rejected:?}");
+    assert!(kinds("case-too-large") >= 10, "{rejected:?}");
+    assert!(alerts.len() > 100, "{}", alerts.len());
+    assert_eq!(closed.len(), 150);
+    for batch in [100, 500, 2_000] {
+        let (a, r, c) = run(batch);
+        assert_eq!(r, rejected, "batches of {batch}");
+        assert_eq!(a, alerts, "batches of {batch}");
+        assert_eq!(c, closed, "batches of {batch}");
+    }
+}
