@@ -151,15 +151,11 @@ pub(crate) fn run(args: &Args, color: bool) -> ExitStatus {
     if args.status {
         return status(&db, args.format);
     }
-    // Each event checks one case: inside a pool's own thread, the checker's parallel
-    // steps run inline instead of handing each one case across threads.
-    let one = |args: &Args| match watch(args, &db, color) {
+    // One case (an event, a timer) is checked on this thread; the judgements a replay
+    // works out ahead are checked on all cores (rayon's pool, RAYON_NUM_THREADS).
+    match watch(args, &db, color) {
         Ok(s) => s,
         Err(s) => s,
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
-        Ok(pool) => pool.install(|| one(args)),
-        Err(_) => one(args),
     }
 }
 

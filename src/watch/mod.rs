@@ -167,23 +167,37 @@ struct Open {
     at_risk: usize,
     /// The size of its events' texts, against the per-case bound.
     bytes: usize,
+    /// Its final verdict worked out ahead, for this many events: taken when it closes
+    /// holding just those.
+    last_verdict: Option<(usize, Box<Verdict>)>,
 }
 
 /// A case's events as held between judgements: the first whole (it carries the case
 /// attributes), the others compact (activity and actor shared between cases, values
 /// boxed), so that many open cases fit in little memory.
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct Held {
     first: Option<Event>,
     rest: Vec<Compact>,
 }
 
-#[derive(Clone)]
 struct Compact {
     activity: Arc<str>,
     timestamp: Option<DateTime<chrono::FixedOffset>>,
     resource: Option<Arc<str>>,
     attributes: Box<[(Arc<str>, Box<str>)]>,
+}
+
+/// Event `e` as a case whose first event is `first` holds it, whole: case attributes
+/// repeated from the first event dropped, and after the first, the case id, time and
+/// activity columns too (held once, in the fields and on the first event: a later
+/// event's copies add nothing the checks read).
+fn as_held(reader: &LineReader, first: Option<&Event>, mut e: Event) -> Event {
+    reader.trim(first, &mut e);
+    if first.is_some() {
+        e.attributes.retain(|(k, _)| !reader.is_structural(k));
+    }
+    e
 }
 
 /// Names (activities, actors) shared between held events, at most this many.
@@ -193,8 +207,8 @@ const NAMES_KEPT: usize = 100_000;
 type Names = HashMap<Box<str>, Arc<str>, CaseHash>;
 
 impl Held {
-    fn push(&mut self, reader: &LineReader, names: &mut Names, mut e: Event) {
-        reader.trim(self.first.as_ref(), &mut e);
+    fn push(&mut self, reader: &LineReader, names: &mut Names, e: Event) {
+        let e = as_held(reader, self.first.as_ref(), e);
         if self.first.is_none() {
             self.first = Some(e);
             return;
@@ -213,12 +227,9 @@ impl Held {
             activity: name(e.activity),
             timestamp: e.timestamp,
             resource: e.resource.map(&mut name),
-            // The case id, time and activity columns are held once, in the fields (and
-            // on the first event): a later event's copies add nothing the checks read.
             attributes: e
                 .attributes
                 .into_iter()
-                .filter(|(k, _)| !reader.is_structural(k))
                 .map(|(k, v)| (k, v.into_boxed_str()))
                 .collect(),
         });
@@ -226,9 +237,14 @@ impl Held {
 
     /// The events, whole again, in arrival order.
     fn events(&self) -> Vec<Event> {
-        let mut out = Vec::with_capacity(1 + self.rest.len());
-        out.extend(self.first.iter().cloned());
-        out.extend(self.rest.iter().map(|c| {
+        self.first(self.len())
+    }
+
+    /// The first `n` events, whole again, in arrival order.
+    fn first(&self, n: usize) -> Vec<Event> {
+        let mut out = Vec::with_capacity(n.min(self.len()));
+        out.extend(self.first.iter().take(n).cloned());
+        out.extend(self.rest.iter().take(n.saturating_sub(1)).map(|c| {
             Event {
                 activity: c.activity.to_string(),
                 timestamp: c.timestamp,
@@ -309,7 +325,14 @@ struct Judged {
     at_risk: usize,
     /// It has reached an end with nothing pending.
     finished: bool,
+    /// Worked out ahead for a finished case: its final verdict (as it closes, if no
+    /// event comes first).
+    last_verdict: Option<Box<Verdict>>,
 }
+
+/// The events a case will hold after those it holds now (as it will hold them), and its
+/// latest time: what [`Monitor::foresee`] assumes.
+type Later = (Vec<Event>, Option<DateTime<Utc>>);
 
 /// Fewer events than this are judged one by one as they are taken: working them out
 /// ahead in parallel costs more than it saves.
@@ -437,14 +460,14 @@ impl<'a> Monitor<'a> {
         if !self.opts.event_clock || texts.len() < FORESEE_MIN {
             return;
         }
-        // Each case touched: its events as they will be held, and its latest time.
-        let mut held: HashMap<String, (Held, Option<DateTime<Utc>>), CaseHash> = HashMap::default();
+        // Each case touched: the events it will hold after those it holds now (as it
+        // will hold them), and its latest time.
+        let mut more: HashMap<String, Later, CaseHash> = HashMap::default();
         let mut clock = self.clock;
-        let mut jobs = Vec::with_capacity(texts.len());
         let mut assumed = Vec::with_capacity(texts.len());
         for text in texts {
             let open = &self.open;
-            let seen = |c: &str| open.contains_key(c) || held.contains_key(c);
+            let seen = |c: &str| open.contains_key(c) || more.contains_key(c);
             let case = match self.reader.read_ahead(text, &seen) {
                 Ok((case, _)) if !seen(&case) && self.closing.contains(&case) => None,
                 Ok((case, e)) => Some((case, e)),
@@ -458,30 +481,43 @@ impl<'a> Monitor<'a> {
             if let Some(t) = t {
                 clock = Some(clock.map_or(t, |c| c.max(t)));
             }
-            let (events, last) = held.entry(case.clone()).or_insert_with(|| {
-                open.get(&case)
-                    .map_or((Held::default(), None), |o| (o.events.clone(), o.last))
-            });
-            events.push(&self.reader, &mut self.names, e);
+            let held = open.get(&case);
+            let (events, last) = more
+                .entry(case.clone())
+                .or_insert_with(|| (Vec::new(), held.and_then(|o| o.last)));
+            let first = held.and_then(|o| o.events.first.as_ref());
+            let e = as_held(&self.reader, first.or(events.first()), e);
+            events.push(e);
             if let Some(t) = t {
                 *last = Some(last.map_or(t, |l| l.max(t)));
             }
             let now = latest(clock, *last);
-            let count = events.len();
-            jobs.push((self.reader.ordered(&case, events.events()), Some(now)));
+            let count = held.map_or(0, |o| o.events.len()) + events.len();
             assumed.push(Some((case, now, count)));
         }
         // In parts: a whole batch's case views held at once cost more in memory
         // traffic than the parallel work saves. What each check calls for is worked
         // out in parallel too, against the alerts its case has already raised.
-        let mut judged = Vec::with_capacity(jobs.len());
-        let mut jobs = jobs.into_iter().peekable();
-        let mut keys = assumed.iter().flatten();
-        while jobs.peek().is_some() {
-            let part: Vec<_> = jobs.by_ref().take(FORESEE_PART).collect();
-            let keys: Vec<_> = keys.by_ref().take(part.len()).collect();
+        let keys: Vec<_> = assumed.iter().flatten().collect();
+        let mut judged = Vec::with_capacity(keys.len());
+        for keys in keys.chunks(FORESEE_PART) {
+            // Each case's events up to the event, in parallel.
+            let (reader, open) = (&self.reader, &self.open);
+            let trace = |case: &str, count: usize| {
+                let held = open.get(case).map(|o| &o.events);
+                let n = held.map_or(0, Held::len);
+                let mut events = held.map(|h| h.first(count)).unwrap_or_default();
+                if let Some((extra, _)) = more.get(case) {
+                    events.extend_from_slice(&extra[..count.saturating_sub(n).min(extra.len())]);
+                }
+                reader.ordered(case, events)
+            };
+            let part: Vec<_> = keys
+                .par_iter()
+                .map(|(case, now, count)| (trace(case, *count), Some(*now)))
+                .collect();
             let checked = self.checker.check_each_as_of(part);
-            let open = &self.open;
+            let start = judged.len();
             judged.par_extend(
                 checked
                     .into_par_iter()
@@ -490,6 +526,56 @@ impl<'a> Monitor<'a> {
                         judge_check(case, *now, &c, open.get(case.as_str()).map(|o| &o.sent))
                     }),
             );
+            // The final verdicts of the cases that finish, when they close at once.
+            let finished: Vec<usize> = (0..keys.len())
+                .filter(|&i| self.opts.linger.is_none() && judged[start + i].finished)
+                .collect();
+            let part: Vec<_> = finished
+                .par_iter()
+                .map(|&i| (trace(&keys[i].0, keys[i].2), None))
+                .collect();
+            for (i, c) in finished
+                .into_iter()
+                .zip(self.checker.check_each_as_of(part))
+            {
+                judged[start + i].last_verdict = Some(Box::new(c.verdict));
+            }
+        }
+        // The final verdicts of the cases whose linger or idle time ends before the
+        // last of these events, if none of them is for the case: they close then.
+        let closing: Vec<&str> = self
+            .timers
+            .iter()
+            .take_while(|(t, _)| clock.is_some_and(|c| *t < c))
+            .map(|(_, id)| id.as_str())
+            .filter(|id| !more.contains_key(*id))
+            .filter(|id| {
+                self.open.get(*id).is_some_and(|o| {
+                    matches!(o.timer, Some((_, Timer::Close | Timer::Idle)))
+                        && o.last_verdict
+                            .as_ref()
+                            .is_none_or(|(n, _)| *n != o.events.len())
+                })
+            })
+            .collect();
+        if closing.len() > 1 {
+            let (reader, open) = (&self.reader, &self.open);
+            let (ids, part): (Vec<String>, Vec<_>) = closing
+                .par_iter()
+                .filter_map(|id| {
+                    let o = open.get(*id)?;
+                    Some((
+                        id.to_string(),
+                        (reader.ordered(id, o.events.events()), None),
+                    ))
+                })
+                .unzip();
+            let verdicts = self.checker.check_each_as_of(part);
+            for (id, c) in ids.into_iter().zip(verdicts) {
+                if let Some(o) = self.open.get_mut(&id) {
+                    o.last_verdict = Some((o.events.len(), Box::new(c.verdict)));
+                }
+            }
         }
         let mut judged = judged.into_iter();
         for a in assumed {
@@ -713,10 +799,12 @@ impl<'a> Monitor<'a> {
             next,
             at_risk,
             finished,
+            last_verdict,
         } = judged;
         let Some(open) = self.open.get_mut(id) else {
             return;
         };
+        open.last_verdict = last_verdict.map(|v| (count, v));
         open.at_risk = at_risk;
         for mut a in raised {
             if open.sent.insert(a.id.clone()) {
@@ -761,9 +849,13 @@ impl<'a> Monitor<'a> {
         if let Some((t, _)) = open.timer {
             self.timers.remove(&(t, id.to_string()));
         }
-        let trace = self.reader.ordered(id, open.events.events());
-        let checked = self.checker.check_as_of(trace, None);
-        let v = checked.verdict;
+        let v = match open.last_verdict {
+            Some((n, v)) if n == open.events.len() => *v,
+            _ => {
+                let trace = self.reader.ordered(id, open.events.events());
+                self.checker.check_as_of(trace, None).verdict
+            }
+        };
         let errors: Vec<&str> = v
             .result
             .findings
@@ -890,6 +982,7 @@ fn judge_check(
         next,
         at_risk,
         finished: !v.running && !pending,
+        last_verdict: None,
     }
 }
 
