@@ -1359,17 +1359,25 @@ impl LineReader {
         Ok((case, e))
     }
 
-    /// [`LineReader::read_seen`] for a look ahead at an event that will be read again
-    /// when it is taken: nothing is counted.
+    /// [`LineReader::read_seen`] for a look ahead at an event: nothing is counted. Gives
+    /// too how many times a zone-less time was read as UTC, to count with
+    /// [`LineReader::count_ahead`] if the event is taken as read here.
     pub fn read_ahead(
         &mut self,
         text: &str,
         seen: &dyn Fn(&str) -> bool,
-    ) -> Result<(String, Event), LineError> {
+    ) -> Result<(String, Event, usize), LineError> {
         let assumed = self.assumed;
         let read = self.read_seen(text, seen);
+        let n = self.assumed - assumed;
         self.assumed = assumed;
-        read
+        read.map(|(case, e)| (case, e, n))
+    }
+
+    /// Counts what an event read ahead ([`LineReader::read_ahead`]) would have counted
+    /// when read: `assumed` zone-less times read as UTC.
+    pub fn count_ahead(&mut self, assumed: usize) {
+        self.assumed += assumed;
     }
 
     /// Whether `key` is the case id, time or activity column.

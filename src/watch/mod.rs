@@ -312,6 +312,11 @@ struct Foreseen {
     now: DateTime<Utc>,
     count: usize,
     judged: Judged,
+    /// The event as read ahead, from this text, as its case will hold it, and the
+    /// zone-less times read as UTC in it: taken instead of reading the text again.
+    text: Box<str>,
+    event: Option<Event>,
+    utc: usize,
 }
 
 /// What judging a case as of an instant calls for, from its check alone (so that it can
@@ -333,6 +338,9 @@ struct Judged {
 /// The events a case will hold after those it holds now (as it will hold them), and its
 /// latest time: what [`Monitor::foresee`] assumes.
 type Later = (Vec<Event>, Option<DateTime<Utc>>);
+
+/// Final verdicts worked out ahead together, at most this many cases at a time.
+const FINALS_PART: usize = 1024;
 
 /// Fewer events than this are judged one by one as they are taken: working them out
 /// ahead in parallel costs more than it saves.
@@ -469,11 +477,11 @@ impl<'a> Monitor<'a> {
             let open = &self.open;
             let seen = |c: &str| open.contains_key(c) || more.contains_key(c);
             let case = match self.reader.read_ahead(text, &seen) {
-                Ok((case, _)) if !seen(&case) && self.closing.contains(&case) => None,
-                Ok((case, e)) => Some((case, e)),
+                Ok((case, ..)) if !seen(&case) && self.closing.contains(&case) => None,
+                Ok(read) => Some(read),
                 Err(_) => None,
             };
-            let Some((case, e)) = case else {
+            let Some((case, e, zoneless)) = case else {
                 assumed.push(None);
                 continue;
             };
@@ -493,7 +501,7 @@ impl<'a> Monitor<'a> {
             }
             let now = latest(clock, *last);
             let count = held.map_or(0, |o| o.events.len()) + events.len();
-            assumed.push(Some((case, now, count)));
+            assumed.push(Some((case, now, count, zoneless)));
         }
         // In parts: a whole batch's case views held at once cost more in memory
         // traffic than the parallel work saves. What each check calls for is worked
@@ -514,7 +522,7 @@ impl<'a> Monitor<'a> {
             };
             let part: Vec<_> = keys
                 .par_iter()
-                .map(|(case, now, count)| (trace(case, *count), Some(*now)))
+                .map(|(case, now, count, _)| (trace(case, *count), Some(*now)))
                 .collect();
             let checked = self.checker.check_each_as_of(part);
             let start = judged.len();
@@ -522,13 +530,19 @@ impl<'a> Monitor<'a> {
                 checked
                     .into_par_iter()
                     .zip(keys)
-                    .map(|(c, (case, now, _))| {
+                    .map(|(c, (case, now, ..))| {
                         judge_check(case, *now, &c, open.get(case.as_str()).map(|o| &o.sent))
                     }),
             );
-            // The final verdicts of the cases that finish, when they close at once.
+            // The final verdicts of the cases that finish, when they close at once or
+            // their linger ends before the last of these events (unless one of these
+            // events is for the case: then only time is lost).
+            let linger = self.opts.linger;
             let finished: Vec<usize> = (0..keys.len())
-                .filter(|&i| self.opts.linger.is_none() && judged[start + i].finished)
+                .filter(|&i| {
+                    judged[start + i].finished
+                        && linger.is_none_or(|d| clock.is_some_and(|c| keys[i].1 + d < c))
+                })
                 .collect();
             let part: Vec<_> = finished
                 .par_iter()
@@ -559,35 +573,49 @@ impl<'a> Monitor<'a> {
             })
             .collect();
         if closing.len() > 1 {
-            let (reader, open) = (&self.reader, &self.open);
-            let (ids, part): (Vec<String>, Vec<_>) = closing
-                .par_iter()
-                .filter_map(|id| {
-                    let o = open.get(*id)?;
-                    Some((
-                        id.to_string(),
-                        (reader.ordered(id, o.events.events()), None),
-                    ))
-                })
-                .unzip();
-            let verdicts = self.checker.check_each_as_of(part);
-            for (id, c) in ids.into_iter().zip(verdicts) {
-                if let Some(o) = self.open.get_mut(&id) {
-                    o.last_verdict = Some((o.events.len(), Box::new(c.verdict)));
-                }
-            }
+            let closing: Vec<String> = closing.into_iter().map(str::to_string).collect();
+            self.final_verdicts(&closing);
         }
+        // Each event as read, for its slot: a case's events in the order they came.
         let mut judged = judged.into_iter();
-        for a in assumed {
-            let f = a.and_then(|(case, now, count)| {
+        let mut events: HashMap<String, std::vec::IntoIter<Event>, CaseHash> = more
+            .into_iter()
+            .map(|(case, (events, _))| (case, events.into_iter()))
+            .collect();
+        for (a, text) in assumed.into_iter().zip(texts) {
+            let f = a.and_then(|(case, now, count, zoneless)| {
                 Some(Foreseen {
+                    event: events.get_mut(&case).and_then(Iterator::next),
                     case,
                     now,
                     count,
                     judged: judged.next()?,
+                    text: (*text).into(),
+                    utc: zoneless,
                 })
             });
             self.foreseen.push_back(f);
+        }
+    }
+
+    /// Works out the final verdicts of open cases `ids` on all cores, a part at a time
+    /// (not every case's events at once), each taken when the case closes holding the
+    /// same events.
+    fn final_verdicts(&mut self, ids: &[String]) {
+        for ids in ids.chunks(FINALS_PART) {
+            let (reader, open) = (&self.reader, &self.open);
+            let part: Vec<_> = ids
+                .par_iter()
+                .filter_map(|id| {
+                    let o = open.get(id)?;
+                    Some((reader.ordered(id, o.events.events()), None))
+                })
+                .collect();
+            for c in self.checker.check_each_as_of(part) {
+                if let Some(o) = self.open.get_mut(&c.trace.id) {
+                    o.last_verdict = Some((o.events.len(), Box::new(c.verdict)));
+                }
+            }
         }
     }
 
@@ -628,8 +656,13 @@ impl<'a> Monitor<'a> {
         closed: &mut dyn FnMut(&str) -> bool,
         out: &mut Changes,
     ) -> Result<(), Rejection> {
-        let assumed = self.foreseen.pop_front();
-        match self.take(text, closed, out) {
+        let mut assumed = self.foreseen.pop_front();
+        // The event as read ahead, if it was read from this text.
+        let ahead = match &mut assumed {
+            Some(Some(f)) if *f.text == *text => f.event.take().map(|e| (f.case.clone(), e, f.utc)),
+            _ => None,
+        };
+        match self.take(text, ahead, closed, out) {
             Ok(case) => {
                 let foreseen = match assumed {
                     Some(Some(f)) => Some(f),
@@ -655,14 +688,26 @@ impl<'a> Monitor<'a> {
     }
 
     /// Takes one event into its case (not yet judged), or rejects it; gives its case.
+    /// `ahead` is the event as [`Monitor::foresee`] read it from `text`, with every
+    /// event before it gone as assumed (so read as it would be read now).
     fn take(
         &mut self,
         text: &str,
+        ahead: Option<(String, Event, usize)>,
         closed: &mut dyn FnMut(&str) -> bool,
         out: &mut Changes,
     ) -> Result<String, Rejection> {
-        let open = &self.open;
-        let (case, e) = match self.reader.read_seen(text, &|c| open.contains_key(c)) {
+        let read = match ahead {
+            Some((case, e, utc)) => {
+                self.reader.count_ahead(utc);
+                Ok((case, e))
+            }
+            None => {
+                let open = &self.open;
+                self.reader.read_seen(text, &|c| open.contains_key(c))
+            }
+        };
+        let (case, e) = match read {
             Ok(x) => x,
             Err(err) => {
                 self.reject(err.kind);
@@ -757,6 +802,7 @@ impl<'a> Monitor<'a> {
     pub fn close_all(&mut self, out: &mut Changes) {
         let mut ids: Vec<String> = self.open.keys().cloned().collect();
         ids.sort();
+        self.final_verdicts(&ids);
         for id in ids {
             let now = self.now_for(&id);
             self.close(&id, now, CloseReason::EndOfInput, out);

@@ -4,6 +4,7 @@
 //! and the clock. A restart reads it back and goes on where the last committed batch
 //! ended: nothing committed is lost, and nothing is raised twice.
 
+use rayon::prelude::*;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -254,6 +255,22 @@ impl Store {
         stats: &Stats,
         sinks: &[(String, Delivered)],
     ) -> Result<(), String> {
+        // Alerts and verdicts as JSON, on all cores: for a replay's batch, the
+        // verdicts of hundreds of cases.
+        for (a, seq) in changes.alerts.iter_mut().zip(self.next_alert..) {
+            a.seq = seq;
+        }
+        let json = |r: serde_json::Result<String>| r.map_err(|e| e.to_string());
+        let alerts: Vec<String> = changes
+            .alerts
+            .par_iter()
+            .map(|a| json(serde_json::to_string(a)))
+            .collect::<Result<_, _>>()?;
+        let verdicts: Vec<String> = changes
+            .closed
+            .par_iter()
+            .map(|c| json(serde_json::to_string(&c.verdict)))
+            .collect::<Result<_, _>>()?;
         let tx = self.conn.transaction().map_err(db)?;
         {
             let mut ins = tx
@@ -267,9 +284,7 @@ impl Store {
                     "INSERT INTO alerts(seq, id, case_id, json) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(db)?;
-            for a in &mut changes.alerts {
-                a.seq = self.next_alert;
-                let json = serde_json::to_string(a).map_err(|e| e.to_string())?;
+            for (a, json) in changes.alerts.iter().zip(alerts) {
                 ins.execute(params![a.seq as i64, a.id, a.case, json])
                     .map_err(db)?;
                 self.next_alert += 1;
@@ -282,9 +297,8 @@ impl Store {
                     "INSERT INTO closed(case_id, seq, at, why, verdict) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(db)?;
-            for c in &changes.closed {
+            for (c, verdict) in changes.closed.iter().zip(verdicts) {
                 del.execute([&c.case]).map_err(db)?;
-                let verdict = serde_json::to_string(&c.verdict).map_err(|e| e.to_string())?;
                 let why = serde_json::to_value(c.why)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))

@@ -731,15 +731,15 @@ fn judgements_worked_out_ahead_give_the_answers_of_judging_event_by_event() {
         max_case_bytes: 20_000,
         ..log_options(Some(&p), &LogFlags::default()).unwrap()
     };
-    let run = |batch: usize| {
+    let run = |batch: usize, linger: Option<i64>, idle: Option<i64>| {
         let mut checker = Checker::new(&net, Some(&p), CheckOptions::default(), None).unwrap();
         checker.read_times_as(&opts);
         let mut m = procedo::watch::Monitor::new(
             checker,
             procedo::log::LineReader::new(opts.clone()),
             procedo::watch::Options {
-                close_idle: None,
-                linger: None,
+                close_idle: idle.map(chrono::Duration::minutes),
+                linger: linger.map(chrono::Duration::minutes),
                 event_clock: true,
             },
         );
@@ -768,20 +768,36 @@ fn judgements_worked_out_ahead_give_the_answers_of_judging_event_by_event() {
                 )
             })
             .collect();
-        (out.alerts, rejected, closed)
+        (out.alerts, rejected, closed, m.stats.clone())
     };
-    // Batches of one are judged as they are taken (too few to work out ahead).
-    let (alerts, rejected, closed) = run(1);
-    let kinds = |k: &str| rejected.iter().filter(|r| r.1 == k).count();
-    assert!(kinds("unreadable-record") >= 20, "{rejected:?}");
-    assert!(kinds("case-closed") >= 10, "{rejected:?}");
-    assert!(kinds("case-too-large") >= 10, "{rejected:?}");
-    assert!(alerts.len() > 100, "{}", alerts.len());
-    assert_eq!(closed.len(), 150);
-    for batch in [100, 500, 2_000] {
-        let (a, r, c) = run(batch);
-        assert_eq!(r, rejected, "batches of {batch}");
-        assert_eq!(a, alerts, "batches of {batch}");
-        assert_eq!(c, closed, "batches of {batch}");
+    // Cases closing as they finish; and lingering for 20 minutes, or closing when idle
+    // for an hour (final verdicts worked out ahead for the cases whose linger or idle
+    // time ends within a batch).
+    for (linger, idle) in [(None, None), (Some(20), Some(60))] {
+        // Batches of one are judged as they are taken (too few to work out ahead).
+        let (alerts, rejected, closed, stats) = run(1, linger, idle);
+        let kinds = |k: &str| rejected.iter().filter(|r| r.1 == k).count();
+        assert!(kinds("unreadable-record") >= 20, "{rejected:?}");
+        assert!(kinds("case-closed") >= 10, "{rejected:?}");
+        assert!(kinds("case-too-large") >= 10, "{rejected:?}");
+        assert!(alerts.len() > 100, "{}", alerts.len());
+        assert_eq!(closed.len(), 150);
+        if idle.is_some() {
+            assert!(
+                closed.iter().any(|c| c.contains(" Idle ")),
+                "no case closed idle"
+            );
+            assert!(
+                closed.iter().any(|c| c.contains(" Finished ")),
+                "no case closed finished"
+            );
+        }
+        for batch in [100, 500, 2_000] {
+            let (a, r, c, st) = run(batch, linger, idle);
+            assert_eq!(r, rejected, "batches of {batch}");
+            assert_eq!(a, alerts, "batches of {batch}");
+            assert_eq!(c, closed, "batches of {batch}");
+            assert_eq!(st, stats, "batches of {batch}");
+        }
     }
 }
