@@ -29,9 +29,9 @@ targets=$(cargo +nightly fuzz list)
 bin=target/x86_64-unknown-linux-gnu/debug
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-start=$(date +%s)
-for t in $targets; do
-  dict=()
+# One target on its committed corpus; fails (with the log's tail) on a defect.
+smoke_one() {
+  local t=$1 dict=()
   case $t in frontend|expr) dict=(-dict=dict/procedo.dict) ;; esac
   mkdir -p "$work/$t" "artifacts/$t"
   # The committed corpus is read, never written: new inputs go to a scratch directory.
@@ -40,8 +40,28 @@ for t in $targets; do
       "$work/$t" "corpus/$t" >"$work/$t.log" 2>&1; then
     tail -n 40 "$work/$t.log" >&2
     echo "error: fuzz target $t failed; the input is in fuzz/artifacts/$t/" >&2
-    exit 1
+    return 1
   fi
   echo "fuzz $t: $(grep -Eo 'DONE[[:space:]]+cov: [0-9]+ ft: [0-9]+' "$work/$t.log" | tail -n 1)"
+}
+
+# As many targets at a time as there are cores (loading a corpus takes a few seconds
+# beside the fuzzing time: one at a time, 14 targets took 163 s for 8 s each).
+jobs=$(nproc 2>/dev/null || echo 2)
+start=$(date +%s)
+running=0
+failed=0
+for t in $targets; do
+  smoke_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || failed=1
+    running=$((running - 1))
+  fi
 done
-echo "fuzz smoke: $(($(date +%s) - start))s for $(echo $targets | wc -w) targets"
+while [ "$running" -gt 0 ]; do
+  wait -n || failed=1
+  running=$((running - 1))
+done
+echo "fuzz smoke: $(($(date +%s) - start))s for $(echo $targets | wc -w) targets, $jobs at a time"
+[ "$failed" -eq 0 ] || exit 1

@@ -520,8 +520,13 @@ pub fn run(
                                     .collect();
                                 monitor.foresee(&texts);
                             }
-                            let closed = &mut |c: &str| store.is_closed(c);
-                            if let Err(e) = monitor.event(&t, closed, &mut changes) {
+                            let mut unread = None;
+                            let closed = &mut |c: &str| closed_in(store, c, &mut unread);
+                            let took = monitor.event(&t, closed, &mut changes);
+                            if let Some(e) = unread {
+                                return Err(e);
+                            }
+                            if let Err(e) = took {
                                 if e.fatal {
                                     return Err(format!("{place}: {}", e.reason));
                                 }
@@ -544,8 +549,13 @@ pub fn run(
                         if settings.clock == Clock::Wall {
                             monitor.advance(Utc::now(), true, &mut changes);
                         }
-                        let closed = &mut |c: &str| store.is_closed(c);
-                        match monitor.event(t, closed, &mut changes) {
+                        let mut unread = None;
+                        let closed = &mut |c: &str| closed_in(store, c, &mut unread);
+                        let took = monitor.event(t, closed, &mut changes);
+                        if let Some(e) = unread {
+                            return Err(e);
+                        }
+                        match took {
                             Ok(()) => r.accepted += 1,
                             Err(e) => {
                                 reject(
@@ -665,6 +675,21 @@ fn drain_webhooks(sinks: &mut [Sink], grace: StdDuration) {
                 give_up.store(true, Ordering::Relaxed);
                 let _ = h.join();
             }
+        }
+    }
+}
+
+/// Whether case `id` has closed, as the state records it. When the state cannot be read
+/// the answer is unknown: the error is kept in `unread` (the caller stops before the
+/// batch is committed, so that nothing judged on the guess is kept or sent).
+fn closed_in(store: &Store, id: &str, unread: &mut Option<String>) -> bool {
+    match store.is_closed(id) {
+        Ok(closed) => closed,
+        Err(e) => {
+            unread.get_or_insert_with(|| {
+                format!("state: cannot tell whether case `{id}` has closed: {e}")
+            });
+            false
         }
     }
 }

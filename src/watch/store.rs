@@ -234,13 +234,12 @@ impl Store {
     }
 
     /// Whether case `id` has closed (its final verdict is stored).
-    pub fn is_closed(&self, id: &str) -> bool {
+    pub fn is_closed(&self, id: &str) -> Result<bool, String> {
         self.conn
             .prepare_cached("SELECT 1 FROM closed WHERE case_id = ?1")
             .and_then(|mut s| s.query_row([id], |_| Ok(())).optional())
-            .ok()
-            .flatten()
-            .is_some()
+            .map(|r| r.is_some())
+            .map_err(db)
     }
 
     /// Commits one batch in one transaction: the events taken, the alerts raised (given
