@@ -437,6 +437,42 @@ fn state_made_for_another_procedure_is_refused() {
 }
 
 #[test]
+fn a_state_that_cannot_tell_whether_a_case_closed_stops_the_run_before_anything_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    day(dir.path(), PROCEDURES[0], 3, 1);
+    // The state, made on no events; then its closed cases become a view that fails when
+    // asked about a case (and answers every other question it is asked at a start).
+    let day_file = dir.path().join("day.jsonl");
+    let events = std::fs::read_to_string(&day_file).unwrap();
+    std::fs::write(&day_file, "").unwrap();
+    let args = watch_args(PROCEDURES[0], d);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(procedo(&a).0, 0);
+    std::fs::write(&day_file, events).unwrap();
+    let db = rusqlite::Connection::open(dir.path().join("state")).unwrap();
+    db.execute_batch(
+        "DROP TABLE closed;
+         CREATE TABLE closed_rows(case_id TEXT, seq INTEGER, at TEXT, why TEXT, verdict TEXT);
+         INSERT INTO closed_rows VALUES ('x', NULL, '', '', '');
+         CREATE VIEW closed AS SELECT
+           CASE WHEN seq IS NULL THEN abs(-9223372036854775807 - 1) ELSE case_id END AS case_id,
+           seq, at, why, verdict FROM closed_rows;",
+    )
+    .unwrap();
+    drop(db);
+    let (code, _, err) = procedo(&a);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("state: cannot tell whether case `case-00001` has closed"),
+        "{err}"
+    );
+    // Nothing judged on the guess was sent.
+    let alerts = std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap_or_default();
+    assert_eq!(alerts, "");
+}
+
+#[test]
 fn a_non_loopback_address_needs_a_token() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
