@@ -209,6 +209,11 @@ type Names = HashMap<Box<str>, Arc<str>, CaseHash>;
 impl Held {
     fn push(&mut self, reader: &LineReader, names: &mut Names, e: Event) {
         let e = as_held(reader, self.first.as_ref(), e);
+        self.push_held(names, e);
+    }
+
+    /// [`Held::push`] for an event already as this case holds it ([`as_held`]).
+    fn push_held(&mut self, names: &mut Names, e: Event) {
         if self.first.is_none() {
             self.first = Some(e);
             return;
@@ -237,11 +242,11 @@ impl Held {
 
     /// The events, whole again, in arrival order.
     fn events(&self) -> Vec<Event> {
-        self.first(self.len())
+        self.prefix(self.len())
     }
 
     /// The first `n` events, whole again, in arrival order.
-    fn first(&self, n: usize) -> Vec<Event> {
+    fn prefix(&self, n: usize) -> Vec<Event> {
         let mut out = Vec::with_capacity(n.min(self.len()));
         out.extend(self.first.iter().take(n).cloned());
         out.extend(self.rest.iter().take(n.saturating_sub(1)).map(|c| {
@@ -514,7 +519,7 @@ impl<'a> Monitor<'a> {
             let trace = |case: &str, count: usize| {
                 let held = open.get(case).map(|o| &o.events);
                 let n = held.map_or(0, Held::len);
-                let mut events = held.map(|h| h.first(count)).unwrap_or_default();
+                let mut events = held.map(|h| h.prefix(count)).unwrap_or_default();
                 if let Some((extra, _)) = more.get(case) {
                     events.extend_from_slice(&extra[..count.saturating_sub(n).min(extra.len())]);
                 }
@@ -697,6 +702,8 @@ impl<'a> Monitor<'a> {
         closed: &mut dyn FnMut(&str) -> bool,
         out: &mut Changes,
     ) -> Result<String, Rejection> {
+        // An event read ahead is already as its case will hold it.
+        let read_ahead = ahead.is_some();
         let read = match ahead {
             Some((case, e, utc)) => {
                 self.reader.count_ahead(utc);
@@ -768,7 +775,11 @@ impl<'a> Monitor<'a> {
             self.stats.cases_opened += 1;
             Open::default()
         });
-        open.events.push(&self.reader, &mut self.names, e);
+        if read_ahead {
+            open.events.push_held(&mut self.names, e);
+        } else {
+            open.events.push(&self.reader, &mut self.names, e);
+        }
         open.bytes += text.len();
         if let Some(t) = t {
             open.last = Some(open.last.map_or(t, |l| l.max(t)));

@@ -520,13 +520,7 @@ pub fn run(
                                     .collect();
                                 monitor.foresee(&texts);
                             }
-                            let mut unread = None;
-                            let closed = &mut |c: &str| closed_in(store, c, &mut unread);
-                            let took = monitor.event(&t, closed, &mut changes);
-                            if let Some(e) = unread {
-                                return Err(e);
-                            }
-                            if let Err(e) = took {
+                            if let Err(e) = take(monitor, store, &t, &mut changes)? {
                                 if e.fatal {
                                     return Err(format!("{place}: {}", e.reason));
                                 }
@@ -549,13 +543,7 @@ pub fn run(
                         if settings.clock == Clock::Wall {
                             monitor.advance(Utc::now(), true, &mut changes);
                         }
-                        let mut unread = None;
-                        let closed = &mut |c: &str| closed_in(store, c, &mut unread);
-                        let took = monitor.event(t, closed, &mut changes);
-                        if let Some(e) = unread {
-                            return Err(e);
-                        }
-                        match took {
+                        match take(monitor, store, t, &mut changes)? {
                             Ok(()) => r.accepted += 1,
                             Err(e) => {
                                 reject(
@@ -679,11 +667,17 @@ fn drain_webhooks(sinks: &mut [Sink], grace: StdDuration) {
     }
 }
 
-/// Whether case `id` has closed, as the state records it. When the state cannot be read
-/// the answer is unknown: the error is kept in `unread` (the caller stops before the
-/// batch is committed, so that nothing judged on the guess is kept or sent).
-fn closed_in(store: &Store, id: &str, unread: &mut Option<String>) -> bool {
-    match store.is_closed(id) {
+/// Takes one event (`Monitor::event`), asking the state whether its case has closed.
+/// When the state cannot be read the answer is unknown: the run stops (`Err`) before the
+/// batch is committed, so that nothing judged on a guess is kept or sent.
+fn take(
+    monitor: &mut Monitor,
+    store: &Store,
+    text: &str,
+    changes: &mut Changes,
+) -> Result<Result<(), super::Rejection>, String> {
+    let mut unread = None;
+    let closed = &mut |id: &str| match store.is_closed(id) {
         Ok(closed) => closed,
         Err(e) => {
             unread.get_or_insert_with(|| {
@@ -691,6 +685,11 @@ fn closed_in(store: &Store, id: &str, unread: &mut Option<String>) -> bool {
             });
             false
         }
+    };
+    let took = monitor.event(text, closed, changes);
+    match unread {
+        Some(e) => Err(e),
+        None => Ok(took),
     }
 }
 
