@@ -277,6 +277,53 @@ pub(crate) struct StepRule {
     pub responsibilities: Vec<String>,
     pub actions: Vec<String>,
     pub ack: Option<(i64, usize)>,
+    /// What its obligations require, in words: the same for every case.
+    pub required: Required,
+}
+
+/// What a step's obligations require, in words (see [`Required::of`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Required {
+    pub deadline: String,
+    pub inform: String,
+    pub instruct: String,
+    pub ack: String,
+    pub resources: String,
+}
+
+impl Required {
+    /// Worked out once per step, not at every case.
+    fn of(r: &StepRule) -> Required {
+        let name = &r.name;
+        let whom: Vec<&str> =
+            r.to.iter()
+                .chain(&r.responsibilities)
+                .map(String::as_str)
+                .collect();
+        let needs: Vec<String> = r
+            .needs
+            .iter()
+            .map(|(n, kind, caps)| {
+                if caps.is_empty() {
+                    format!("{n} {kind}")
+                } else {
+                    format!("{n} {kind} with {}", caps.join(", "))
+                }
+            })
+            .collect();
+        Required {
+            deadline: r
+                .within
+                .as_ref()
+                .map_or(String::new(), |(.., text)| format!("`{name}` {text}")),
+            inform: format!("`{name}` records {}", whom.join(", ")),
+            instruct: format!("`{name}` specifies {}", r.actions.join(", ")),
+            ack: r.ack.map_or(String::new(), |(ms, _)| {
+                format!("`{name}` acknowledged within {}", dur(ms))
+            }),
+            resources: format!("`{name}` has {}", needs.join(" and ")),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -297,6 +344,8 @@ pub(crate) struct MonitorRule {
     pub after: Option<Anchor>,
     pub until: Anchor,
     pub line: usize,
+    /// What its obligation requires, in words: the same for every case.
+    pub required: String,
 }
 
 /// A `repeat ... at most N` and the steps each round records at most once.
@@ -333,7 +382,19 @@ pub struct Auditor<'p> {
     pub(crate) times: Option<crate::log::LogOptions>,
     pub(crate) always: Calendar,
     /// Assessments already made, by the facts they were made from (see [`Assessed`]).
-    memo: std::sync::Mutex<HashMap<Vec<(String, String)>, Assessed>>,
+    memo: std::sync::Mutex<Memo>,
+    /// What each attribute key that names a fact means: the fact, whether the key is a
+    /// case attribute (`case:` and the column), and whether the fact is a timestamp.
+    /// Worked out once, not for every case (as [`Assessor::fact_for_column`] tells it).
+    key_facts: HashMap<String, KeyFact, crate::hash::FastHash>,
+}
+
+/// What an attribute key that names a fact means (see `Auditor::key_facts`).
+#[derive(Debug, Clone)]
+pub(crate) struct KeyFact {
+    pub fact: String,
+    pub is_case: bool,
+    pub timestamp: bool,
 }
 
 /// An assessment with its values laid out for evaluation, or the facts' errors (field,
@@ -342,8 +403,48 @@ pub struct Auditor<'p> {
 type Assessed =
     Result<std::sync::Arc<(Assessment, crate::eval::Prepared)>, std::sync::Arc<[(String, String)]>>;
 
+/// Assessments by the facts they were made from (the facts come from the log: their
+/// hash is seeded).
+type Memo = HashMap<Vec<(String, String)>, Assessed, crate::hash::SeededHash>;
+
 /// Assessments kept by [`Auditor`] (emptied when full).
 const MEMO_MAX: usize = 4_096;
+
+/// What each attribute key that names a fact means: a column (or a fact's own name)
+/// as [`Assessor::fact_for_column`] maps it, to a fact the plan reads; with `case:`
+/// before it, the same as a case attribute.
+fn key_facts(
+    p: &Procedure,
+    assessor: &Assessor,
+) -> HashMap<String, KeyFact, crate::hash::FastHash> {
+    let plan = assessor.plan();
+    let mut out: HashMap<String, KeyFact, crate::hash::FastHash> = HashMap::default();
+    let columns = plan.columns.keys().map(String::as_str);
+    for key in plan.fact_index.keys().map(String::as_str).chain(columns) {
+        let Some(fact) = assessor
+            .fact_for_column(key)
+            .filter(|f| plan.fact_index.contains_key(*f))
+        else {
+            continue;
+        };
+        let timestamp = p
+            .symbols
+            .facts
+            .get(fact)
+            .is_some_and(|f| f.ty == crate::model::types::Type::Timestamp);
+        for (k, is_case) in [(key.to_string(), false), (format!("case:{key}"), true)] {
+            out.insert(
+                k,
+                KeyFact {
+                    fact: fact.to_string(),
+                    is_case,
+                    timestamp,
+                },
+            );
+        }
+    }
+    out
+}
 
 /// Every file of a procedure with what it uses, used files first.
 pub(crate) fn files(p: &Procedure) -> Vec<&ast::File> {
@@ -386,7 +487,9 @@ impl<'p> Auditor<'p> {
             times: None,
             always: Calendar::always(),
             memo: Default::default(),
+            key_facts: HashMap::default(),
         };
+        a.key_facts = key_facts(p, &a.assessor);
         let mut reports_to: BTreeMap<String, String> = BTreeMap::new();
         for f in files(p) {
             for s in &f.sections {
@@ -525,14 +628,11 @@ impl<'p> Auditor<'p> {
         made
     }
 
-    fn fact_text(&self, fact: &str, value: &str) -> String {
+    /// A fact's value as recorded, a timestamp (`timestamp`) read as the log writes
+    /// times.
+    fn fact_text_as(&self, timestamp: bool, value: &str) -> String {
         if let Some(opts) = &self.times
-            && self
-                .p
-                .symbols
-                .facts
-                .get(fact)
-                .is_some_and(|f| f.ty == crate::model::types::Type::Timestamp)
+            && timestamp
             && chrono::DateTime::parse_from_rfc3339(value.trim()).is_err()
             && let Ok(t) = crate::log::event_time(value, opts, &mut 0)
         {
@@ -612,13 +712,25 @@ impl<'p> Auditor<'p> {
                         _ => None,
                     };
                     if let Some(every) = dur(&m.every) {
+                        let first_ms = m.first_within.as_ref().and_then(dur);
+                        let required = format!(
+                            "`{}` every {}{} until {}",
+                            m.name.text,
+                            self::dur(every),
+                            first_ms.map_or(String::new(), |f| format!(
+                                ", the first within {}",
+                                self::dur(f)
+                            )),
+                            m.until.names().first().map_or("", |n| n.text.as_str())
+                        );
                         self.monitors.push(MonitorRule {
                             name: m.name.text.clone(),
                             every_ms: every,
-                            first_ms: m.first_within.as_ref().and_then(dur),
+                            first_ms,
                             after: m.after.clone(),
                             until: m.until.clone(),
                             line: self.line(m.span),
+                            required,
                         });
                     }
                 }
@@ -651,6 +763,7 @@ impl<'p> Auditor<'p> {
             responsibilities: Vec::new(),
             actions: Vec::new(),
             ack: None,
+            required: Required::default(),
         };
         let names = |xs: &[ast::Name]| xs.iter().map(|n| n.text.clone()).collect::<Vec<_>>();
         for attr in &s.attrs {
@@ -710,6 +823,7 @@ impl<'p> Auditor<'p> {
                 StepAttr::By(..) | StepAttr::Records(..) | StepAttr::Outcomes(..) => {}
             }
         }
+        r.required = Required::of(&r);
         r
     }
 
@@ -913,8 +1027,6 @@ impl<'p> Auditor<'p> {
 }
 
 /// An attribute key, and the fact it names with whether it is a case attribute.
-type KeyMeaning<'t> = (&'t std::sync::Arc<str>, Option<(&'t str, bool)>);
-
 /// One case as the perspectives read it.
 pub(crate) struct CaseView<'a> {
     pub trace: &'a Trace,
@@ -950,19 +1062,17 @@ pub(crate) struct CaseView<'a> {
 
 /// Splits a recorded list: `[a, b]`, `a, b`, `a; b` or YAML `- a` lines.
 pub(crate) fn list(text: &str) -> Vec<String> {
+    list_items(text).map(str::to_string).collect()
+}
+
+/// The items of a recorded list, as [`list`] splits it, without copying them.
+pub(crate) fn list_items(text: &str) -> impl Iterator<Item = &str> {
     text.trim()
         .trim_start_matches('[')
         .trim_end_matches(']')
         .split([',', ';', '\n', '|'])
-        .map(|x| {
-            x.trim()
-                .trim_start_matches("- ")
-                .trim()
-                .trim_matches('"')
-                .to_string()
-        })
+        .map(|x| x.trim().trim_start_matches("- ").trim().trim_matches('"'))
         .filter(|x| !x.is_empty())
-        .collect()
 }
 
 impl<'a> CaseView<'a> {
@@ -972,20 +1082,21 @@ impl<'a> CaseView<'a> {
             .iter()
             .map(|e| e.timestamp.map(|t| t.with_timezone(&Utc)))
             .collect();
-        let mut by_step: HashMap<&str, Vec<usize>, crate::log::FastHash> = HashMap::default();
+        let mut by_step: HashMap<&str, Vec<usize>, crate::log::FastHash> =
+            HashMap::with_capacity_and_hasher(trace.events.len(), Default::default());
         for (i, e) in trace.events.iter().enumerate() {
             by_step.entry(e.activity.as_str()).or_default().push(i);
         }
-        let plan = a.assessor.plan();
         // Case facts (prefixed `case:`) hold from the start; event attributes that name
         // a fact set it from that event on.
         let mut case_fields: Vec<(String, String)> = Vec::new();
         let mut event_fields: Vec<Vec<(String, String)>> = vec![Vec::new(); trace.events.len()];
-        let mut seen_case = std::collections::BTreeSet::new();
-        let mut current: HashMap<&str, &String> = HashMap::new();
-        // Attribute keys are shared between events: what each key means is worked out once
+        // Few: one per fact of the procedure at most (searched in place, not hashed).
+        let mut seen_case: Vec<&str> = Vec::new();
+        let mut current: Vec<(&str, &String)> = Vec::new();
+        // Attribute keys are shared between events: what each key means is looked up once
         // per case (the fact it names, and whether it is a case attribute).
-        let mut meaning: Vec<KeyMeaning<'_>> = Vec::new();
+        let mut meaning: Vec<(&std::sync::Arc<str>, Option<&KeyFact>)> = Vec::new();
         for (i, e) in trace.events.iter().enumerate() {
             for (k, v) in &e.attributes {
                 let known = meaning
@@ -995,31 +1106,29 @@ impl<'a> CaseView<'a> {
                 let m = match known {
                     Some(m) => m,
                     None => {
-                        let (key, is_case) = match k.strip_prefix("case:") {
-                            Some(rest) => (rest, true),
-                            None => (&**k, false),
-                        };
-                        let m = a
-                            .assessor
-                            .fact_for_column(key)
-                            .filter(|f| plan.fact_index.contains_key(*f))
-                            .map(|f| (f, is_case));
+                        let m = a.key_facts.get(&**k);
                         meaning.push((k, m));
                         m
                     }
                 };
-                let Some((fact, is_case)) = m else {
+                let Some(m) = m else {
                     continue;
                 };
-                let key = if is_case { &k[5..] } else { &**k };
-                if is_case {
-                    if seen_case.insert(key) {
-                        case_fields.push((key.to_string(), a.fact_text(fact, v)));
+                let fact = m.fact.as_str();
+                if m.is_case {
+                    let key = &k[5..];
+                    if !seen_case.contains(&key) {
+                        seen_case.push(key);
+                        case_fields.push((key.to_string(), a.fact_text_as(m.timestamp, v)));
                     }
-                } else if current.get(fact).is_none_or(|c: &&String| *c != v) {
+                } else {
                     // Only a change of value is a new fact.
-                    current.insert(fact, v);
-                    event_fields[i].push((key.to_string(), a.fact_text(fact, v)));
+                    match current.iter_mut().find(|(f, _)| *f == fact) {
+                        Some((_, c)) if *c == v => continue,
+                        Some((_, c)) => *c = v,
+                        None => current.push((fact, v)),
+                    }
+                    event_fields[i].push((k.to_string(), a.fact_text_as(m.timestamp, v)));
                 }
             }
         }

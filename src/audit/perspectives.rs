@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 
-use super::{Audit, Auditor, CaseView, Obligation, Status, StepRule, dur, list};
+use super::{Audit, Auditor, CaseView, Obligation, Status, StepRule, dur, list, list_items};
 use crate::audit::codes::FindingCode;
 use crate::conformance::Finding;
 use crate::eval::Value;
@@ -142,7 +142,7 @@ fn at_risk(share: f64, case: &CaseView<'_>, o: &Obligation, audit: &mut Audit) {
 }
 
 fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut Audit) {
-    let Some((limit_e, of, on, text)) = &rule.within else {
+    let Some((limit_e, of, on, _)) = &rule.within else {
         return;
     };
     let anchor = match of {
@@ -187,7 +187,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
     let o = Obligation {
         kind: "deadline",
         step: rule.name.clone(),
-        required: format!("`{}` {text}", rule.name),
+        required: rule.required.deadline.clone(),
         line: rule.line,
         from: Some(fixed(t0)),
         due: due.map(fixed),
@@ -282,7 +282,7 @@ fn deadline(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut A
         // anchor (it concerns this round of the limit), before or after the point.
         let recorded = (ai..case.trace.events.len()).find(|&j| {
             case.attr(j, "escalated_to")
-                .is_some_and(|v| list(v).iter().any(|r| e.to.iter().any(|want| want == r)))
+                .is_some_and(|v| list_items(v).any(|r| e.to.iter().any(|want| want == r)))
         });
         let status = if !passed {
             if done.is_some() {
@@ -368,8 +368,11 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         return;
     };
     let missing = |key: &str, want: &[String]| -> Vec<String> {
-        let got = case.attr(i, key).map(list).unwrap_or_default();
-        want.iter().filter(|w| !got.contains(w)).cloned().collect()
+        let got = case.attr(i, key).unwrap_or_default();
+        want.iter()
+            .filter(|w| !list_items(got).any(|g| g == w.as_str()))
+            .cloned()
+            .collect()
     };
     let mut push = |code: FindingCode, msg: String, key: &'static str, what: Vec<String>| {
         let mut f = Finding::new(code, rule.name.clone(), Some(i), case.time_text(i), msg);
@@ -416,16 +419,10 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     let instructed = acts.is_empty();
     let mut told: Vec<Obligation> = Vec::new();
     if shall_inform {
-        let whom: Vec<String> = rule
-            .to
-            .iter()
-            .chain(&rule.responsibilities)
-            .cloned()
-            .collect();
         told.push(Obligation::at(
             "inform",
             rule.name.clone(),
-            format!("`{}` records {}", rule.name, whom.join(", ")),
+            rule.required.inform.clone(),
             rule.line,
             Some(i),
             if informed {
@@ -439,7 +436,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
         told.push(Obligation::at(
             "instruct",
             rule.name.clone(),
-            format!("`{}` specifies {}", rule.name, rule.actions.join(", ")),
+            rule.required.instruct.clone(),
             rule.line,
             Some(i),
             if instructed {
@@ -474,7 +471,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     // An acknowledgement comes at or after the step it acknowledges.
     let ack = (i..case.trace.events.len()).find(|&j| {
         case.attr(j, "acknowledges")
-            .is_some_and(|v| list(v).contains(&rule.name))
+            .is_some_and(|v| list_items(v).any(|r| r == rule.name))
     });
     let done = ack.and_then(|j| case.times[j]);
     let risk = t0 + Duration::milliseconds((ack_ms as f64 * a.at_risk_share) as i64);
@@ -485,7 +482,7 @@ fn communication(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &
     let o = Obligation {
         kind: "acknowledgement",
         step: rule.name.clone(),
-        required: format!("`{}` acknowledged within {}", rule.name, dur(ack_ms)),
+        required: rule.required.ack.clone(),
         line,
         from: Some(fixed(t0)),
         due: Some(fixed(due)),
@@ -632,14 +629,7 @@ fn monitor(a: &Auditor<'_>, case: &CaseView<'_>, m: &super::MonitorRule, audit: 
     let o = Obligation {
         kind: "monitoring",
         step: m.name.clone(),
-        required: format!(
-            "`{}` every {}{} until {}",
-            m.name,
-            dur(m.every_ms),
-            m.first_ms
-                .map_or(String::new(), |f| format!(", the first within {}", dur(f))),
-            m.until.names().first().map_or("", |n| n.text.as_str())
-        ),
+        required: m.required.clone(),
         line: m.line,
         from: Some(fixed(t0)),
         due: Some(fixed(next_due)),
@@ -676,21 +666,10 @@ fn resources(a: &Auditor<'_>, case: &CaseView<'_>, rule: &StepRule, audit: &mut 
     } else {
         Status::Met
     };
-    let needs: Vec<String> = rule
-        .needs
-        .iter()
-        .map(|(n, kind, caps)| {
-            if caps.is_empty() {
-                format!("{n} {kind}")
-            } else {
-                format!("{n} {kind} with {}", caps.join(", "))
-            }
-        })
-        .collect();
     let mut o = Obligation::at(
         "resources",
         rule.name.clone(),
-        format!("`{}` has {}", rule.name, needs.join(" and ")),
+        rule.required.resources.clone(),
         rule.line,
         Some(i),
         status,

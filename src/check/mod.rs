@@ -390,15 +390,10 @@ impl<'a> Checker<'a> {
                 Some(a) => {
                     let mut audit = a.audit_view(t, view, &r, &passes, still, as_ofs[i]);
                     a.merge(&mut r, &mut audit);
-                    crate::conformance::attribute(&mut r.findings, t, &self.roles);
+                    let by = crate::conformance::Responsible::new(t, &self.roles);
+                    crate::conformance::attribute(&mut r.findings, &by);
                     for o in &mut audit.obligations {
-                        o.actor = crate::conformance::responsible(
-                            t,
-                            &self.roles,
-                            &o.step,
-                            &[],
-                            o.event_index,
-                        );
+                        o.actor = by.of(&o.step, &[], o.event_index);
                     }
                     Verdict {
                         result: r,

@@ -467,56 +467,68 @@ impl ActivityMap {
 ///    who had the case then), or of the case's last event with one.
 ///
 /// `roles` gives each step's `by` role; a finding that has an actor already keeps it.
-pub fn attribute(
-    findings: &mut [Finding],
-    trace: &Trace,
-    roles: &std::collections::BTreeMap<String, String>,
-) {
+pub fn attribute(findings: &mut [Finding], by: &Responsible<'_>) {
     for f in findings.iter_mut().filter(|f| f.actor.is_none()) {
-        f.actor = responsible(trace, roles, &f.step, &f.steps, f.event_index);
+        f.actor = by.of(&f.step, &f.steps, f.event_index);
     }
 }
 
-/// The person responsible for something concerning `step` (and `steps`) at event
-/// `event_index`, by the rule of [`attribute`]. Obligations are attributed by it too, so
-/// that a review counts each person's opportunities the way it counts their deviations.
-pub fn responsible(
-    trace: &Trace,
-    roles: &std::collections::BTreeMap<String, String>,
-    step: &str,
-    steps: &[String],
-    event_index: Option<usize>,
-) -> Option<String> {
-    let actor = |i: usize| trace.events.get(i).and_then(|e| e.resource.clone());
-    let at = event_index.unwrap_or(trace.events.len());
-    if let Some(i) = event_index
-        && trace.events.get(i).is_some_and(|e| e.activity == step)
-        && let Some(a) = actor(i)
-    {
-        return Some(a);
+/// Who is responsible for what concerns a step of one case, by the rule of
+/// [`attribute`]: the case with the `by` role of each of its events, looked up once.
+/// Obligations are attributed by it too, so that a review counts each person's
+/// opportunities the way it counts their deviations.
+pub struct Responsible<'t> {
+    trace: &'t Trace,
+    roles: &'t std::collections::BTreeMap<String, String>,
+    /// The role of each event's step.
+    event_roles: Vec<Option<&'t String>>,
+}
+
+impl<'t> Responsible<'t> {
+    pub fn new(trace: &'t Trace, roles: &'t std::collections::BTreeMap<String, String>) -> Self {
+        Responsible {
+            trace,
+            roles,
+            event_roles: trace
+                .events
+                .iter()
+                .map(|e| roles.get(&e.activity))
+                .collect(),
+        }
     }
-    let role = steps
-        .iter()
-        .find_map(|s| roles.get(s))
-        .or_else(|| roles.get(step));
-    // The same role's last step before it, else its first step after (a missing first
-    // step belongs to whoever did that role's later steps).
-    let same_role = role.and_then(|r| {
-        let of_role = |j: &usize| roles.get(&trace.events[*j].activity) == Some(r);
-        (0..at.min(trace.events.len()))
-            .rev()
-            .filter(of_role)
-            .find_map(actor)
-            .or_else(|| {
-                (at.min(trace.events.len())..trace.events.len())
-                    .filter(of_role)
-                    .find_map(actor)
-            })
-    });
-    same_role.or_else(|| {
-        (0..at.min(trace.events.len()))
-            .rev()
-            .find_map(actor)
-            .or_else(|| (0..trace.events.len()).rev().find_map(actor))
-    })
+
+    /// The person responsible for something concerning `step` (and `steps`) at event
+    /// `event_index`.
+    pub fn of(&self, step: &str, steps: &[String], event_index: Option<usize>) -> Option<String> {
+        let (trace, roles) = (self.trace, self.roles);
+        let n = trace.events.len();
+        let actor = |i: usize| trace.events.get(i).and_then(|e| e.resource.clone());
+        let at = event_index.unwrap_or(n).min(n);
+        if let Some(i) = event_index
+            && trace.events.get(i).is_some_and(|e| e.activity == step)
+            && let Some(a) = actor(i)
+        {
+            return Some(a);
+        }
+        let role = steps
+            .iter()
+            .find_map(|s| roles.get(s))
+            .or_else(|| roles.get(step));
+        // The same role's last step before it, else its first step after (a missing first
+        // step belongs to whoever did that role's later steps).
+        let same_role = role.and_then(|r| {
+            let of_role = |j: &usize| self.event_roles[*j] == Some(r);
+            (0..at)
+                .rev()
+                .filter(of_role)
+                .find_map(actor)
+                .or_else(|| (at..n).filter(of_role).find_map(actor))
+        });
+        same_role.or_else(|| {
+            (0..at)
+                .rev()
+                .find_map(actor)
+                .or_else(|| (0..n).rev().find_map(actor))
+        })
+    }
 }

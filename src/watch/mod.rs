@@ -299,8 +299,12 @@ pub struct Monitor<'a> {
     open: HashMap<String, Open, CaseHash>,
     timers: BTreeSet<(DateTime<Utc>, String)>,
     clock: Option<DateTime<Utc>>,
-    /// Cases closed since the caller last stored what closed ([`Monitor::stored`]).
+    /// Cases closed since the caller last began to store what closed
+    /// ([`Monitor::storing`]).
     closing: HashSet<String, CaseHash>,
+    /// Cases closed that the caller is storing and has not yet stored
+    /// ([`Monitor::stored`]).
+    storing: HashSet<String, CaseHash>,
     /// Activity and actor names shared by held events.
     names: Names,
     /// For each of the events about to be taken, in order: the judgement worked out
@@ -367,6 +371,7 @@ impl<'a> Monitor<'a> {
             timers: BTreeSet::new(),
             clock: None,
             closing: HashSet::default(),
+            storing: HashSet::default(),
             names: Names::default(),
             foreseen: VecDeque::new(),
             stats: Stats::default(),
@@ -386,9 +391,21 @@ impl<'a> Monitor<'a> {
         self.open.values().map(|o| o.at_risk).sum()
     }
 
-    /// The caller has stored the cases closed so far: `closed` answers for them now.
+    /// The caller begins to store the cases closed so far (while more events are
+    /// taken): until [`Monitor::stored`], they are still known closed here.
+    pub fn storing(&mut self) {
+        self.storing.extend(self.closing.drain());
+    }
+
+    /// The caller has stored the cases it began to store: `closed` answers for them
+    /// now.
     pub fn stored(&mut self) {
-        self.closing.clear();
+        self.storing.clear();
+    }
+
+    /// Whether case `id` has closed since what the caller has stored.
+    fn closed_unstored(&self, id: &str) -> bool {
+        self.closing.contains(id) || self.storing.contains(id)
     }
 
     /// The time of an event's text, if it reads (for pacing a replay).
@@ -482,7 +499,7 @@ impl<'a> Monitor<'a> {
             let open = &self.open;
             let seen = |c: &str| open.contains_key(c) || more.contains_key(c);
             let case = match self.reader.read_ahead(text, &seen) {
-                Ok((case, ..)) if !seen(&case) && self.closing.contains(&case) => None,
+                Ok((case, ..)) if !seen(&case) && self.closed_unstored(&case) => None,
                 Ok(read) => Some(read),
                 Err(_) => None,
             };
@@ -721,7 +738,7 @@ impl<'a> Monitor<'a> {
                 return Err(err);
             }
         };
-        if !self.open.contains_key(&case) && (self.closing.contains(&case) || closed(&case)) {
+        if !self.open.contains_key(&case) && (self.closed_unstored(&case) || closed(&case)) {
             return Err(self.refuse(
                 "case-closed",
                 format!("case `{case}` has already closed; its verdict is final"),
@@ -982,7 +999,8 @@ fn judge_check(
         .collect();
     // An obligation's occurrence among those of its kind, step and line (its alert
     // ids' `n`); the ids are only written for obligations that call for an alert.
-    let mut seen: HashMap<(&str, &str, usize), usize, crate::hash::FastHash> = HashMap::default();
+    let mut seen: HashMap<(&str, &str, usize), usize, crate::hash::FastHash> =
+        HashMap::with_capacity_and_hasher(v.obligations.len(), Default::default());
     let mut next: Option<DateTime<Utc>> = None;
     let mut at_risk = 0;
     let mut pending = false;
@@ -1018,9 +1036,13 @@ fn judge_check(
                 .event_index
                 .and_then(|i| times.get(i).copied().flatten())
                 .unwrap_or(now);
+            let alert = format!("unexpected/{}/{}", f.step, at.to_rfc3339());
+            if sent.is_some_and(|s| s.contains(&alert)) {
+                continue;
+            }
             raised.push(Alert {
                 seq: 0,
-                id: format!("unexpected/{}/{}", f.step, at.to_rfc3339()),
+                id: alert,
                 case: id.to_string(),
                 kind: AlertKind::UnexpectedStep,
                 obligation: None,

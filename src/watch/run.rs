@@ -395,7 +395,7 @@ pub fn run(
             .restore(&case, &lines, sent)
             .map_err(|e| format!("state: case `{case}`: {}", e.reason))?;
     }
-    let mut first = monitor.resume(store.clock()?, store.stats()?);
+    let first = monitor.resume(store.clock()?, store.stats()?);
     let line = settings.format;
     let mut sinks = Vec::new();
     for t in settings.alerts {
@@ -448,18 +448,70 @@ pub fn run(
             std::thread::spawn(move || serve(server, token, max_body, tx));
         }
     }
+    // Events are taken while the batch before is committed and delivered on a thread
+    // of its own; whether a case has closed is read from a connection of their own.
+    let closed_cases = Store::read_only(state)?;
+    std::thread::scope(|scope| {
+        let durable = Durable {
+            store,
+            sinks,
+            verdicts: verdict_sink,
+            pending: Vec::new(),
+            line,
+        };
+        let events = Events {
+            rx,
+            name: input_name,
+            clock: settings.clock,
+            close_at_end: settings.close_at_end,
+        };
+        take_all(monitor, &closed_cases, durable, first, events, scope)
+    })
+}
+
+/// The batch before: committed and delivered on its own thread while events are taken.
+type Committing<'scope, 's> = std::thread::ScopedJoinHandle<'scope, Result<Durable<'s>, String>>;
+
+/// Where events come from and how they are taken.
+struct Events {
+    rx: Receiver<Msg>,
+    /// The input's name, for the position stored.
+    name: String,
+    clock: Clock,
+    close_at_end: bool,
+}
+
+/// Takes events a batch at a time, each batch committed (then delivered) on a thread of
+/// its own while the next is taken; at most one batch is being committed at a time.
+/// `closed_cases` answers whether a case has closed (as committed); `first` is what the
+/// restart found, committed with the first batch.
+fn take_all<'scope, 's: 'scope>(
+    monitor: &mut Monitor<'_>,
+    closed_cases: &Store,
+    durable: Durable<'s>,
+    first: Changes,
+    events: Events,
+    scope: &'scope std::thread::Scope<'scope, '_>,
+) -> Result<Outcome, String> {
+    let Events {
+        rx,
+        name: input_name,
+        clock: settings_clock,
+        close_at_end,
+    } = events;
+    let mut durable = Some(durable);
+    let mut committing: Option<Committing<'scope, 's>> = None;
     let mut out = Outcome::default();
-    let mut pending_sinks: Vec<(String, Delivered)> = Vec::new();
     let mut paced: Option<(DateTime<Utc>, Instant)> = None;
     let mut last_position: Option<Position> = None;
     // The first commit records what the restart found (normally nothing).
-    let mut changes = std::mem::take(&mut first);
+    let mut changes = first;
     let mut ended = false;
     let mut queue: std::collections::VecDeque<Msg> = std::collections::VecDeque::new();
+    let mut replies: Vec<(Sender<HttpReply>, HttpReply)> = Vec::new();
     loop {
-        let mut replies: Vec<(Sender<HttpReply>, HttpReply)> = Vec::new();
         let mut taken = 0usize;
-        let wait = match settings.clock {
+        let wait = match settings_clock {
             Clock::Wall => monitor
                 .next_timer()
                 .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
@@ -474,7 +526,7 @@ pub fn run(
                 Err(RecvTimeoutError::Disconnected) => queue.push_back(Msg::End),
             }
         }
-        if settings.clock == Clock::Wall {
+        if settings_clock == Clock::Wall {
             monitor.advance(Utc::now(), true, &mut changes);
         } else {
             // A replay: take up to a batch of what is waiting, to work out judgements
@@ -502,10 +554,10 @@ pub fn run(
                     last_position = Some(position);
                     match text {
                         Ok(t) => {
-                            if let Clock::Event { speed: Some(s) } = settings.clock {
+                            if let Clock::Event { speed: Some(s) } = settings_clock {
                                 pace(monitor, &t, s, &mut paced);
                             }
-                            if settings.clock == Clock::Wall {
+                            if settings_clock == Clock::Wall {
                                 monitor.advance(Utc::now(), true, &mut changes);
                             }
                             if !monitor.foreseeing() {
@@ -520,7 +572,7 @@ pub fn run(
                                     .collect();
                                 monitor.foresee(&texts);
                             }
-                            if let Err(e) = take(monitor, store, &t, &mut changes)? {
+                            if let Err(e) = take(monitor, closed_cases, &t, &mut changes)? {
                                 if e.fatal {
                                     return Err(format!("{place}: {}", e.reason));
                                 }
@@ -540,10 +592,10 @@ pub fn run(
                         rejected: Vec::new(),
                     };
                     for (i, t) in lines.iter().enumerate() {
-                        if settings.clock == Clock::Wall {
+                        if settings_clock == Clock::Wall {
                             monitor.advance(Utc::now(), true, &mut changes);
                         }
-                        match take(monitor, store, t, &mut changes)? {
+                        match take(monitor, closed_cases, t, &mut changes)? {
                             Ok(()) => r.accepted += 1,
                             Err(e) => {
                                 reject(
@@ -569,7 +621,7 @@ pub fn run(
                     replies.push((reply, r));
                 }
                 Msg::Status { reply } => {
-                    let s = status(store).map(|mut s| {
+                    let s = status(closed_cases).map(|mut s| {
                         s.open_cases = monitor.open_cases() as u64;
                         s.at_risk = Some(monitor.at_risk() as u64);
                         s.events = monitor.stats.events;
@@ -594,50 +646,52 @@ pub fn run(
                 enqueue(&mut queue, m);
             }
         }
-        if ended && settings.close_at_end {
+        if ended && close_at_end {
             monitor.close_all(&mut changes);
         }
-        // Commit, then deliver, then (with the next commit) record the delivery.
+        // Commit, then deliver, then (with the next commit) record the delivery: on a
+        // thread of its own, while the next batch is taken. The batch before is
+        // finished first (its cases closed are then stored).
         let dirty = taken > 0 || !changes.alerts.is_empty() || !changes.closed.is_empty();
-        if dirty || ended || !pending_sinks.is_empty() {
-            let pos = last_position.clone().map(|mut p| {
+        let must = dirty || ended || !replies.is_empty();
+        if let Some(h) = committing.take_if(|h| must || h.is_finished()) {
+            durable = Some(finish(h)?);
+            monitor.stored();
+        }
+        if let Some(d) = durable.take_if(|d| must || !d.pending.is_empty()) {
+            let position = last_position.clone().map(|mut p| {
                 if p.input.is_empty() {
                     p.input = input_name.clone();
                 }
                 p
             });
-            store.commit(
-                &mut changes,
-                pos.as_ref(),
-                monitor.clock(),
-                &monitor.stats,
-                &pending_sinks,
-            )?;
-            monitor.stored();
-            store.set("at_risk", &monitor.at_risk().to_string())?;
-            pending_sinks.clear();
             out.alerts += changes.alerts.len() as u64;
             out.closed += changes.closed.len() as u64;
-            deliver_all(&mut sinks, &changes.alerts, &*line)?;
-            if let Some(v) = &mut verdict_sink {
-                let fresh = store.verdicts_after(v.delivered.seq)?;
-                deliver_verdicts(v, &fresh)?;
-                pending_sinks.push((v.name.clone(), v.delivered));
-            }
-            for s in &sinks {
-                pending_sinks.push((s.name.clone(), s.delivered));
-            }
-            pending_sinks.retain(|(n, _)| n != "webhook");
-            changes = Changes::default();
-            for (reply, r) in replies.drain(..) {
-                let _ = reply.send(r);
-            }
+            let batch = Batch {
+                changes: std::mem::take(&mut changes),
+                position,
+                clock: monitor.clock(),
+                stats: monitor.stats.clone(),
+                at_risk: monitor.at_risk(),
+                replies: std::mem::take(&mut replies),
+            };
+            monitor.storing();
+            committing = Some(scope.spawn(move || {
+                let mut d = d;
+                d.commit(batch).map(|()| d)
+            }));
         }
         if ended {
-            for (name, d) in &pending_sinks {
-                store.set_delivered(name, *d)?;
+            if let Some(h) = committing.take() {
+                durable = Some(finish(h)?);
+                monitor.stored();
             }
-            drain_webhooks(&mut sinks, WEBHOOK_GRACE);
+            if let Some(d) = &mut durable {
+                for (name, delivered) in &d.pending {
+                    d.store.set_delivered(name, *delivered)?;
+                }
+                drain_webhooks(&mut d.sinks, WEBHOOK_GRACE);
+            }
             break;
         }
     }
@@ -645,6 +699,64 @@ pub fn run(
     out.rejected = monitor.stats.rejected;
     out.open = monitor.open_cases();
     Ok(out)
+}
+
+/// What commits a batch and delivers it: moved to a thread of its own while the next
+/// batch is taken, and back.
+struct Durable<'s> {
+    store: &'s mut Store,
+    sinks: Vec<Sink>,
+    verdicts: Option<Sink>,
+    /// How far each sink had delivered, recorded with the next commit.
+    pending: Vec<(String, Delivered)>,
+    line: Box<dyn Fn(&Alert) -> String + Send>,
+}
+
+/// One batch to commit and deliver, with what the monitor counted at its end.
+struct Batch {
+    changes: Changes,
+    position: Option<Position>,
+    clock: Option<DateTime<Utc>>,
+    stats: super::Stats,
+    at_risk: usize,
+    /// HTTP requests answered once their events are committed.
+    replies: Vec<(Sender<HttpReply>, HttpReply)>,
+}
+
+impl Durable<'_> {
+    /// Commits `b` in one transaction, then delivers its alerts (and the final verdicts
+    /// stored since the last delivery) and answers its requests.
+    fn commit(&mut self, mut b: Batch) -> Result<(), String> {
+        self.store.commit(
+            &mut b.changes,
+            b.position.as_ref(),
+            b.clock,
+            &b.stats,
+            &self.pending,
+        )?;
+        self.store.set("at_risk", &b.at_risk.to_string())?;
+        self.pending.clear();
+        deliver_all(&mut self.sinks, &b.changes.alerts, &*self.line)?;
+        if let Some(v) = &mut self.verdicts {
+            let fresh = self.store.verdicts_after(v.delivered.seq)?;
+            deliver_verdicts(v, &fresh)?;
+            self.pending.push((v.name.clone(), v.delivered));
+        }
+        for s in &self.sinks {
+            self.pending.push((s.name.clone(), s.delivered));
+        }
+        self.pending.retain(|(n, _)| n != "webhook");
+        for (reply, r) in b.replies {
+            let _ = reply.send(r);
+        }
+        Ok(())
+    }
+}
+
+/// Waits for the batch being committed and delivered.
+fn finish<'s>(h: Committing<'_, 's>) -> Result<Durable<'s>, String> {
+    h.join()
+        .map_err(|_| "state: the thread committing a batch stopped unexpectedly".to_string())?
 }
 
 /// How long a run whose input has ended waits for a webhook to take what it was sent.
