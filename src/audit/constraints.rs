@@ -14,6 +14,8 @@ pub(crate) struct ConstraintRule {
     pub when: Option<FlowExpr>,
     pub line: usize,
     pub text: String,
+    /// What its obligation requires, in words: the same for every case.
+    pub required: String,
 }
 
 impl ConstraintRule {
@@ -25,7 +27,7 @@ impl ConstraintRule {
             _ => None,
         };
         let src = a.p.unit.source.text();
-        ConstraintRule {
+        let mut rule = ConstraintRule {
             name: c.name.text.clone(),
             kind: c.kind.clone(),
             within,
@@ -42,7 +44,10 @@ impl ConstraintRule {
                 .trim_start_matches(':')
                 .trim()
                 .to_string(),
-        }
+            required: String::new(),
+        };
+        rule.required = format!("constraint `{}`: {}", rule.name, rule.text);
+        rule
     }
 }
 
@@ -291,7 +296,7 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
             audit.obligations.push(Obligation::at(
                 "constraint",
                 at_step,
-                format!("constraint `{}`: {}", c.name, c.text),
+                c.required.clone(),
                 c.line,
                 at,
                 status,

@@ -20,6 +20,8 @@ pub(crate) struct DecideCheck {
     pub monitors: BTreeMap<String, usize>,
     /// Each branch as written (`when P1, P2`, `else`).
     pub labels: Vec<String>,
+    /// Each branch as its obligation requires it, in words.
+    pub required: Vec<String>,
     /// Per branch, the steps every pass through it records: its top-level steps and
     /// calls that are not optional, or the step it jumps to.
     pub must: Vec<Vec<String>>,
@@ -263,6 +265,7 @@ impl DecideCheck {
             rule: a.assessor.compile_decide(a.p, d),
             identifies,
             monitors,
+            required: labels.iter().map(|l| format!("`{l}`")).collect(),
             labels,
             must,
             subject: d.subject.as_ref().map(|e| {
@@ -419,7 +422,7 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, passes: &[Pass], audit
             }
         };
         let want_label = d.labels.get(want).cloned().unwrap_or_default();
-        obligation.required = format!("`{want_label}`");
+        obligation.required = d.required.get(want).cloned().unwrap_or_else(|| "``".into());
         if want == pass.branch {
             audit.obligations.push(obligation);
             continue;

@@ -329,6 +329,7 @@ impl<'a> Checker<'a> {
                 flow,
                 outcome.as_ref(),
                 with_alignment,
+                key.1.prefix && auditor.is_some(),
             );
             let al = outcome.as_ref().ok();
             let passes: Vec<Pass> = match (&al, auditor) {

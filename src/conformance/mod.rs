@@ -116,12 +116,15 @@ pub fn check_case(
         flow,
         outcome.as_ref(),
         with_alignment,
+        false,
     )
 }
 
 /// The verdict on one case from its alignment, or from what the search knew when it
 /// stopped (`not-aligned`, with the bounds of the optimal cost).
-/// `empty_cost` is the aligner's [`Aligner::empty_cost`] (fitness reads it).
+/// `empty_cost` is the aligner's [`Aligner::empty_cost`] (fitness reads it). With
+/// `running` (a case judged as of an instant, whose `incomplete` finding the audit drops
+/// once it knows from it that the case is running), that finding is left without words.
 pub fn result(
     net: &Net,
     empty_cost: Option<u64>,
@@ -129,6 +132,7 @@ pub fn result(
     flow: &[usize],
     al: Result<&Alignment, &GaveUp>,
     with_alignment: bool,
+    running: bool,
 ) -> CaseResult {
     let al = match al {
         Ok(al) => al,
@@ -152,7 +156,7 @@ pub fn result(
         }
     };
     let fitness = Aligner::fitness_given(empty_cost, al, flow.len());
-    let findings = findings(al, net, trace, flow);
+    let findings = findings(al, net, trace, flow, running);
     let alignment = if with_alignment {
         rows(al, net, trace, flow)
     } else {
@@ -240,7 +244,13 @@ fn rows(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<(String
         .collect()
 }
 
-fn findings(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<Finding> {
+fn findings(
+    al: &Alignment,
+    net: &Net,
+    trace: &Trace,
+    flow: &[usize],
+    running: bool,
+) -> Vec<Finding> {
     let time = |i: usize| {
         trace
             .events
@@ -337,7 +347,16 @@ fn findings(al: &Alignment, net: &Net, trace: &Trace, flow: &[usize]) -> Vec<Fin
             },
         });
     }
-    if !tail.is_empty() {
+    if !tail.is_empty() && running {
+        // Dropped once the case is known to be running: it only tells that.
+        out.push(Finding::new(
+            crate::codes::FindingCode::Incomplete,
+            "",
+            None,
+            None,
+            String::new(),
+        ));
+    } else if !tail.is_empty() {
         out.push(Finding {
             steps: tail.clone(),
             actor: None,
