@@ -308,7 +308,7 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, audit: &mut Audit) {
 /// `repeat ... at most N`: a step of the loop recorded more than N times is over the bound
 /// (an optimal alignment can repeat a loop freely, so the bound is checked here).
 pub(crate) fn loops(a: &Auditor<'_>, trace: &crate::log::Trace, audit: &mut Audit) {
-    let time = |i: usize| trace.events[i].timestamp.map(|t| t.to_rfc3339());
+    let time = |i: usize| trace.events[i].timestamp.map(|t| crate::log::rfc3339(&t));
     for l in &a.loops {
         for step in &l.steps {
             let occ = trace

@@ -335,42 +335,55 @@ pub(crate) fn required_branches(
 ) -> Vec<u8> {
     use crate::petri::align::UNKNOWN;
     let positions = flow.len() + 1;
+    // The decisions the facts can tell, with their index in `decisions`.
+    let told: Vec<(usize, &DecideCheck)> = decisions
+        .iter()
+        .enumerate()
+        .filter_map(|(k, name)| {
+            a.decides
+                .iter()
+                .find(|d| &d.name == name)
+                .filter(|d| !d.reads_param)
+                .map(|d| (k, d))
+        })
+        .collect();
+    if told.is_empty() {
+        return Vec::new();
+    }
     let mut out = vec![UNKNOWN; decisions.len() * positions];
     let mut any = false;
-    for (k, name) in decisions.iter().enumerate() {
-        let Some(d) = a
-            .decides
-            .iter()
-            .find(|d| &d.name == name)
-            .filter(|d| !d.reads_param)
-        else {
+    // The answers change only with the facts, the grade or the outcomes in force: each
+    // situation is made once for all the decisions.
+    let mut last: Option<(Moment<'_>, Vec<u8>)> = None;
+    for pos in 0..positions {
+        let Some((i, before)) = moment(case, flow, pos) else {
             continue;
         };
-        // The answer changes only with the facts, the grade or the outcomes in force.
-        let mut last: Option<(Moment<'_>, u8)> = None;
-        for pos in 0..positions {
-            let Some((i, before)) = moment(case, flow, pos) else {
-                continue;
-            };
-            let key = (
-                case.version_at(i),
-                case.priority_at(i),
-                case.outcomes_before(before).len(),
-            );
-            let b = match last {
-                Some((k0, b)) if k0 == key => b,
-                _ => {
-                    let b = case
-                        .in_situation(a, i, before, |s| a.assessor.choose(&d.rule, s))
-                        .flatten()
-                        .and_then(|b| u8::try_from(b).ok())
-                        .unwrap_or(UNKNOWN);
-                    last = Some((key, b));
-                    b
-                }
-            };
-            any |= b != UNKNOWN;
-            out[k * positions + pos] = b;
+        let key = (
+            case.version_at(i),
+            case.priority_at(i),
+            case.outcomes_before(before).len(),
+        );
+        if last.as_ref().is_none_or(|(k0, _)| *k0 != key) {
+            let answers = case
+                .in_situation(a, i, before, |s| {
+                    told.iter()
+                        .map(|(_, d)| {
+                            a.assessor
+                                .choose(&d.rule, s)
+                                .and_then(|b| u8::try_from(b).ok())
+                                .unwrap_or(UNKNOWN)
+                        })
+                        .collect::<Vec<u8>>()
+                })
+                .unwrap_or_else(|| vec![UNKNOWN; told.len()]);
+            last = Some((key, answers));
+        }
+        if let Some((_, answers)) = &last {
+            for (&(k, _), &b) in told.iter().zip(answers) {
+                any |= b != UNKNOWN;
+                out[k * positions + pos] = b;
+            }
         }
     }
     if any { out } else { Vec::new() }

@@ -101,7 +101,7 @@ fn rfc3339<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_str(&t.to_rfc3339()),
+        Some(t) => s.serialize_str(&crate::log::rfc3339(t)),
         None => s.serialize_none(),
     }
 }
@@ -405,7 +405,8 @@ type Assessed =
 
 /// Assessments by the facts they were made from (the facts come from the log: their
 /// hash is seeded).
-type Memo = HashMap<Vec<(String, String)>, Assessed, crate::hash::SeededHash>;
+/// By the hash of the facts, each with the facts it was made from.
+type Memo = HashMap<u64, Vec<(Vec<(String, String)>, Assessed)>, crate::hash::FastHash>;
 
 /// Assessments kept by [`Auditor`] (emptied when full).
 const MEMO_MAX: usize = 4_096;
@@ -602,16 +603,31 @@ impl<'p> Auditor<'p> {
     /// (and zone) is rewritten as RFC 3339.
     /// The assessment of the facts `fields` (column, text), made once for all cases
     /// that record the same ones.
-    fn assessed(&self, fields: &[(String, String)]) -> Assessed {
+    fn assessed(&self, fields: &[(&str, &str)]) -> Assessed {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = crate::hash::SeededHash::default().build_hasher();
+        for (k, v) in fields {
+            h.write(k.as_bytes());
+            h.write_u8(0xff);
+            h.write(v.as_bytes());
+            h.write_u8(0xff);
+        }
+        let hash = h.finish();
+        let same = |made: &[(String, String)]| {
+            made.len() == fields.len()
+                && made
+                    .iter()
+                    .zip(fields)
+                    .all(|((a, b), (c, d))| a == c && b == d)
+        };
         if let Ok(memo) = self.memo.lock()
-            && let Some(x) = memo.get(fields)
+            && let Some((_, x)) = memo
+                .get(&hash)
+                .and_then(|bucket| bucket.iter().find(|(made, _)| same(made)))
         {
             return x.clone();
         }
-        let made: Assessed = match self
-            .assessor
-            .facts_from_text(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())), &[])
-        {
+        let made: Assessed = match self.assessor.facts_from_text(fields.iter().copied(), &[]) {
             Ok(f) => {
                 let a = self.assessor.assess(f);
                 let prepared = crate::eval::Prepared::new(&a);
@@ -623,22 +639,26 @@ impl<'p> Auditor<'p> {
             if memo.len() >= MEMO_MAX {
                 memo.clear();
             }
-            memo.insert(fields.to_vec(), made.clone());
+            let owned = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            memo.entry(hash).or_default().push((owned, made.clone()));
         }
         made
     }
 
     /// A fact's value as recorded, a timestamp (`timestamp`) read as the log writes
     /// times.
-    fn fact_text_as(&self, timestamp: bool, value: &str) -> String {
+    fn fact_text_as<'v>(&self, timestamp: bool, value: &'v str) -> std::borrow::Cow<'v, str> {
         if let Some(opts) = &self.times
             && timestamp
             && chrono::DateTime::parse_from_rfc3339(value.trim()).is_err()
             && let Ok(t) = crate::log::event_time(value, opts, &mut 0)
         {
-            return t.to_rfc3339();
+            return t.to_rfc3339().into();
         }
-        value.to_string()
+        value.into()
     }
 
     /// Checks resources against a roster too.
@@ -1071,7 +1091,13 @@ pub(crate) fn list_items(text: &str) -> impl Iterator<Item = &str> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .split([',', ';', '\n', '|'])
-        .map(|x| x.trim().trim_start_matches("- ").trim().trim_matches('"'))
+        .map(|x| {
+            let mut x = x.trim();
+            while let Some(rest) = x.strip_prefix("- ") {
+                x = rest;
+            }
+            x.trim().trim_matches('"')
+        })
         .filter(|x| !x.is_empty())
 }
 
@@ -1089,8 +1115,9 @@ impl<'a> CaseView<'a> {
         }
         // Case facts (prefixed `case:`) hold from the start; event attributes that name
         // a fact set it from that event on.
-        let mut case_fields: Vec<(String, String)> = Vec::new();
-        let mut event_fields: Vec<Vec<(String, String)>> = vec![Vec::new(); trace.events.len()];
+        let mut case_fields: Vec<(&str, std::borrow::Cow<'_, str>)> = Vec::new();
+        // (event, column, value) of each fact that changes, in case order.
+        let mut changes: Vec<(usize, &str, std::borrow::Cow<'_, str>)> = Vec::new();
         // Few: one per fact of the procedure at most (searched in place, not hashed).
         let mut seen_case: Vec<&str> = Vec::new();
         let mut current: Vec<(&str, &String)> = Vec::new();
@@ -1119,7 +1146,7 @@ impl<'a> CaseView<'a> {
                     let key = &k[5..];
                     if !seen_case.contains(&key) {
                         seen_case.push(key);
-                        case_fields.push((key.to_string(), a.fact_text_as(m.timestamp, v)));
+                        case_fields.push((key, a.fact_text_as(m.timestamp, v)));
                     }
                 } else {
                     // Only a change of value is a new fact.
@@ -1128,20 +1155,22 @@ impl<'a> CaseView<'a> {
                         Some((_, c)) => *c = v,
                         None => current.push((fact, v)),
                     }
-                    event_fields[i].push((k.to_string(), a.fact_text_as(m.timestamp, v)));
+                    changes.push((i, &**k, a.fact_text_as(m.timestamp, v)));
                 }
             }
         }
-        let fact_events: Vec<usize> = (0..trace.events.len())
-            .filter(|&i| !event_fields[i].is_empty())
-            .collect();
+        let mut fact_events: Vec<usize> = changes.iter().map(|c| c.0).collect();
+        fact_events.dedup();
         let mut assessments = Vec::with_capacity(fact_events.len() + 1);
         let mut fact_errors = Vec::new();
-        let mut fields: Vec<(String, String)> = case_fields;
+        let mut fields: Vec<(&str, &str)> = case_fields.iter().map(|(k, v)| (*k, &**v)).collect();
+        let mut next_change = changes.iter().peekable();
         for version in 0..=fact_events.len() {
             if version > 0 {
                 let i = fact_events[version - 1];
-                fields.extend(event_fields[i].iter().cloned());
+                while let Some((_, k, v)) = next_change.next_if(|c| c.0 == i) {
+                    fields.push((k, v));
+                }
             }
             let at = if version == 0 {
                 None
@@ -1218,7 +1247,7 @@ impl<'a> CaseView<'a> {
             .events
             .get(i)
             .and_then(|e| e.timestamp)
-            .map(|t| t.to_rfc3339())
+            .map(|t| crate::log::rfc3339(&t))
     }
 
     /// The assessment from the facts known before event `i` (and at it).

@@ -256,7 +256,7 @@ fn findings(
             .events
             .get(i)
             .and_then(|e| e.timestamp)
-            .map(|t| t.to_rfc3339())
+            .map(|t| crate::log::rfc3339(&t))
     };
     // The position of the last event consumed: model moves after it mean the case stopped early.
     let last_event_move = al

@@ -37,7 +37,7 @@ use chrono::{DateTime, FixedOffset};
 pub use profile::{Columns, LogFlags, LogFormat, Mapping, actor_constraints, log_options};
 pub use xes::read_xes;
 
-pub use profile::{TimeError, event_time};
+pub use profile::{TimeError, event_time, rfc3339};
 
 /// An event's attributes as (key, text) pairs; keys are shared between events.
 pub type Attributes = Vec<(Arc<str>, String)>;
@@ -641,6 +641,16 @@ fn attributes(
     })
 }
 
+/// A JSON Lines record's fields found ahead, without building anything (so on any
+/// thread): `None` when it is not a flat object of strings (then it is read as JSON).
+pub struct Scanned<'t>(Option<Vec<FlatField<'t>>>);
+
+/// Finds a record's fields ahead of [`LineReader::read_ahead_scanned`].
+pub fn scan_json(text: &str) -> Scanned<'_> {
+    let mut fields = [("", None); FLAT_FIELDS];
+    Scanned(flat_json(text, &mut fields).map(|n| fields[..n].to_vec()))
+}
+
 /// The wanted fields of a JSON object as text; the others are skipped unbuilt.
 fn json_attributes(
     text: &str,
@@ -650,12 +660,27 @@ fn json_attributes(
     columns: Option<&mut KeySet>,
 ) -> Result<Attributes, String> {
     let mut fields = [("", None); FLAT_FIELDS];
-    if let Some(n) = flat_json(text, &mut fields) {
+    let flat = flat_json(text, &mut fields).map(|n| &fields[..n]);
+    json_attributes_of(text, flat, keys, opts, seen, columns)
+}
+
+/// [`json_attributes`] with the record's flat fields found already (`flat`), if it
+/// has them.
+fn json_attributes_of(
+    text: &str,
+    flat: Option<&[FlatField<'_>]>,
+    keys: &mut Interner,
+    opts: &LogOptions,
+    seen: &dyn Fn(&str) -> bool,
+    columns: Option<&mut KeySet>,
+) -> Result<Attributes, String> {
+    if let Some(fields) = flat {
+        let n = fields.len();
         // The usual row, read without serde_json: as `Collect` below reads it.
         let mut columns = columns;
         let mut out = Vec::with_capacity(n);
         let mut skip_case = false;
-        for (i, &(key, v)) in fields[..n].iter().enumerate() {
+        for (i, &(key, v)) in fields.iter().enumerate() {
             if let Some(columns) = columns.as_deref_mut()
                 && !columns.contains(key)
             {
@@ -1336,13 +1361,23 @@ impl LineReader {
         text: &str,
         seen: &dyn Fn(&str) -> bool,
     ) -> Result<(String, Event), LineError> {
-        let attrs =
-            json_attributes(text, &mut self.keys, &self.opts, seen, None).map_err(|reason| {
-                LineError {
-                    kind: "unreadable-record",
-                    reason,
-                    fatal: false,
-                }
+        let mut fields = [("", None); FLAT_FIELDS];
+        let flat = flat_json(text, &mut fields).map(|n| &fields[..n]);
+        self.read_flat(text, flat, seen)
+    }
+
+    /// [`LineReader::read_seen`] with the record's flat fields found already.
+    fn read_flat(
+        &mut self,
+        text: &str,
+        flat: Option<&[FlatField<'_>]>,
+        seen: &dyn Fn(&str) -> bool,
+    ) -> Result<(String, Event), LineError> {
+        let attrs = json_attributes_of(text, flat, &mut self.keys, &self.opts, seen, None)
+            .map_err(|reason| LineError {
+                kind: "unreadable-record",
+                reason,
+                fatal: false,
             })?;
         let Some(case) = attribute(&attrs, &self.opts.case).map(str::to_string) else {
             return Err(LineError {
@@ -1359,22 +1394,24 @@ impl LineReader {
         Ok((case, e))
     }
 
-    /// [`LineReader::read_seen`] for a look ahead at an event: nothing is counted. Gives
-    /// too how many times a zone-less time was read as UTC, to count with
+    /// [`LineReader::read_seen`] for a look ahead at an event, whose fields were found
+    /// ahead ([`scan_json`] of `text`, perhaps on another thread): nothing is counted.
+    /// Gives too how many times a zone-less time was read as UTC, to count with
     /// [`LineReader::count_ahead`] if the event is taken as read here.
-    pub fn read_ahead(
+    pub fn read_ahead_scanned(
         &mut self,
         text: &str,
+        scanned: &Scanned<'_>,
         seen: &dyn Fn(&str) -> bool,
     ) -> Result<(String, Event, usize), LineError> {
         let assumed = self.assumed;
-        let read = self.read_seen(text, seen);
+        let read = self.read_flat(text, scanned.0.as_deref(), seen);
         let n = self.assumed - assumed;
         self.assumed = assumed;
         read.map(|(case, e)| (case, e, n))
     }
 
-    /// Counts what an event read ahead ([`LineReader::read_ahead`]) would have counted
+    /// Counts what an event read ahead ([`LineReader::read_ahead_scanned`]) would have counted
     /// when read: `assumed` zone-less times read as UTC.
     pub fn count_ahead(&mut self, assumed: usize) {
         self.assumed += assumed;

@@ -294,3 +294,50 @@ pub fn event_time(
         ))),
     }
 }
+
+/// A time as RFC 3339 text, exactly as `DateTime::to_rfc3339` writes it (the offset as
+/// `+HH:MM`, fractions of a second in 3, 6 or 9 digits as needed), without its
+/// formatting machinery: verdicts and findings write several times each. Years outside
+/// 0–9999, leap seconds and offsets with seconds are left to chrono.
+pub fn rfc3339(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    use chrono::{Datelike, Timelike};
+    let local = t.naive_local();
+    let offset = t.offset().local_minus_utc();
+    let (year, nanos) = (local.year(), local.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 || offset % 60 != 0 {
+        return t.to_rfc3339();
+    }
+    fn digits(out: &mut String, n: u32, width: u32) {
+        for k in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(k) % 10) as u8));
+        }
+    }
+    let mut out = String::with_capacity(35);
+    digits(&mut out, year as u32, 4);
+    out.push('-');
+    digits(&mut out, local.month(), 2);
+    out.push('-');
+    digits(&mut out, local.day(), 2);
+    out.push('T');
+    digits(&mut out, local.hour(), 2);
+    out.push(':');
+    digits(&mut out, local.minute(), 2);
+    out.push(':');
+    digits(&mut out, local.second(), 2);
+    if nanos != 0 {
+        out.push('.');
+        if nanos % 1_000_000 == 0 {
+            digits(&mut out, nanos / 1_000_000, 3);
+        } else if nanos % 1_000 == 0 {
+            digits(&mut out, nanos / 1_000, 6);
+        } else {
+            digits(&mut out, nanos, 9);
+        }
+    }
+    out.push(if offset < 0 { '-' } else { '+' });
+    let minutes = offset.unsigned_abs() / 60;
+    digits(&mut out, minutes / 60, 2);
+    out.push(':');
+    digits(&mut out, minutes % 60, 2);
+    out
+}

@@ -495,10 +495,14 @@ impl<'a> Monitor<'a> {
         let mut more: HashMap<String, Later, CaseHash> = HashMap::default();
         let mut clock = self.clock;
         let mut assumed = Vec::with_capacity(texts.len());
-        for text in texts {
+        // Each record's fields are found on all cores; building the events (their
+        // names shared) is done in order.
+        let scanned: Vec<crate::log::Scanned<'_>> =
+            texts.par_iter().map(|t| crate::log::scan_json(t)).collect();
+        for (text, scanned) in texts.iter().zip(&scanned) {
             let open = &self.open;
             let seen = |c: &str| open.contains_key(c) || more.contains_key(c);
-            let case = match self.reader.read_ahead(text, &seen) {
+            let case = match self.reader.read_ahead_scanned(text, scanned, &seen) {
                 Ok((case, ..)) if !seen(&case) && self.closed_unstored(&case) => None,
                 Ok(read) => Some(read),
                 Err(_) => None,
@@ -1036,7 +1040,11 @@ fn judge_check(
                 .event_index
                 .and_then(|i| times.get(i).copied().flatten())
                 .unwrap_or(now);
-            let alert = format!("unexpected/{}/{}", f.step, at.to_rfc3339());
+            let alert = format!(
+                "unexpected/{}/{}",
+                f.step,
+                crate::log::rfc3339(&at.fixed_offset())
+            );
             if sent.is_some_and(|s| s.contains(&alert)) {
                 continue;
             }

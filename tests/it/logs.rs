@@ -848,3 +848,37 @@ fn a_state_log_collapses_its_repeated_states() {
         "{out}"
     );
 }
+
+/// `procedo::log::rfc3339` against chrono.
+mod rfc3339 {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Times are written as chrono writes RFC 3339, digit for digit: every second of
+        /// years 0–9999, each kind of fraction (none, milli, micro, nano), every offset in
+        /// minutes, leap seconds and offsets with seconds (left to chrono).
+        #[test]
+        fn times_are_written_as_chrono_writes_rfc3339(
+            secs in -62_167_219_200i64..253_402_300_799,
+            nanos in prop_oneof![
+                Just(0u32),
+                (0u32..1000).prop_map(|m| m * 1_000_000),
+                (0u32..1_000_000).prop_map(|u| u * 1_000),
+                0u32..2_000_000_000,
+            ],
+            offset in prop_oneof![
+                (-1439i32..=1439).prop_map(|m| m * 60),
+                -86_399i32..86_400,
+            ],
+        ) {
+            let Some(utc) = chrono::DateTime::from_timestamp(secs, nanos) else {
+                return Ok(());
+            };
+            let Some(zone) = chrono::FixedOffset::east_opt(offset) else {
+                return Ok(());
+            };
+            let t = utc.with_timezone(&zone);
+            prop_assert_eq!(procedo::log::rfc3339(&t), t.to_rfc3339());
+        }
+    }
+}
