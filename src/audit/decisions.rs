@@ -434,12 +434,12 @@ pub(crate) fn check(a: &Auditor<'_>, case: &CaseView<'_>, passes: &[Pass], audit
                 continue;
             }
         };
-        let want_label = d.labels.get(want).cloned().unwrap_or_default();
         obligation.required = d.required.get(want).cloned().unwrap_or_else(|| "``".into());
         if want == pass.branch {
             audit.obligations.push(obligation);
             continue;
         }
+        let want_label = d.labels.get(want).cloned().unwrap_or_default();
         if case.running && event.is_none() {
             // Nothing recorded after the decision yet: the branch may still be taken.
             obligation.status = super::Status::Pending;
