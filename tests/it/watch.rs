@@ -837,3 +837,53 @@ fn judgements_worked_out_ahead_give_the_answers_of_judging_event_by_event() {
         }
     }
 }
+
+/// A case closed in a batch whose commit is still under way (so the state cannot tell
+/// yet) is closed all the same: a later event for it is refused as `case-closed` while
+/// the batch is being stored, and after it is stored the state answers for it.
+#[test]
+fn a_case_closed_in_a_batch_being_stored_stays_closed() {
+    let proc = PROCEDURES[0];
+    let dir = tempfile::tempdir().unwrap();
+    let (_, sorted) = day(dir.path(), proc, 3, 5);
+    let p = load_procedure(Path::new(proc));
+    let net = procedo::petri::compile::compile(&p);
+    let opts = LogOptions {
+        format: Some(procedo::log::LogFormat::Jsonl),
+        keep_attributes: true,
+        ..log_options(Some(&p), &LogFlags::default()).unwrap()
+    };
+    let lines: Vec<String> = std::fs::read_to_string(&sorted)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut checker = Checker::new(&net, Some(&p), CheckOptions::default(), None).unwrap();
+    checker.read_times_as(&opts);
+    let mut m = procedo::watch::Monitor::new(
+        checker,
+        procedo::log::LineReader::new(opts.clone()),
+        procedo::watch::Options {
+            close_idle: None,
+            linger: None,
+            event_clock: true,
+        },
+    );
+    let mut out = procedo::watch::Changes::default();
+    for l in &lines {
+        m.event(l, &mut |_| false, &mut out).unwrap();
+    }
+    m.close_all(&mut out);
+    assert_eq!(out.closed.len(), 3);
+    let again = lines.last().unwrap();
+    // The batch is being stored: the state does not know the case yet.
+    m.storing();
+    let refused = m.event(again, &mut |_| false, &mut out).unwrap_err();
+    assert_eq!(refused.kind, "case-closed", "{}", refused.reason);
+    // Stored: the state answers for it.
+    m.stored();
+    let refused = m.event(again, &mut |_| true, &mut out).unwrap_err();
+    assert_eq!(refused.kind, "case-closed", "{}", refused.reason);
+    // (Had the state not stored it, the monitor no longer claims to know.)
+    assert!(m.event(again, &mut |_| false, &mut out).is_ok());
+}
