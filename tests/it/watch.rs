@@ -768,17 +768,7 @@ fn judgements_worked_out_ahead_give_the_answers_of_judging_event_by_event() {
         ..log_options(Some(&p), &LogFlags::default()).unwrap()
     };
     let run = |batch: usize, linger: Option<i64>, idle: Option<i64>| {
-        let mut checker = Checker::new(&net, Some(&p), CheckOptions::default(), None).unwrap();
-        checker.read_times_as(&opts);
-        let mut m = procedo::watch::Monitor::new(
-            checker,
-            procedo::log::LineReader::new(opts.clone()),
-            procedo::watch::Options {
-                close_idle: idle.map(chrono::Duration::minutes),
-                linger: linger.map(chrono::Duration::minutes),
-                event_clock: true,
-            },
-        );
+        let mut m = event_clock_monitor(&net, &p, &opts, linger, idle);
         let mut out = procedo::watch::Changes::default();
         let mut rejected = Vec::new();
         for (k, chunk) in input.chunks(batch).enumerate() {
@@ -858,17 +848,7 @@ fn a_case_closed_in_a_batch_being_stored_stays_closed() {
         .lines()
         .map(str::to_string)
         .collect();
-    let mut checker = Checker::new(&net, Some(&p), CheckOptions::default(), None).unwrap();
-    checker.read_times_as(&opts);
-    let mut m = procedo::watch::Monitor::new(
-        checker,
-        procedo::log::LineReader::new(opts.clone()),
-        procedo::watch::Options {
-            close_idle: None,
-            linger: None,
-            event_clock: true,
-        },
-    );
+    let mut m = event_clock_monitor(&net, &p, &opts, None, None);
     let mut out = procedo::watch::Changes::default();
     for l in &lines {
         m.event(l, &mut |_| false, &mut out).unwrap();
@@ -886,4 +866,26 @@ fn a_case_closed_in_a_batch_being_stored_stays_closed() {
     assert_eq!(refused.kind, "case-closed", "{}", refused.reason);
     // (Had the state not stored it, the monitor no longer claims to know.)
     assert!(m.event(again, &mut |_| false, &mut out).is_ok());
+}
+
+/// A monitor of `p` on the events' clock, lingering and closing idle cases after the
+/// minutes given, reading events as `opts` says.
+fn event_clock_monitor<'a>(
+    net: &'a procedo::petri::Net,
+    p: &'a procedo::Procedure,
+    opts: &LogOptions,
+    linger: Option<i64>,
+    idle: Option<i64>,
+) -> procedo::watch::Monitor<'a> {
+    let mut checker = Checker::new(net, Some(p), CheckOptions::default(), None).unwrap();
+    checker.read_times_as(opts);
+    procedo::watch::Monitor::new(
+        checker,
+        procedo::log::LineReader::new(opts.clone()),
+        procedo::watch::Options {
+            close_idle: idle.map(chrono::Duration::minutes),
+            linger: linger.map(chrono::Duration::minutes),
+            event_clock: true,
+        },
+    )
 }
