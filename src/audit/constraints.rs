@@ -27,27 +27,26 @@ impl ConstraintRule {
             _ => None,
         };
         let src = a.p.unit.source.text();
-        let mut rule = ConstraintRule {
+        let text = src
+            .get(c.span.start..c.span.end)
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches(c.name.text.as_str())
+            .trim_start_matches(':')
+            .trim()
+            .to_string();
+        ConstraintRule {
             name: c.name.text.clone(),
             kind: c.kind.clone(),
             within,
             when: c.when.as_ref().map(|w| a.assessor.compile_expr(a.p, w)),
             line: a.p.unit.source.line_col(c.span.start).0,
-            text: src
-                .get(c.span.start..c.span.end)
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches(c.name.text.as_str())
-                .trim_start_matches(':')
-                .trim()
-                .to_string(),
-            required: String::new(),
-        };
-        rule.required = format!("constraint `{}`: {}", rule.name, rule.text);
-        rule
+            required: format!("constraint `{}`: {text}", c.name.text),
+            text,
+        }
     }
 }
 

@@ -403,9 +403,8 @@ pub(crate) struct KeyFact {
 type Assessed =
     Result<std::sync::Arc<(Assessment, crate::eval::Prepared)>, std::sync::Arc<[(String, String)]>>;
 
-/// Assessments by the facts they were made from (the facts come from the log: their
-/// hash is seeded).
-/// By the hash of the facts, each with the facts it was made from.
+/// Assessments by the seeded hash of the facts they were made from (the facts come
+/// from the log), each with those facts.
 type Memo = HashMap<u64, Vec<(Vec<(String, String)>, Assessed)>, crate::hash::FastHash>;
 
 /// Assessments kept by [`Auditor`] (emptied when full).
@@ -466,6 +465,7 @@ impl<'p> Auditor<'p> {
     /// Compiles a procedure's demands. Fails on a calendar with an unknown time zone.
     pub fn new(p: &'p Procedure, perspectives: Perspectives) -> Result<Self, String> {
         let assessor = Assessor::new(p);
+        let key_facts = key_facts(p, &assessor);
         let line = |s: crate::source::Span| p.unit.source.line_col(s.start).0;
         let mut a = Auditor {
             p,
@@ -488,9 +488,8 @@ impl<'p> Auditor<'p> {
             times: None,
             always: Calendar::always(),
             memo: Default::default(),
-            key_facts: HashMap::default(),
+            key_facts,
         };
-        a.key_facts = key_facts(p, &a.assessor);
         let mut reports_to: BTreeMap<String, String> = BTreeMap::new();
         for f in files(p) {
             for s in &f.sections {
@@ -656,7 +655,7 @@ impl<'p> Auditor<'p> {
             && chrono::DateTime::parse_from_rfc3339(value.trim()).is_err()
             && let Ok(t) = crate::log::event_time(value, opts, &mut 0)
         {
-            return t.to_rfc3339().into();
+            return crate::log::rfc3339(&t).into();
         }
         value.into()
     }
@@ -1046,7 +1045,6 @@ impl<'p> Auditor<'p> {
     }
 }
 
-/// An attribute key, and the fact it names with whether it is a case attribute.
 /// One case as the perspectives read it.
 pub(crate) struct CaseView<'a> {
     pub trace: &'a Trace,

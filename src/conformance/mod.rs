@@ -347,36 +347,38 @@ fn findings(
             },
         });
     }
-    if !tail.is_empty() && running {
-        // Dropped once the case is known to be running: it only tells that.
-        out.push(Finding::new(
-            crate::codes::FindingCode::Incomplete,
-            "",
-            None,
-            None,
-            String::new(),
-        ));
-    } else if !tail.is_empty() {
-        out.push(Finding {
-            steps: tail.clone(),
-            actor: None,
-            line: None,
-            evidence: Default::default(),
-            code: crate::codes::FindingCode::Incomplete,
-            step: tail.join(", "),
-            event_index: None,
-            time: trace
-                .events
-                .last()
-                .and_then(|e| e.timestamp)
-                .map(|t| t.to_rfc3339()),
-            message: format!(
-                "the case stops before an end: still required {}",
-                tail.iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+    if !tail.is_empty() {
+        out.push(if running {
+            // Dropped once the case is known to be running: it only tells that.
+            Finding::new(
+                crate::codes::FindingCode::Incomplete,
+                "",
+                None,
+                None,
+                String::new(),
+            )
+        } else {
+            Finding {
+                steps: tail.clone(),
+                actor: None,
+                line: None,
+                evidence: Default::default(),
+                code: crate::codes::FindingCode::Incomplete,
+                step: tail.join(", "),
+                event_index: None,
+                time: trace
+                    .events
+                    .last()
+                    .and_then(|e| e.timestamp)
+                    .map(|t| crate::log::rfc3339(&t)),
+                message: format!(
+                    "the case stops before an end: still required {}",
+                    tail.iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
         });
     }
     out.sort_by_key(|f| (f.event_index.unwrap_or(usize::MAX), f.code));

@@ -496,7 +496,7 @@ fn take_all<'scope, 's: 'scope>(
     let Events {
         rx,
         name: input_name,
-        clock: settings_clock,
+        clock,
         close_at_end,
     } = events;
     let mut durable = Some(durable);
@@ -511,7 +511,7 @@ fn take_all<'scope, 's: 'scope>(
     let mut replies: Vec<(Sender<HttpReply>, HttpReply)> = Vec::new();
     loop {
         let mut taken = 0usize;
-        let wait = match settings_clock {
+        let wait = match clock {
             Clock::Wall => monitor
                 .next_timer()
                 .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
@@ -526,7 +526,7 @@ fn take_all<'scope, 's: 'scope>(
                 Err(RecvTimeoutError::Disconnected) => queue.push_back(Msg::End),
             }
         }
-        if settings_clock == Clock::Wall {
+        if clock == Clock::Wall {
             monitor.advance(Utc::now(), true, &mut changes);
         } else {
             // A replay: take up to a batch of what is waiting, to work out judgements
@@ -554,10 +554,10 @@ fn take_all<'scope, 's: 'scope>(
                     last_position = Some(position);
                     match text {
                         Ok(t) => {
-                            if let Clock::Event { speed: Some(s) } = settings_clock {
+                            if let Clock::Event { speed: Some(s) } = clock {
                                 pace(monitor, &t, s, &mut paced);
                             }
-                            if settings_clock == Clock::Wall {
+                            if clock == Clock::Wall {
                                 monitor.advance(Utc::now(), true, &mut changes);
                             }
                             if !monitor.foreseeing() {
@@ -592,7 +592,7 @@ fn take_all<'scope, 's: 'scope>(
                         rejected: Vec::new(),
                     };
                     for (i, t) in lines.iter().enumerate() {
-                        if settings_clock == Clock::Wall {
+                        if clock == Clock::Wall {
                             monitor.advance(Utc::now(), true, &mut changes);
                         }
                         match take(monitor, closed_cases, t, &mut changes)? {
