@@ -252,8 +252,21 @@ fn open_sink(
 ) -> Result<Sink, String> {
     match t {
         Target::File { name, file } => {
-            let d = store.delivered(&name)?.unwrap_or_default();
             let len = file.metadata().map_err(|e| format!("{name}: {e}"))?.len();
+            // A file this state has not written to yet: where it starts is recorded
+            // before anything is written, so that a crash after the first write (before
+            // the commit that records it) is cut back to here, not written twice.
+            let d = match store.delivered(&name)? {
+                Some(d) => d,
+                None => {
+                    let d = Delivered {
+                        seq: 0,
+                        length: Some(len),
+                    };
+                    store.set_delivered(&name, d)?;
+                    d
+                }
+            };
             match d.length {
                 Some(l) if len > l => file
                     .set_len(l)

@@ -889,3 +889,52 @@ fn event_clock_monitor<'a>(
         },
     )
 }
+
+/// Killed just after its first alerts reach the file, before the commit that records
+/// that delivery, a restart writes each alert once: where the file started is recorded
+/// in the state before anything is written to it.
+#[cfg(unix)]
+#[test]
+fn killed_after_its_first_delivery_a_restart_writes_each_alert_once() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let proc = PROCEDURES[0];
+    let reference = tempfile::tempdir().unwrap();
+    day(reference.path(), proc, 300, 8);
+    let r = reference.path().to_str().unwrap();
+    let args = watch_args(proc, r);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(procedo(&a).0, 0);
+    let want = std::fs::read_to_string(reference.path().join("alerts.jsonl")).unwrap();
+    assert!(want.lines().count() > 100, "{}", want.lines().count());
+    let crashed = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        reference.path().join("day.jsonl"),
+        crashed.path().join("day.jsonl"),
+    )
+    .unwrap();
+    let c = crashed.path().to_str().unwrap();
+    let args = watch_args(proc, c);
+    let alerts = crashed.path().join("alerts.jsonl");
+    let mut child = std::process::Command::cargo_bin("procedo")
+        .unwrap()
+        .args(&args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&alerts).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before any alert"
+        );
+        assert!(started.elapsed().as_secs() < 60, "no alert written");
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = procedo(&a);
+    assert_eq!(code, 0, "{err}");
+    let got = std::fs::read_to_string(&alerts).unwrap();
+    assert_eq!(got, want, "alerts written again after the restart");
+}
