@@ -297,24 +297,34 @@ fn a_replayed_day_gives_the_verdicts_of_check_and_the_alerts_check_as_of_implies
     assert!(timed > 100, "{timed} of {justified}");
 }
 
+/// A simulated day of `proc` watched without interruption in one folder (its alerts and
+/// verdicts there), and a fresh folder with the same day to watch otherwise.
+fn uninterrupted_and_fresh(
+    proc: &str,
+    cases: usize,
+    seed: u64,
+) -> (tempfile::TempDir, tempfile::TempDir) {
+    let reference = tempfile::tempdir().unwrap();
+    day(reference.path(), proc, cases, seed);
+    let args = watch_args(proc, reference.path().to_str().unwrap());
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = procedo(&a);
+    assert_eq!(code, 0, "{err}");
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        reference.path().join("day.jsonl"),
+        fresh.path().join("day.jsonl"),
+    )
+    .unwrap();
+    (reference, fresh)
+}
+
 #[cfg(unix)]
 #[test]
 fn killed_at_random_points_and_restarted_it_writes_exactly_the_alerts_of_an_uninterrupted_run() {
     use assert_cmd::cargo::CommandCargoExt;
     let proc = PROCEDURES[0];
-    let reference = tempfile::tempdir().unwrap();
-    day(reference.path(), proc, 900, 21);
-    let r = reference.path().to_str().unwrap();
-    let args = watch_args(proc, r);
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, _, err) = procedo(&a);
-    assert_eq!(code, 0, "{err}");
-    let crashed = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        reference.path().join("day.jsonl"),
-        crashed.path().join("day.jsonl"),
-    )
-    .unwrap();
+    let (reference, crashed) = uninterrupted_and_fresh(proc, 900, 21);
     let c = crashed.path().to_str().unwrap();
     let args = watch_args(proc, c);
     // A fixed sequence of pseudo-random delays (xorshift), so a failure can be replayed.
@@ -898,20 +908,9 @@ fn event_clock_monitor<'a>(
 fn killed_after_its_first_delivery_a_restart_writes_each_alert_once() {
     use assert_cmd::cargo::CommandCargoExt;
     let proc = PROCEDURES[0];
-    let reference = tempfile::tempdir().unwrap();
-    day(reference.path(), proc, 300, 8);
-    let r = reference.path().to_str().unwrap();
-    let args = watch_args(proc, r);
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_eq!(procedo(&a).0, 0);
+    let (reference, crashed) = uninterrupted_and_fresh(proc, 300, 8);
     let want = std::fs::read_to_string(reference.path().join("alerts.jsonl")).unwrap();
     assert!(want.lines().count() > 100, "{}", want.lines().count());
-    let crashed = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        reference.path().join("day.jsonl"),
-        crashed.path().join("day.jsonl"),
-    )
-    .unwrap();
     let c = crashed.path().to_str().unwrap();
     let args = watch_args(proc, c);
     let alerts = crashed.path().join("alerts.jsonl");
